@@ -1,0 +1,463 @@
+//! The op surface every model is written against, implemented by the wgpu
+//! backend ([`crate::Gpu`]) and the ndarray backend ([`crate::Cpu`]).
+//!
+//! One trait, grouped by family, so a model is generic over `B: Backend` and
+//! runs unchanged on both. Ops return new tensors (GPU outputs come from the
+//! buffer pool, so this costs no driver allocation after the first step) and
+//! take `&mut` only for optimizer state updated in place. Shape mismatches
+//! panic with the op name and the shapes: they are programming errors.
+//! Failures of the device surface as `Result`s at `flush` and `read`.
+
+use crate::error::Result;
+use crate::sparse::CsrHost;
+
+/// Activation functions for fused epilogues and elementwise ops.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Act {
+    /// y = x
+    Identity,
+    /// y = max(x, 0)
+    Relu,
+    /// y = x if x > 0 else a·x (0 < a < 1)
+    LeakyRelu(f32),
+    /// y = 1 / (1 + e^-x)
+    Sigmoid,
+    /// y = tanh x
+    Tanh,
+    /// y = ln(1 + e^x)
+    Softplus,
+}
+
+impl Act {
+    /// Code and parameter the shaders take (`ACT` override constant and `alpha`).
+    pub fn code(self) -> (u32, f32) {
+        match self {
+            Act::Identity => (0, 0.0),
+            Act::Relu => (1, 0.0),
+            Act::LeakyRelu(a) => (2, a),
+            Act::Sigmoid => (3, 0.0),
+            Act::Tanh => (4, 0.0),
+            Act::Softplus => (5, 0.0),
+        }
+    }
+}
+
+/// Elementwise binary operators (with broadcasting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// a + b
+    Add,
+    /// a - b
+    Sub,
+    /// a · b
+    Mul,
+    /// a / b
+    Div,
+}
+
+/// Elementwise unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// -x
+    Neg,
+    /// e^x
+    Exp,
+    /// ln x
+    Log,
+    /// √x
+    Sqrt,
+    /// x²
+    Square,
+    /// |x|
+    Abs,
+    /// 1/x
+    Recip,
+}
+
+/// Reductions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduce {
+    /// Σ
+    Sum,
+    /// Σ / n
+    Mean,
+    /// max
+    Max,
+}
+
+/// Hyper-parameters of Adam / AdamW.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f32,
+    /// First-moment decay.
+    pub beta1: f32,
+    /// Second-moment decay.
+    pub beta2: f32,
+    /// Denominator epsilon.
+    pub eps: f32,
+    /// Weight decay: added to the gradient (Adam) or applied to the weights (AdamW).
+    pub weight_decay: f32,
+    /// AdamW's decoupled weight decay.
+    pub decoupled: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled: false }
+    }
+}
+
+/// A sparsity pattern in CSR form on a backend: which columns each row holds.
+#[derive(Clone, Debug)]
+pub struct Pattern<B: Backend + ?Sized> {
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// `rows + 1` offsets into `col_idx`.
+    pub row_ptr: B::Index,
+    /// Column of each stored entry, sorted within a row.
+    pub col_idx: B::Index,
+}
+
+/// A CSR sparse matrix on a backend.
+#[derive(Clone, Debug)]
+pub struct Csr<B: Backend + ?Sized> {
+    /// Where the entries are.
+    pub pattern: Pattern<B>,
+    /// Value of each stored entry.
+    pub vals: B::Tensor,
+}
+
+/// The rows an embedding batch touched, grouped ahead of time so its gradient
+/// is a deterministic segmented sum (no float atomics).
+#[derive(Clone, Debug)]
+pub struct RowGroups<B: Backend + ?Sized> {
+    /// The distinct rows, ascending.
+    pub rows: B::Index,
+    /// `rows.len() + 1` offsets into `order`.
+    pub offsets: B::Index,
+    /// Batch positions sorted by row (stable).
+    pub order: B::Index,
+    /// Number of distinct rows.
+    pub unique: usize,
+    /// Batch length.
+    pub batch: usize,
+}
+
+/// Saved state of one LSTM step, for its backward.
+#[derive(Clone, Debug)]
+pub struct LstmStep<B: Backend + ?Sized> {
+    /// New hidden state `[n, h]`.
+    pub h: B::Tensor,
+    /// New cell state `[n, h]`.
+    pub c: B::Tensor,
+    /// Activated gates `[n, 4h]` in order i, f, g, o.
+    pub gates: B::Tensor,
+}
+
+/// Gradients of one LSTM step.
+#[derive(Clone, Debug)]
+pub struct LstmGrads<B: Backend + ?Sized> {
+    /// Gradient with respect to the gate pre-activations `[n, 4h]`.
+    pub dgates: B::Tensor,
+    /// Gradient with respect to the previous cell state `[n, h]`.
+    pub dc_prev: B::Tensor,
+    /// Part of the previous hidden state's gradient that skips the step
+    /// (padded positions pass `dh` straight through) `[n, h]`.
+    pub dh_skip: B::Tensor,
+}
+
+/// Shape-carrying tensors.
+pub trait Shaped {
+    /// The tensor's shape.
+    fn dims(&self) -> &[usize];
+    /// Number of elements.
+    fn numel(&self) -> usize {
+        self.dims().iter().product()
+    }
+}
+
+/// Lengths of index vectors.
+pub trait Indexed {
+    /// Number of indices.
+    fn count(&self) -> usize;
+}
+
+/// The op surface.
+pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
+    /// A row-major `f32` tensor.
+    type Tensor: Clone + Send + Sync + std::fmt::Debug + Shaped;
+    /// A vector of `u32` indices.
+    type Index: Clone + Send + Sync + std::fmt::Debug + Indexed;
+
+    /// A short description ("cpu", or the adapter name and API).
+    fn describe(&self) -> String;
+
+    // ---- data movement -------------------------------------------------
+
+    /// Uploads `data` as a tensor of `shape`.
+    fn tensor(&self, data: &[f32], shape: &[usize]) -> Result<Self::Tensor>;
+    /// Uploads indices.
+    fn index(&self, data: &[u32]) -> Result<Self::Index>;
+    /// A tensor of zeros.
+    fn zeros(&self, shape: &[usize]) -> Self::Tensor;
+    /// A tensor filled with `value`.
+    fn full(&self, shape: &[usize], value: f32) -> Self::Tensor;
+    /// The same data under another shape of equal size.
+    fn reshape(&self, t: &Self::Tensor, shape: &[usize]) -> Self::Tensor;
+    /// Overwrites `dst` with `src` (equal sizes).
+    fn assign(&self, dst: &mut Self::Tensor, src: &Self::Tensor);
+    /// Reads a tensor back (waits for pending work on the GPU).
+    fn read(&self, t: &Self::Tensor) -> Result<Vec<f32>>;
+    /// Reads indices back.
+    fn read_index(&self, i: &Self::Index) -> Result<Vec<u32>>;
+    /// Submits recorded work without waiting; reports errors kept since the last flush.
+    fn flush(&self) -> Result<()>;
+
+    // ---- dense ---------------------------------------------------------
+
+    /// `act(op(a) · op(b) + bias)`, where `op` transposes the last two axes
+    /// when its flag is set. `a` is `[m, k]` or `[batch, m, k]`; `b` is
+    /// `[k, n]` or `[batch, k, n]` (a 2-D `b` is shared by every batch);
+    /// `bias` is `[n]`. Output `[m, n]` or `[batch, m, n]`.
+    fn matmul(
+        &self,
+        a: &Self::Tensor,
+        b: &Self::Tensor,
+        trans_a: bool,
+        trans_b: bool,
+        bias: Option<&Self::Tensor>,
+        act: Act,
+    ) -> Self::Tensor;
+    /// `a op b` with numpy broadcasting (rank ≤ 4).
+    fn binary(&self, op: BinaryOp, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
+    /// `op(x)` elementwise.
+    fn unary(&self, op: UnaryOp, x: &Self::Tensor) -> Self::Tensor;
+    /// `alpha · x + beta` elementwise.
+    fn scale(&self, x: &Self::Tensor, alpha: f32, beta: f32) -> Self::Tensor;
+    /// `act(x)` elementwise.
+    fn activate(&self, x: &Self::Tensor, act: Act) -> Self::Tensor;
+    /// `dy · act'(x)`, written in terms of the activation's output `y = act(x)`.
+    fn activate_backward(&self, y: &Self::Tensor, dy: &Self::Tensor, act: Act) -> Self::Tensor;
+    /// Reduces the last axis: `[.., n] → [..]`.
+    fn reduce_rows(&self, x: &Self::Tensor, op: Reduce) -> Self::Tensor;
+    /// Reduces the first axis: `[n, ..] → [..]` (bias gradients).
+    fn reduce_cols(&self, x: &Self::Tensor, op: Reduce) -> Self::Tensor;
+    /// Softmax over the last axis.
+    fn softmax(&self, x: &Self::Tensor) -> Self::Tensor;
+    /// Log-softmax over the last axis.
+    fn log_softmax(&self, x: &Self::Tensor) -> Self::Tensor;
+    /// Gradient of softmax given its output `y`: `y · (dy − Σ dy·y)`.
+    fn softmax_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor;
+    /// Gradient of log-softmax given its output `y`: `dy − e^y · Σ dy`.
+    fn log_softmax_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor;
+    /// Row-wise dot product of two `[n, d]` tensors: `[n]`.
+    fn dot_rows(&self, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
+
+    // ---- embeddings ----------------------------------------------------
+
+    /// `table[idx[i], :]` for each `i`: `[n, d]`.
+    fn gather_rows(&self, table: &Self::Tensor, idx: &Self::Index) -> Self::Tensor;
+    /// Sums the rows of `dy` (`[batch, d]`) that hit the same table row:
+    /// `[groups.unique, d]`, in the order of `groups.rows`.
+    fn scatter_add_rows(&self, dy: &Self::Tensor, groups: &RowGroups<Self>) -> Self::Tensor;
+    /// Groups a batch's rows for [`Backend::scatter_add_rows`] (host work, O(n log n)).
+    fn row_groups(&self, idx: &[u32]) -> Result<RowGroups<Self>> {
+        let host = crate::sparse::group_rows(idx);
+        Ok(RowGroups {
+            rows: self.index(&host.rows)?,
+            offsets: self.index(&host.offsets)?,
+            order: self.index(&host.order)?,
+            unique: host.rows.len(),
+            batch: idx.len(),
+        })
+    }
+
+    // ---- sparse --------------------------------------------------------
+
+    /// Uploads a CSR matrix.
+    fn csr(&self, m: &CsrHost) -> Result<Csr<Self>> {
+        Ok(Csr { pattern: self.pattern(m)?, vals: self.tensor(&m.vals, &[m.vals.len()])? })
+    }
+    /// Uploads a CSR sparsity pattern (values ignored).
+    fn pattern(&self, m: &CsrHost) -> Result<Pattern<Self>> {
+        Ok(Pattern {
+            rows: m.rows,
+            cols: m.cols,
+            row_ptr: self.index(&m.row_ptr)?,
+            col_idx: self.index(&m.col_idx)?,
+        })
+    }
+    /// `A · X` for CSR `A` `[r, c]` and dense `X` `[c, d]`: `[r, d]`. One
+    /// output row per invocation group, so the sum order is fixed. For `Aᵀ · X`
+    /// upload [`CsrHost::transpose`].
+    fn spmm_csr(&self, a: &Csr<Self>, x: &Self::Tensor) -> Self::Tensor;
+
+    // ---- convolution and pooling ----------------------------------------
+
+    /// 1-D convolution (cross-correlation): `x` `[n, c_in, l]`, `w` `[c_out, c_in, k]`,
+    /// optional `bias` `[c_out]`; output `[n, c_out, (l + 2·padding − k) / stride + 1]`.
+    fn conv1d(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        bias: Option<&Self::Tensor>,
+        stride: usize,
+        padding: usize,
+    ) -> Self::Tensor;
+    /// Gradient of [`Backend::conv1d`] with respect to its input (of length `l`).
+    fn conv1d_backward_input(
+        &self,
+        dy: &Self::Tensor,
+        w: &Self::Tensor,
+        l: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Self::Tensor;
+    /// Gradients of [`Backend::conv1d`] with respect to the weight and bias: `(dw, db)`.
+    fn conv1d_backward_weight(
+        &self,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        k: usize,
+        stride: usize,
+        padding: usize,
+    ) -> (Self::Tensor, Self::Tensor);
+    /// 2-D convolution: `x` `[n, c_in, h, w]`, `w` `[c_out, c_in, kh, kw]`,
+    /// optional `bias` `[c_out]`, `stride` and `padding` as (rows, cols).
+    fn conv2d(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        bias: Option<&Self::Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Self::Tensor;
+    /// Gradient of [`Backend::conv2d`] with respect to its input of spatial size `hw`.
+    fn conv2d_backward_input(
+        &self,
+        dy: &Self::Tensor,
+        w: &Self::Tensor,
+        hw: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Self::Tensor;
+    /// Gradients of [`Backend::conv2d`] with respect to the weight (kernel `khw`) and bias.
+    fn conv2d_backward_weight(
+        &self,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        khw: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> (Self::Tensor, Self::Tensor);
+    /// Max-pooling over windows `kernel` with `stride` of `x` `[n, c, h, w]`
+    /// (1-D pooling is `h = 1`). Returns the output and, per output, the flat
+    /// input position (within its `h·w` plane) of the maximum (first on ties).
+    fn maxpool2d(
+        &self,
+        x: &Self::Tensor,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+    ) -> (Self::Tensor, Self::Index);
+    /// Gradient of [`Backend::maxpool2d`]: each input position sums the `dy` of
+    /// the windows whose maximum it was (a gather, no atomics).
+    fn maxpool2d_backward(
+        &self,
+        dy: &Self::Tensor,
+        argmax: &Self::Index,
+        input_shape: &[usize],
+        kernel: (usize, usize),
+        stride: (usize, usize),
+    ) -> Self::Tensor;
+
+    // ---- recurrent -----------------------------------------------------
+
+    /// One fused LSTM cell step. `gates` `[n, 4h]` holds the pre-activations
+    /// `x·W_ihᵀ + h_prev·W_hhᵀ + b` in order i, f, g, o; `c_prev`, `h_prev` are
+    /// `[n, h]`. Where `mask[r] = 0` (a padded position) row `r` keeps `h_prev`
+    /// and `c_prev`.
+    fn lstm_cell(
+        &self,
+        gates: &Self::Tensor,
+        h_prev: &Self::Tensor,
+        c_prev: &Self::Tensor,
+        mask: Option<&Self::Tensor>,
+    ) -> LstmStep<Self>;
+    /// Backward of [`Backend::lstm_cell`], given the gradients flowing into the
+    /// step's `h` and `c`.
+    fn lstm_cell_backward(
+        &self,
+        step: &LstmStep<Self>,
+        c_prev: &Self::Tensor,
+        dh: &Self::Tensor,
+        dc: &Self::Tensor,
+        mask: Option<&Self::Tensor>,
+    ) -> LstmGrads<Self>;
+
+    // ---- optimizers ----------------------------------------------------
+
+    /// One fused Adam/AdamW update of a whole parameter buffer (bias-corrected; `step` ≥ 1).
+    fn adam(
+        &self,
+        p: &mut Self::Tensor,
+        g: &Self::Tensor,
+        m: &mut Self::Tensor,
+        v: &mut Self::Tensor,
+        cfg: &AdamConfig,
+        step: u32,
+    );
+    /// Lazy Adam: updates only `rows` of a `[r, d]` table with their gradients `g` `[rows.len(), d]`.
+    #[allow(clippy::too_many_arguments)]
+    fn adam_rows(
+        &self,
+        p: &mut Self::Tensor,
+        rows: &Self::Index,
+        g: &Self::Tensor,
+        m: &mut Self::Tensor,
+        v: &mut Self::Tensor,
+        cfg: &AdamConfig,
+        step: u32,
+    );
+    /// SGD with momentum and weight decay: `v ← μ·v + g + λ·p; p ← p − lr·v`.
+    fn sgd(
+        &self,
+        p: &mut Self::Tensor,
+        g: &Self::Tensor,
+        velocity: &mut Self::Tensor,
+        lr: f32,
+        momentum: f32,
+        weight_decay: f32,
+    );
+
+    // ---- losses (mean over the batch; return the loss as a `[1]` tensor and its gradient) ----
+
+    /// Mean squared error `mean((pred − target)²)`.
+    fn mse_loss(&self, pred: &Self::Tensor, target: &Self::Tensor) -> (Self::Tensor, Self::Tensor);
+    /// Binary cross-entropy on logits, numerically stable.
+    fn bce_with_logits(&self, logits: &Self::Tensor, target: &Self::Tensor) -> (Self::Tensor, Self::Tensor);
+    /// BPR: `mean(−ln σ(pos − neg))`; the gradient for `neg` is the negation of the one returned for `pos`.
+    fn bpr_loss(&self, pos: &Self::Tensor, neg: &Self::Tensor) -> (Self::Tensor, Self::Tensor);
+    /// Softmax cross-entropy of `logits` `[n, c]` against class indices `[n]`.
+    fn softmax_cross_entropy(&self, logits: &Self::Tensor, target: &Self::Index) -> (Self::Tensor, Self::Tensor);
+
+    // ---- randomness and ranking -----------------------------------------
+
+    /// Inverted dropout with a counter-based generator: the same `seed` drops
+    /// the same positions, so the backward is `dropout(dy, p, seed)`.
+    fn dropout(&self, x: &Self::Tensor, p: f32, seed: u64) -> Self::Tensor;
+    /// `n` integers uniform in `[0, bound)` from the counter-based generator.
+    fn random_ints(&self, n: usize, bound: u32, seed: u64) -> Self::Index;
+    /// Per row of `scores` `[n, m]`, the `k` largest entries whose column is
+    /// not in that row of `exclude` (ties broken by lower column). Returns
+    /// `(columns [n·k], scores [n, k])`; rows with fewer than `k` candidates
+    /// are padded with column `u32::MAX` and score `-inf`.
+    fn topk_masked(
+        &self,
+        scores: &Self::Tensor,
+        k: usize,
+        exclude: Option<&Pattern<Self>>,
+    ) -> (Self::Index, Self::Tensor);
+}

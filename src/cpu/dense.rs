@@ -1,0 +1,256 @@
+//! CPU reference: dense ops (matmul, elementwise, reductions, softmax).
+
+use ndarray::{linalg::general_mat_mul, Array2, ArrayView2, Axis, IxDyn};
+
+use super::{from_vec, CpuTensor};
+use crate::backend::{Act, BinaryOp, Reduce, UnaryOp};
+
+/// `act(x)` for one value (mirrors `act_forward` in `common.wgsl`).
+pub fn act_forward(x: f32, act: Act) -> f32 {
+    match act {
+        Act::Identity => x,
+        Act::Relu => x.max(0.0),
+        Act::LeakyRelu(a) => {
+            if x > 0.0 {
+                x
+            } else {
+                a * x
+            }
+        }
+        Act::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Act::Tanh => x.tanh(),
+        Act::Softplus => x.max(0.0) + (1.0 + (-x.abs()).exp()).ln(),
+    }
+}
+
+/// `act'(x)` from `y = act(x)` (mirrors `act_grad_from_output`).
+pub fn act_grad_from_output(y: f32, act: Act) -> f32 {
+    match act {
+        Act::Identity => 1.0,
+        Act::Relu => {
+            if y > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Act::LeakyRelu(a) => {
+            if y > 0.0 {
+                1.0
+            } else {
+                a
+            }
+        }
+        Act::Sigmoid => y * (1.0 - y),
+        Act::Tanh => 1.0 - y * y,
+        Act::Softplus => 1.0 - (-y).exp(),
+    }
+}
+
+/// Splits `[.., r, c]` into (batch, r, c).
+pub(crate) fn batch_dims(shape: &[usize], op: &str) -> (usize, usize, usize) {
+    match shape {
+        [r, c] => (1, *r, *c),
+        [b, r, c] => (*b, *r, *c),
+        _ => panic!("{op}: expected a 2-D or 3-D tensor, got {shape:?}"),
+    }
+}
+
+fn mat(t: &CpuTensor, batch: usize, r: usize, c: usize, b: usize) -> ArrayView2<'_, f32> {
+    let s = t.as_slice().expect("contiguous");
+    ArrayView2::from_shape((r, c), &s[b * r * c..(b + 1) * r * c]).unwrap()
+}
+
+/// Batched matmul with transposes and a fused bias + activation epilogue.
+pub fn matmul(a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&CpuTensor>, act: Act) -> CpuTensor {
+    let (ba, ar, ac) = batch_dims(a.shape(), "matmul a");
+    let (bb, br, bc) = batch_dims(b.shape(), "matmul b");
+    let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
+    let (k2, n) = if tb { (bc, br) } else { (br, bc) };
+    assert!(k == k2, "matmul: inner sizes differ: a {:?} (t={ta}) b {:?} (t={tb})", a.shape(), b.shape());
+    assert!(bb == 1 || bb == ba, "matmul: batch {ba} vs {bb}");
+    let a = a.as_standard_layout().into_owned().into_shared();
+    let b = b.as_standard_layout().into_owned().into_shared();
+    let mut out = Vec::with_capacity(ba * m * n);
+    for i in 0..ba {
+        let av = mat(&a, ba, ar, ac, i);
+        let bv = mat(&b, bb, br, bc, if bb == 1 { 0 } else { i });
+        let av = if ta { av.reversed_axes() } else { av };
+        let bv = if tb { bv.reversed_axes() } else { bv };
+        let mut c = Array2::<f32>::zeros((m, n));
+        general_mat_mul(1.0, &av, &bv, 0.0, &mut c);
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), n, "matmul: bias {:?} for {n} columns", bias.shape());
+            let bias = bias.as_slice().unwrap();
+            for mut row in c.rows_mut() {
+                for (v, bv) in row.iter_mut().zip(bias) {
+                    *v += bv;
+                }
+            }
+        }
+        out.extend(c.iter().map(|&v| act_forward(v, act)));
+    }
+    let shape: Vec<usize> = if a.ndim() == 3 { vec![ba, m, n] } else { vec![m, n] };
+    from_vec(out, &shape)
+}
+
+/// Broadcast shape of two shapes (numpy rules).
+pub fn broadcast_shape(a: &[usize], b: &[usize], op: &str) -> Vec<usize> {
+    let r = a.len().max(b.len());
+    (0..r)
+        .map(|i| {
+            let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
+            let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+            match (da, db) {
+                (x, y) if x == y => x,
+                (1, y) => y,
+                (x, 1) => x,
+                _ => panic!("{op}: shapes {a:?} and {b:?} do not broadcast"),
+            }
+        })
+        .collect()
+}
+
+/// `a op b` with broadcasting.
+pub fn binary(op: BinaryOp, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
+    let shape = broadcast_shape(a.shape(), b.shape(), "binary");
+    let av = a.broadcast(IxDyn(&shape)).unwrap();
+    let bv = b.broadcast(IxDyn(&shape)).unwrap();
+    let f = |x: f32, y: f32| match op {
+        BinaryOp::Add => x + y,
+        BinaryOp::Sub => x - y,
+        BinaryOp::Mul => x * y,
+        BinaryOp::Div => x / y,
+    };
+    let data: Vec<f32> = av.iter().zip(bv.iter()).map(|(&x, &y)| f(x, y)).collect();
+    from_vec(data, &shape)
+}
+
+/// `op(x)` elementwise.
+pub fn unary(op: UnaryOp, x: &CpuTensor) -> CpuTensor {
+    x.map(|&v| match op {
+        UnaryOp::Neg => -v,
+        UnaryOp::Exp => v.exp(),
+        UnaryOp::Log => v.ln(),
+        UnaryOp::Sqrt => v.sqrt(),
+        UnaryOp::Square => v * v,
+        UnaryOp::Abs => v.abs(),
+        UnaryOp::Recip => 1.0 / v,
+    })
+    .into_shared()
+}
+
+/// `dy · act'(x)` from `y`.
+pub fn activate_backward(y: &CpuTensor, dy: &CpuTensor, act: Act) -> CpuTensor {
+    assert_eq!(y.shape(), dy.shape(), "activate_backward: y vs dy");
+    let data: Vec<f32> = y.iter().zip(dy.iter()).map(|(&y, &d)| d * act_grad_from_output(y, act)).collect();
+    from_vec(data, y.shape())
+}
+
+/// Sums in the order the GPU kernels use: 256 strided partial sums, then a
+/// pairwise tree over them. Matching the order keeps the backends within
+/// a few ulps on long rows.
+pub fn tree_sum(xs: impl Iterator<Item = f32>) -> f32 {
+    let mut part = [0f32; 256];
+    for (i, x) in xs.enumerate() {
+        part[i % 256] += x;
+    }
+    let mut n = 256;
+    while n > 1 {
+        n /= 2;
+        for i in 0..n {
+            part[i] += part[i + n];
+        }
+    }
+    part[0]
+}
+
+fn reduce(xs: &[f32], op: Reduce) -> f32 {
+    match op {
+        Reduce::Sum => tree_sum(xs.iter().copied()),
+        Reduce::Mean => {
+            if xs.is_empty() {
+                0.0
+            } else {
+                tree_sum(xs.iter().copied()) / xs.len() as f32
+            }
+        }
+        Reduce::Max => xs.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+    }
+}
+
+/// Reduces the last axis.
+pub fn reduce_rows(x: &CpuTensor, op: Reduce) -> CpuTensor {
+    let shape = x.shape();
+    assert!(!shape.is_empty(), "reduce_rows: scalar input");
+    let n = *shape.last().unwrap();
+    let out_shape = &shape[..shape.len() - 1];
+    let x = x.as_standard_layout();
+    let s = x.as_slice().unwrap();
+    let rows: usize = out_shape.iter().product();
+    let data: Vec<f32> = (0..rows).map(|r| reduce(&s[r * n..(r + 1) * n], op)).collect();
+    from_vec(data, out_shape)
+}
+
+/// Reduces the first axis.
+pub fn reduce_cols(x: &CpuTensor, op: Reduce) -> CpuTensor {
+    let shape = x.shape();
+    assert!(!shape.is_empty(), "reduce_cols: scalar input");
+    let rows = shape[0];
+    let out_shape = &shape[1..];
+    let cols: usize = out_shape.iter().product();
+    let x = x.as_standard_layout();
+    let s = x.as_slice().unwrap();
+    let data: Vec<f32> = (0..cols)
+        .map(|c| {
+            let col: Vec<f32> = (0..rows).map(|r| s[r * cols + c]).collect();
+            reduce(&col, op)
+        })
+        .collect();
+    from_vec(data, out_shape)
+}
+
+/// Softmax or log-softmax over the last axis.
+pub fn softmax(x: &CpuTensor, log: bool) -> CpuTensor {
+    let mut out = x.as_standard_layout().into_owned();
+    for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum = tree_sum(row.iter().map(|&v| (v - max).exp()));
+        let lse = max + sum.ln();
+        row.mapv_inplace(|v| if log { v - lse } else { (v - max).exp() / sum });
+    }
+    out.into_shared()
+}
+
+/// Backward of softmax / log-softmax from the output.
+pub fn softmax_backward(y: &CpuTensor, dy: &CpuTensor, log: bool) -> CpuTensor {
+    assert_eq!(y.shape(), dy.shape(), "softmax_backward: y vs dy");
+    let ax = Axis(y.ndim() - 1);
+    let mut out = dy.as_standard_layout().into_owned();
+    for (mut o, yr) in out.lanes_mut(ax).into_iter().zip(y.lanes(ax)) {
+        if log {
+            let s = tree_sum(o.iter().copied());
+            for (d, &yv) in o.iter_mut().zip(yr.iter()) {
+                *d -= yv.exp() * s;
+            }
+        } else {
+            let s = tree_sum(o.iter().zip(yr.iter()).map(|(&d, &yv)| d * yv));
+            for (d, &yv) in o.iter_mut().zip(yr.iter()) {
+                *d = yv * (*d - s);
+            }
+        }
+    }
+    out.into_shared()
+}
+
+/// Row-wise dot product.
+pub fn dot_rows(a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
+    assert_eq!(a.shape(), b.shape(), "dot_rows: a vs b");
+    assert_eq!(a.ndim(), 2, "dot_rows: expected [n, d], got {:?}", a.shape());
+    let data: Vec<f32> = a
+        .outer_iter()
+        .zip(b.outer_iter())
+        .map(|(x, y)| x.iter().zip(y.iter()).map(|(p, q)| p * q).sum())
+        .collect();
+    from_vec(data, &a.shape()[..1])
+}

@@ -1,0 +1,257 @@
+//! The ndarray backend: the reference every GPU kernel is tested against,
+//! and a fallback when no adapter is present.
+//!
+//! Each op is a plain function in the module named after its family; the
+//! `Backend` impl below only forwards. Reductions run in a fixed order so the
+//! same inputs give the same bits.
+
+pub mod conv;
+pub mod dense;
+pub mod embedding;
+pub mod loss;
+pub mod lstm;
+pub mod optim;
+pub mod random;
+pub mod sparse;
+pub mod topk;
+
+use ndarray::{ArcArray, ArcArray1, IxDyn};
+
+use crate::backend::*;
+use crate::error::{Error, Result};
+
+/// A CPU tensor: a shared, copy-on-write ndarray.
+pub type CpuTensor = ArcArray<f32, IxDyn>;
+/// CPU indices.
+pub type CpuIndex = ArcArray1<u32>;
+
+impl Shaped for CpuTensor {
+    fn dims(&self) -> &[usize] {
+        self.shape()
+    }
+}
+
+impl Indexed for CpuIndex {
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The CPU backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cpu;
+
+/// Builds a CPU tensor from a vector and a shape.
+pub fn from_vec(data: Vec<f32>, shape: &[usize]) -> CpuTensor {
+    ArcArray::from_shape_vec(IxDyn(shape), data).expect("data length matches shape")
+}
+
+impl Backend for Cpu {
+    type Tensor = CpuTensor;
+    type Index = CpuIndex;
+
+    fn describe(&self) -> String {
+        "cpu (ndarray)".into()
+    }
+
+    fn tensor(&self, data: &[f32], shape: &[usize]) -> Result<CpuTensor> {
+        let n: usize = shape.iter().product();
+        if n != data.len() {
+            return Err(Error::Invalid(format!("{} values for shape {shape:?}", data.len())));
+        }
+        Ok(from_vec(data.to_vec(), shape))
+    }
+    fn index(&self, data: &[u32]) -> Result<CpuIndex> {
+        Ok(ArcArray1::from(data.to_vec()))
+    }
+    fn zeros(&self, shape: &[usize]) -> CpuTensor {
+        ArcArray::zeros(IxDyn(shape))
+    }
+    fn full(&self, shape: &[usize], value: f32) -> CpuTensor {
+        ArcArray::from_elem(IxDyn(shape), value)
+    }
+    fn reshape(&self, t: &CpuTensor, shape: &[usize]) -> CpuTensor {
+        assert_eq!(t.len(), shape.iter().product::<usize>(), "reshape {:?} -> {shape:?}", t.shape());
+        from_vec(t.iter().copied().collect(), shape)
+    }
+    fn assign(&self, dst: &mut CpuTensor, src: &CpuTensor) {
+        assert_eq!(dst.len(), src.len(), "assign: {:?} <- {:?}", dst.shape(), src.shape());
+        *dst = self.reshape(src, &dst.shape().to_vec());
+    }
+    fn read(&self, t: &CpuTensor) -> Result<Vec<f32>> {
+        Ok(t.iter().copied().collect())
+    }
+    fn read_index(&self, i: &CpuIndex) -> Result<Vec<u32>> {
+        Ok(i.to_vec())
+    }
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn matmul(&self, a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&CpuTensor>, act: Act) -> CpuTensor {
+        dense::matmul(a, b, ta, tb, bias, act)
+    }
+    fn binary(&self, op: BinaryOp, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
+        dense::binary(op, a, b)
+    }
+    fn unary(&self, op: UnaryOp, x: &CpuTensor) -> CpuTensor {
+        dense::unary(op, x)
+    }
+    fn scale(&self, x: &CpuTensor, alpha: f32, beta: f32) -> CpuTensor {
+        x.map(|&v| alpha * v + beta).into_shared()
+    }
+    fn activate(&self, x: &CpuTensor, act: Act) -> CpuTensor {
+        x.map(|&v| dense::act_forward(v, act)).into_shared()
+    }
+    fn activate_backward(&self, y: &CpuTensor, dy: &CpuTensor, act: Act) -> CpuTensor {
+        dense::activate_backward(y, dy, act)
+    }
+    fn reduce_rows(&self, x: &CpuTensor, op: Reduce) -> CpuTensor {
+        dense::reduce_rows(x, op)
+    }
+    fn reduce_cols(&self, x: &CpuTensor, op: Reduce) -> CpuTensor {
+        dense::reduce_cols(x, op)
+    }
+    fn softmax(&self, x: &CpuTensor) -> CpuTensor {
+        dense::softmax(x, false)
+    }
+    fn log_softmax(&self, x: &CpuTensor) -> CpuTensor {
+        dense::softmax(x, true)
+    }
+    fn softmax_backward(&self, y: &CpuTensor, dy: &CpuTensor) -> CpuTensor {
+        dense::softmax_backward(y, dy, false)
+    }
+    fn log_softmax_backward(&self, y: &CpuTensor, dy: &CpuTensor) -> CpuTensor {
+        dense::softmax_backward(y, dy, true)
+    }
+    fn dot_rows(&self, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
+        dense::dot_rows(a, b)
+    }
+
+    fn gather_rows(&self, table: &CpuTensor, idx: &CpuIndex) -> CpuTensor {
+        embedding::gather_rows(table, idx)
+    }
+    fn scatter_add_rows(&self, dy: &CpuTensor, groups: &RowGroups<Self>) -> CpuTensor {
+        embedding::scatter_add_rows(dy, &groups.offsets, &groups.order)
+    }
+
+    fn spmm_csr(&self, a: &Csr<Self>, x: &CpuTensor) -> CpuTensor {
+        sparse::spmm_csr(a, x)
+    }
+
+    fn conv1d(&self, x: &CpuTensor, w: &CpuTensor, bias: Option<&CpuTensor>, stride: usize, padding: usize) -> CpuTensor {
+        conv::conv1d(x, w, bias, stride, padding)
+    }
+    fn conv1d_backward_input(&self, dy: &CpuTensor, w: &CpuTensor, l: usize, stride: usize, padding: usize) -> CpuTensor {
+        conv::conv1d_backward_input(dy, w, l, stride, padding)
+    }
+    fn conv1d_backward_weight(
+        &self,
+        x: &CpuTensor,
+        dy: &CpuTensor,
+        k: usize,
+        stride: usize,
+        padding: usize,
+    ) -> (CpuTensor, CpuTensor) {
+        conv::conv1d_backward_weight(x, dy, k, stride, padding)
+    }
+    fn conv2d(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        bias: Option<&CpuTensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> CpuTensor {
+        conv::conv2d(x, w, bias, stride, padding)
+    }
+    fn conv2d_backward_input(
+        &self,
+        dy: &CpuTensor,
+        w: &CpuTensor,
+        hw: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> CpuTensor {
+        conv::conv2d_backward_input(dy, w, hw, stride, padding)
+    }
+    fn conv2d_backward_weight(
+        &self,
+        x: &CpuTensor,
+        dy: &CpuTensor,
+        khw: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> (CpuTensor, CpuTensor) {
+        conv::conv2d_backward_weight(x, dy, khw, stride, padding)
+    }
+    fn maxpool2d(&self, x: &CpuTensor, kernel: (usize, usize), stride: (usize, usize)) -> (CpuTensor, CpuIndex) {
+        conv::maxpool2d(x, kernel, stride)
+    }
+    fn maxpool2d_backward(
+        &self,
+        dy: &CpuTensor,
+        argmax: &CpuIndex,
+        input_shape: &[usize],
+        kernel: (usize, usize),
+        stride: (usize, usize),
+    ) -> CpuTensor {
+        conv::maxpool2d_backward(dy, argmax, input_shape, kernel, stride)
+    }
+
+    fn lstm_cell(&self, gates: &CpuTensor, h_prev: &CpuTensor, c_prev: &CpuTensor, mask: Option<&CpuTensor>) -> LstmStep<Self> {
+        lstm::lstm_cell(gates, h_prev, c_prev, mask)
+    }
+    fn lstm_cell_backward(
+        &self,
+        step: &LstmStep<Self>,
+        c_prev: &CpuTensor,
+        dh: &CpuTensor,
+        dc: &CpuTensor,
+        mask: Option<&CpuTensor>,
+    ) -> LstmGrads<Self> {
+        lstm::lstm_cell_backward(step, c_prev, dh, dc, mask)
+    }
+
+    fn adam(&self, p: &mut CpuTensor, g: &CpuTensor, m: &mut CpuTensor, v: &mut CpuTensor, cfg: &AdamConfig, step: u32) {
+        optim::adam(p, g, m, v, cfg, step)
+    }
+    fn adam_rows(
+        &self,
+        p: &mut CpuTensor,
+        rows: &CpuIndex,
+        g: &CpuTensor,
+        m: &mut CpuTensor,
+        v: &mut CpuTensor,
+        cfg: &AdamConfig,
+        step: u32,
+    ) {
+        optim::adam_rows(p, rows, g, m, v, cfg, step)
+    }
+    fn sgd(&self, p: &mut CpuTensor, g: &CpuTensor, velocity: &mut CpuTensor, lr: f32, momentum: f32, weight_decay: f32) {
+        optim::sgd(p, g, velocity, lr, momentum, weight_decay)
+    }
+
+    fn mse_loss(&self, pred: &CpuTensor, target: &CpuTensor) -> (CpuTensor, CpuTensor) {
+        loss::mse_loss(pred, target)
+    }
+    fn bce_with_logits(&self, logits: &CpuTensor, target: &CpuTensor) -> (CpuTensor, CpuTensor) {
+        loss::bce_with_logits(logits, target)
+    }
+    fn bpr_loss(&self, pos: &CpuTensor, neg: &CpuTensor) -> (CpuTensor, CpuTensor) {
+        loss::bpr_loss(pos, neg)
+    }
+    fn softmax_cross_entropy(&self, logits: &CpuTensor, target: &CpuIndex) -> (CpuTensor, CpuTensor) {
+        loss::softmax_cross_entropy(logits, target)
+    }
+
+    fn dropout(&self, x: &CpuTensor, p: f32, seed: u64) -> CpuTensor {
+        random::dropout(x, p, seed)
+    }
+    fn random_ints(&self, n: usize, bound: u32, seed: u64) -> CpuIndex {
+        random::random_ints(n, bound, seed)
+    }
+    fn topk_masked(&self, scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (CpuIndex, CpuTensor) {
+        topk::topk_masked(scores, k, exclude)
+    }
+}

@@ -1,0 +1,69 @@
+//! CPU reference: optimizer updates (mirrors `shaders/adam.wgsl`, `shaders/sgd.wgsl`).
+
+use super::{CpuIndex, CpuTensor};
+use crate::backend::AdamConfig;
+
+/// One Adam step for one element; returns (p, m, v).
+pub fn adam_scalar(p: f32, g: f32, m: f32, v: f32, cfg: &AdamConfig, step: u32) -> (f32, f32, f32) {
+    let t = step.max(1) as i32;
+    let bc1 = 1.0 - cfg.beta1.powi(t);
+    let bc2 = 1.0 - cfg.beta2.powi(t);
+    let g = if cfg.decoupled { g } else { g + cfg.weight_decay * p };
+    let m = cfg.beta1 * m + (1.0 - cfg.beta1) * g;
+    let v = cfg.beta2 * v + (1.0 - cfg.beta2) * g * g;
+    let mhat = m / bc1;
+    let vhat = v / bc2;
+    let mut p = p;
+    if cfg.decoupled {
+        p -= cfg.lr * cfg.weight_decay * p;
+    }
+    p -= cfg.lr * mhat / (vhat.sqrt() + cfg.eps);
+    (p, m, v)
+}
+
+/// Adam over a whole buffer.
+pub fn adam(p: &mut CpuTensor, g: &CpuTensor, m: &mut CpuTensor, v: &mut CpuTensor, cfg: &AdamConfig, step: u32) {
+    assert!(p.len() == g.len() && p.len() == m.len() && p.len() == v.len(), "adam: sizes differ");
+    let g = g.as_standard_layout();
+    let gs = g.as_slice().unwrap();
+    let (ps, ms, vs) = (p.as_slice_mut().unwrap(), m.as_slice_mut().unwrap(), v.as_slice_mut().unwrap());
+    for i in 0..gs.len() {
+        (ps[i], ms[i], vs[i]) = adam_scalar(ps[i], gs[i], ms[i], vs[i], cfg, step);
+    }
+}
+
+/// Lazy Adam over the listed rows of a `[r, d]` table.
+pub fn adam_rows(
+    p: &mut CpuTensor,
+    rows: &CpuIndex,
+    g: &CpuTensor,
+    m: &mut CpuTensor,
+    v: &mut CpuTensor,
+    cfg: &AdamConfig,
+    step: u32,
+) {
+    assert_eq!(p.ndim(), 2, "adam_rows: table {:?}", p.shape());
+    let d = p.shape()[1];
+    assert_eq!(g.shape(), &[rows.len(), d], "adam_rows: grad {:?} for {} rows of width {d}", g.shape(), rows.len());
+    let g = g.as_standard_layout();
+    let gs = g.as_slice().unwrap();
+    let (ps, ms, vs) = (p.as_slice_mut().unwrap(), m.as_slice_mut().unwrap(), v.as_slice_mut().unwrap());
+    for (k, &r) in rows.iter().enumerate() {
+        for j in 0..d {
+            let i = r as usize * d + j;
+            (ps[i], ms[i], vs[i]) = adam_scalar(ps[i], gs[k * d + j], ms[i], vs[i], cfg, step);
+        }
+    }
+}
+
+/// SGD with momentum.
+pub fn sgd(p: &mut CpuTensor, g: &CpuTensor, vel: &mut CpuTensor, lr: f32, momentum: f32, weight_decay: f32) {
+    assert!(p.len() == g.len() && p.len() == vel.len(), "sgd: sizes differ");
+    let g = g.as_standard_layout();
+    let gs = g.as_slice().unwrap();
+    let (ps, vs) = (p.as_slice_mut().unwrap(), vel.as_slice_mut().unwrap());
+    for i in 0..gs.len() {
+        vs[i] = momentum * vs[i] + gs[i] + weight_decay * ps[i];
+        ps[i] -= lr * vs[i];
+    }
+}

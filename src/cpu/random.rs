@@ -1,0 +1,22 @@
+//! CPU reference: dropout and random integers from the counter-based generator.
+
+use super::{from_vec, CpuIndex, CpuTensor};
+use crate::rng::{rng_f32, rng_u32};
+
+/// Inverted dropout: element `i` is kept when `rng_f32(seed, i) >= p`.
+pub fn dropout(x: &CpuTensor, p: f32, seed: u64) -> CpuTensor {
+    assert!((0.0..1.0).contains(&p), "dropout: p = {p} outside [0, 1)");
+    let scale = 1.0 / (1.0 - p);
+    let data: Vec<f32> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| if rng_f32(seed, i as u32) >= p { v * scale } else { 0.0 })
+        .collect();
+    from_vec(data, x.shape())
+}
+
+/// `n` integers in `[0, bound)`.
+pub fn random_ints(n: usize, bound: u32, seed: u64) -> CpuIndex {
+    assert!(bound > 0, "random_ints: bound 0");
+    CpuIndex::from((0..n as u32).map(|i| rng_u32(seed, i) % bound).collect::<Vec<_>>())
+}

@@ -1,0 +1,51 @@
+//! CPU reference: top-K per row with excluded columns.
+
+use super::{from_vec, Cpu, CpuIndex, CpuTensor};
+use crate::backend::Pattern;
+
+/// Orders (score, column) best first: higher score, then lower column. NaN ranks last.
+pub fn better(a: (f32, u32), b: (f32, u32)) -> bool {
+    let (sa, sb) = (if a.0.is_nan() { f32::NEG_INFINITY } else { a.0 }, if b.0.is_nan() { f32::NEG_INFINITY } else { b.0 });
+    sa > sb || (sa == sb && a.1 < b.1)
+}
+
+/// Top-`k` columns of each row not listed in `exclude`.
+pub fn topk_masked(scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Cpu>>) -> (CpuIndex, CpuTensor) {
+    assert_eq!(scores.ndim(), 2, "topk_masked: scores {:?}", scores.shape());
+    let (n, m) = (scores.shape()[0], scores.shape()[1]);
+    if let Some(p) = exclude {
+        assert_eq!(p.rows, n, "topk_masked: mask has {} rows for {n}", p.rows);
+    }
+    if k == 0 {
+        return (CpuIndex::from(Vec::new()), from_vec(Vec::new(), &[n, 0]));
+    }
+    let s = scores.as_standard_layout();
+    let s = s.as_slice().unwrap();
+    let mut cols = Vec::with_capacity(n * k);
+    let mut vals = Vec::with_capacity(n * k);
+    for r in 0..n {
+        let excluded: &[u32] = match exclude {
+            Some(p) => &p.col_idx.as_slice().unwrap()[p.row_ptr[r] as usize..p.row_ptr[r + 1] as usize],
+            None => &[],
+        };
+        let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
+        for c in 0..m as u32 {
+            if excluded.binary_search(&c).is_ok() {
+                continue;
+            }
+            let cand = (s[r * m + c as usize], c);
+            if best.len() == k && !better(cand, best[k - 1]) {
+                continue;
+            }
+            let pos = best.iter().position(|&b| better(cand, b)).unwrap_or(best.len());
+            best.insert(pos, cand);
+            best.truncate(k);
+        }
+        for j in 0..k {
+            let (v, c) = best.get(j).copied().unwrap_or((f32::NEG_INFINITY, u32::MAX));
+            cols.push(c);
+            vals.push(v);
+        }
+    }
+    (CpuIndex::from(cols), from_vec(vals, &[n, k]))
+}

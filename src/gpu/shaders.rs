@@ -1,0 +1,54 @@
+//! The registry of WGSL kernels: one variant per file in `shaders/`, each
+//! compiled with the shared prelude `shaders/common.wgsl` in front.
+
+macro_rules! shaders {
+    ($($variant:ident => $stem:literal,)*) => {
+        /// One WGSL file in `shaders/`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Shader { $(#[doc = concat!("`shaders/", $stem, ".wgsl`")] $variant,)* }
+
+        impl Shader {
+            /// Every shader, for validation and warm-up.
+            pub const ALL: &'static [Shader] = &[$(Shader::$variant,)*];
+
+            /// File stem, also the op's name everywhere else.
+            pub fn stem(self) -> &'static str {
+                match self { $(Shader::$variant => $stem,)* }
+            }
+
+            /// Full WGSL source: the prelude followed by the kernel file.
+            pub fn source(self) -> &'static str {
+                match self {
+                    $(Shader::$variant => concat!(
+                        include_str!("../../shaders/common.wgsl"),
+                        "\n",
+                        include_str!(concat!("../../shaders/", $stem, ".wgsl"))
+                    ),)*
+                }
+            }
+        }
+    };
+}
+
+shaders! {
+    Fill => "fill",
+    Matmul => "matmul",
+    Binary => "binary",
+    Unary => "unary",
+    Activation => "activation",
+    Reduce => "reduce",
+    Softmax => "softmax",
+    DotRows => "dot_rows",
+    GatherRows => "gather_rows",
+    ScatterAddRows => "scatter_add_rows",
+    SpmmCsr => "spmm_csr",
+    Conv1d => "conv1d",
+    Conv2d => "conv2d",
+    Maxpool => "maxpool",
+    LstmCell => "lstm_cell",
+    Adam => "adam",
+    Sgd => "sgd",
+    Loss => "loss",
+    Dropout => "dropout",
+    TopkMasked => "topk_masked",
+}
