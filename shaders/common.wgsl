@@ -54,3 +54,8 @@ fn rng_u32(seed_lo: u32, seed_hi: u32, i: u32) -> u32 {
 fn rng_f32(seed_lo: u32, seed_hi: u32, i: u32) -> f32 {
     return f32(rng_u32(seed_lo, seed_hi, i) >> 8u) * (1.0 / 16777216.0);
 }
+
+// -inf, built at run time (WGSL has no infinite literals).
+fn neg_inf() -> f32 {
+    return bitcast<f32>(0xff800000u);
+}

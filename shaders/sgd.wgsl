@@ -1,0 +1,24 @@
+// sgd.wgsl — SGD with momentum: v ← μ·v + g + λ·p;  p ← p − lr·v.
+//
+// bindings: 0 p (uniform) {n, lr, momentum, wd}
+//           1 g (read) [n]
+//           2 param (read_write) [n]
+//           3 vel (read_write) [n]
+// dispatch: 1-D over n.
+
+struct Params { n: u32, lr: f32, momentum: f32, wd: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> param: array<f32>;
+@group(0) @binding(3) var<storage, read_write> vel: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_id(gid, nwg, WG);
+    if (i >= p.n) { return; }
+    let w = param[i];
+    let vi = p.momentum * vel[i] + g[i] + p.wd * w;
+    vel[i] = vi;
+    param[i] = w - p.lr * vi;
+}

@@ -56,7 +56,7 @@ pub(crate) fn batch_dims(shape: &[usize], op: &str) -> (usize, usize, usize) {
     }
 }
 
-fn mat(t: &CpuTensor, batch: usize, r: usize, c: usize, b: usize) -> ArrayView2<'_, f32> {
+fn mat(t: &CpuTensor, r: usize, c: usize, b: usize) -> ArrayView2<'_, f32> {
     let s = t.as_slice().expect("contiguous");
     ArrayView2::from_shape((r, c), &s[b * r * c..(b + 1) * r * c]).unwrap()
 }
@@ -73,8 +73,8 @@ pub fn matmul(a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&Cp
     let b = b.as_standard_layout().into_owned().into_shared();
     let mut out = Vec::with_capacity(ba * m * n);
     for i in 0..ba {
-        let av = mat(&a, ba, ar, ac, i);
-        let bv = mat(&b, bb, br, bc, if bb == 1 { 0 } else { i });
+        let av = mat(&a, ar, ac, i);
+        let bv = mat(&b, br, bc, if bb == 1 { 0 } else { i });
         let av = if ta { av.reversed_axes() } else { av };
         let bv = if tb { bv.reversed_axes() } else { bv };
         let mut c = Array2::<f32>::zeros((m, n));

@@ -260,7 +260,7 @@ impl Gpu {
     pub fn validate_shaders(&self) -> Result<()> {
         for &s in Shader::ALL {
             let module_scope = self.inner.device.push_error_scope(wgpu::ErrorFilter::Validation);
-            self.inner.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            let _module = self.inner.device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(s.stem()),
                 source: wgpu::ShaderSource::Wgsl(s.source().into()),
             });

@@ -1,5 +1,66 @@
-#![allow(unused_variables)]
-use crate::gpu::{Gpu, GpuIndex, GpuTensor};
-pub(crate) enum Kind { Mse, Bce, Bpr }
-pub(crate) fn pointwise(gpu: &Gpu, kind: Kind, a: &GpuTensor, b: &GpuTensor) -> (GpuTensor, GpuTensor) { todo!() }
-pub(crate) fn softmax_cross_entropy(gpu: &Gpu, logits: &GpuTensor, target: &GpuIndex) -> (GpuTensor, GpuTensor) { todo!() }
+//! GPU losses: per-example loss and gradient kernels, then a mean by `reduce`.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::dense::reduce_rows;
+use crate::backend::{Backend, Reduce};
+use crate::gpu::{Gpu, GpuIndex, GpuTensor, Shader, WG};
+
+/// Pointwise loss kinds (codes of `shaders/loss.wgsl`).
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Mse = 0,
+    Bce = 1,
+    Bpr = 2,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct LossParams {
+    n: u32,
+    c: u32,
+    kind: u32,
+    inv_n: f32,
+}
+
+fn mean(gpu: &Gpu, per_example: &GpuTensor) -> GpuTensor {
+    let n = per_example.len();
+    reduce_rows(gpu, &gpu.reshape(per_example, &[1, n]), Reduce::Mean)
+}
+
+/// (mean loss `[1]`, gradient) of a pointwise loss.
+pub(crate) fn pointwise(gpu: &Gpu, kind: Kind, a: &GpuTensor, b: &GpuTensor) -> (GpuTensor, GpuTensor) {
+    assert_eq!(a.shape, b.shape, "loss: shapes differ");
+    let n = a.len();
+    let per = gpu.empty(&[n]);
+    let grad = gpu.empty(&a.shape);
+    let params = LossParams { n: n as u32, c: 1, kind: kind as u32, inv_n: 1.0 / n.max(1) as f32 };
+    gpu.dispatch(
+        Shader::Loss,
+        "pointwise",
+        &[],
+        &params,
+        &[(1, a.raw()), (2, b.raw()), (3, per.raw()), (4, grad.raw())],
+        gpu.grid(n as u64, WG),
+    );
+    (mean(gpu, &per), grad)
+}
+
+/// Softmax cross-entropy against class indices.
+pub(crate) fn softmax_cross_entropy(gpu: &Gpu, logits: &GpuTensor, target: &GpuIndex) -> (GpuTensor, GpuTensor) {
+    assert_eq!(logits.shape.len(), 2, "softmax_cross_entropy: logits {:?}", logits.shape);
+    let (n, c) = (logits.shape[0], logits.shape[1]);
+    assert_eq!(target.len, n, "softmax_cross_entropy: {} targets for {n} rows", target.len);
+    let per = gpu.empty(&[n]);
+    let grad = gpu.empty(&[n, c]);
+    let params = LossParams { n: n as u32, c: c as u32, kind: 0, inv_n: 1.0 / n.max(1) as f32 };
+    gpu.dispatch(
+        Shader::Loss,
+        "softmax_ce",
+        &[],
+        &params,
+        &[(1, logits.raw()), (5, target.raw()), (3, per.raw()), (4, grad.raw())],
+        gpu.grid(n as u64, 1),
+    );
+    (mean(gpu, &per), grad)
+}
