@@ -1,0 +1,82 @@
+//! Counter-based randomness (dropout, random integers) and top-K with masks.
+
+mod common;
+
+use common::*;
+use gpurec::sparse::CsrHost;
+use gpurec::{Backend, Cpu};
+
+#[test]
+fn dropout_matches_cpu_bit_for_bit() {
+    let Some(gpu) = gpu() else { return };
+    for &n in SIZES {
+        let (xc, xg) = both(&gpu, &rand_vec(1, n), &[n]);
+        for &(p, seed) in &[(0.0, 1u64), (0.5, 7), (0.9, u64::MAX - 3)] {
+            let want = Cpu.read(&Cpu.dropout(&xc, p, seed)).unwrap();
+            let got = gpu.read(&gpu.dropout(&xg, p, seed)).unwrap();
+            assert_eq!(got, want, "dropout n={n} p={p} seed={seed}");
+        }
+    }
+}
+
+#[test]
+fn dropout_keeps_about_one_minus_p() {
+    let x = Cpu.full(&[10_000], 1.0);
+    let y = Cpu.dropout(&x, 0.3, 42);
+    let kept = y.iter().filter(|&&v| v != 0.0).count() as f32 / 10_000.0;
+    assert!((kept - 0.7).abs() < 0.02, "kept {kept}");
+    let mean: f32 = y.iter().sum::<f32>() / 10_000.0;
+    assert!((mean - 1.0).abs() < 0.05, "inverted dropout keeps the mean: {mean}");
+}
+
+#[test]
+fn random_ints_match_cpu_and_cover_the_range() {
+    let Some(gpu) = gpu() else { return };
+    for &(n, bound) in &[(1, 1), (257, 13), (1000, 1682)] {
+        let want = Cpu.read_index(&Cpu.random_ints(n, bound, 99)).unwrap();
+        let got = gpu.read_index(&gpu.random_ints(n, bound, 99)).unwrap();
+        assert_eq!(got, want, "random_ints n={n} bound={bound}");
+        assert!(got.iter().all(|&v| v < bound));
+    }
+    let v = Cpu.read_index(&Cpu.random_ints(5000, 10, 3)).unwrap();
+    for b in 0..10 {
+        let c = v.iter().filter(|&&x| x == b).count();
+        assert!((400..600).contains(&c), "bucket {b}: {c}");
+    }
+}
+
+#[test]
+fn topk_masked_hand_case() {
+    let scores = Cpu.tensor(&[0.5, 0.9, 0.9, 0.1, f32::NAN, 0.3], &[1, 6]).unwrap();
+    let (c, v) = Cpu.topk_masked(&scores, 3, None);
+    assert_eq!(c.to_vec(), vec![1, 2, 0], "ties go to the lower column");
+    assert_eq!(v.iter().copied().collect::<Vec<_>>(), vec![0.9, 0.9, 0.5]);
+    let mask = Cpu.pattern(&CsrHost::from_triplets(1, 6, &[(0, 1, 1.0), (0, 0, 1.0)])).unwrap();
+    let (c, _) = Cpu.topk_masked(&scores, 3, Some(&mask));
+    assert_eq!(c.to_vec(), vec![2, 5, 3]);
+    let (c, v) = Cpu.topk_masked(&Cpu.tensor(&[1.0, 2.0], &[1, 2]).unwrap(), 3, None);
+    assert_eq!(c.to_vec(), vec![1, 0, u32::MAX], "short rows are padded");
+    assert_eq!(v[[0, 2]], f32::NEG_INFINITY);
+}
+
+#[test]
+fn topk_masked_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    for &(n, m, k) in &[(1, 1, 1), (3, 7, 10), (13, 257, 10), (5, 1000, 20), (2, 300, 0)] {
+        // Scores with ties: quantised.
+        let scores: Vec<f32> = rand_vec(m as u64, n * m).iter().map(|v| (v * 20.0).round()).collect();
+        let (sc, sg) = both(&gpu, &scores, &[n, m]);
+        let mut trip = Vec::new();
+        for (i, c) in rand_ints(7, n * m / 3, m as u32).into_iter().enumerate() {
+            trip.push(((i % n) as u32, c, 1.0));
+        }
+        let host = CsrHost::from_triplets(n, m, &trip);
+        for masked in [false, true] {
+            let (pc, pg) = (Cpu.pattern(&host).unwrap(), gpu.pattern(&host).unwrap());
+            let (cc, vc) = Cpu.topk_masked(&sc, k, masked.then_some(&pc));
+            let (cg, vg) = gpu.topk_masked(&sg, k, masked.then_some(&pg));
+            assert_eq!(gpu.read_index(&cg).unwrap(), cc.to_vec(), "topk columns n={n} m={m} k={k} masked={masked}");
+            check("topk values", &gpu, &vg, &vc, EXACTISH);
+        }
+    }
+}
