@@ -209,6 +209,8 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn reshape(&self, t: &Self::Tensor, shape: &[usize]) -> Self::Tensor;
     /// Overwrites `dst` with `src` (equal sizes).
     fn assign(&self, dst: &mut Self::Tensor, src: &Self::Tensor);
+    /// Stacks two `[n, d]` tensors of equal width into `[na + nb, d]` (a device copy).
+    fn concat_rows(&self, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
     /// Reads a tensor back (waits for pending work on the GPU).
     fn read(&self, t: &Self::Tensor) -> Result<Vec<f32>>;
     /// Reads indices back.

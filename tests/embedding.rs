@@ -42,3 +42,13 @@ fn scatter_add_rows_matches_cpu_and_dense_sum() {
         }
     }
 }
+
+#[test]
+fn concat_rows_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    for &(na, nb, d) in &[(1, 1, 1), (7, 0, 3), (65, 13, 64)] {
+        let (ac, ag) = both(&gpu, &rand_vec(1, na * d), &[na, d]);
+        let (bc, bg) = both(&gpu, &rand_vec(2, nb * d), &[nb, d]);
+        check("concat_rows", &gpu, &gpu.concat_rows(&ag, &bg), &Cpu.concat_rows(&ac, &bc), EXACTISH);
+    }
+}

@@ -78,6 +78,10 @@ impl Backend for Cpu {
         assert_eq!(dst.len(), src.len(), "assign: {:?} <- {:?}", dst.shape(), src.shape());
         *dst = self.reshape(src, &dst.shape().to_vec());
     }
+    fn concat_rows(&self, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
+        assert!(a.ndim() == 2 && b.ndim() == 2 && a.shape()[1] == b.shape()[1], "concat_rows: {:?} and {:?}", a.shape(), b.shape());
+        ndarray::concatenate(ndarray::Axis(0), &[a.view(), b.view()]).unwrap().into_shared()
+    }
     fn read(&self, t: &CpuTensor) -> Result<Vec<f32>> {
         Ok(t.iter().copied().collect())
     }

@@ -1,6 +1,56 @@
-//! CPU reference: CSR sparse x dense. (helper fills in)
-#![allow(unused_variables)]
-use super::{Cpu, CpuTensor};
+//! CPU reference: CSR sparse × dense.
+
+use super::{from_vec, Cpu, CpuTensor};
 use crate::backend::Csr;
 
-pub fn spmm_csr(a: &Csr<Cpu>, x: &CpuTensor) -> CpuTensor { todo!() }
+/// `A · X` for CSR `A` `[r, c]` and dense `X` `[c, d]`: `[r, d]`. Each output
+/// element starts at 0 and adds `vals[e] · X[col_idx[e], j]` over its row's
+/// entries in CSR order, as `shaders/spmm_csr.wgsl` does, so the backends
+/// agree to the rounding of fused multiply-adds.
+pub fn spmm_csr(a: &Csr<Cpu>, x: &CpuTensor) -> CpuTensor {
+    let p = &a.pattern;
+    let xs = x.shape();
+    assert!(
+        xs.len() == 2 && xs[0] == p.cols,
+        "spmm_csr: x must be [{}, d] for A [{}, {}], got {xs:?}",
+        p.cols,
+        p.rows,
+        p.cols
+    );
+    assert!(
+        p.row_ptr.len() == p.rows + 1,
+        "spmm_csr: row_ptr has {} offsets for {} rows",
+        p.row_ptr.len(),
+        p.rows
+    );
+    assert!(
+        a.vals.shape() == [p.col_idx.len()],
+        "spmm_csr: vals {:?} for {} stored entries",
+        a.vals.shape(),
+        p.col_idx.len()
+    );
+    let d = xs[1];
+    let x = x.as_standard_layout();
+    let xv = x.as_slice().expect("standard layout");
+    let vals = a.vals.as_standard_layout();
+    let vals = vals.as_slice().expect("standard layout");
+    let mut out = vec![0f32; p.rows * d];
+    for r in 0..p.rows {
+        let (lo, hi) = (p.row_ptr[r] as usize, p.row_ptr[r + 1] as usize);
+        assert!(
+            lo <= hi && hi <= vals.len(),
+            "spmm_csr: row {r} spans entries {lo}..{hi} of {}",
+            vals.len()
+        );
+        let o = &mut out[r * d..(r + 1) * d];
+        for e in lo..hi {
+            let c = p.col_idx[e] as usize;
+            assert!(c < p.cols, "spmm_csr: column {c} >= {} in row {r}", p.cols);
+            let v = vals[e];
+            for (acc, &xv) in o.iter_mut().zip(&xv[c * d..(c + 1) * d]) {
+                *acc += v * xv;
+            }
+        }
+    }
+    from_vec(out, &[p.rows, d])
+}

@@ -59,6 +59,18 @@ impl Backend for Gpu {
         self.copy(src.raw(), fresh.raw(), src.bytes());
         *dst = fresh;
     }
+    fn concat_rows(&self, a: &GpuTensor, b: &GpuTensor) -> GpuTensor {
+        assert!(
+            a.shape.len() == 2 && b.shape.len() == 2 && a.shape[1] == b.shape[1],
+            "concat_rows: {:?} and {:?}",
+            a.shape,
+            b.shape
+        );
+        let out = self.empty(&[a.shape[0] + b.shape[0], a.shape[1]]);
+        self.copy_at(a.raw(), 0, out.raw(), 0, a.bytes());
+        self.copy_at(b.raw(), 0, out.raw(), a.bytes(), b.bytes());
+        out
+    }
     fn read(&self, t: &GpuTensor) -> Result<Vec<f32>> {
         let bytes = self.read_bytes(t.raw(), t.bytes())?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))

@@ -421,12 +421,17 @@ impl Gpu {
 
     /// Records a device-side copy of `bytes` bytes from `src` to `dst`.
     pub(crate) fn copy(&self, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
+        self.copy_at(src, 0, dst, 0, bytes);
+    }
+
+    /// Records a device-side copy between byte offsets (multiples of 4).
+    pub(crate) fn copy_at(&self, src: &wgpu::Buffer, src_offset: u64, dst: &wgpu::Buffer, dst_offset: u64, bytes: u64) {
         if bytes == 0 {
             return;
         }
         let mut rec = self.inner.recorder.lock().unwrap();
         self.inner.pool.set_recording();
-        rec.copy(&self.inner.device, src, dst, bytes);
+        rec.copy(&self.inner.device, src, src_offset, dst, dst_offset, bytes);
     }
 
     /// Records zero-filling the first `bytes` of `dst`.
@@ -479,7 +484,7 @@ impl Gpu {
         });
         let mut rec = self.inner.recorder.lock().unwrap();
         self.inner.pool.set_recording();
-        rec.copy(&self.inner.device, src, &staging, bytes.next_multiple_of(4));
+        rec.copy(&self.inner.device, src, 0, &staging, 0, bytes.next_multiple_of(4));
         self.submit_locked(&mut rec);
         self.inner.counters.readbacks.fetch_add(1, Ordering::Relaxed);
         self.inner.counters.bytes_downloaded.fetch_add(bytes, Ordering::Relaxed);

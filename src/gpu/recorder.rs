@@ -100,9 +100,17 @@ impl Recorder {
     }
 
     /// Records a buffer-to-buffer copy.
-    pub(crate) fn copy(&mut self, device: &wgpu::Device, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
+    pub(crate) fn copy(
+        &mut self,
+        device: &wgpu::Device,
+        src: &wgpu::Buffer,
+        src_offset: u64,
+        dst: &wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) {
         self.end_pass();
-        self.encoder(device).copy_buffer_to_buffer(src, 0, dst, 0, bytes);
+        self.encoder(device).copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
     }
 
     /// Records zero-filling the first `bytes` of a buffer.
