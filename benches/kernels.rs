@@ -1,1 +1,515 @@
-fn main(){}
+//! Kernel benchmarks: every op on the GPU backend (when an adapter exists)
+//! and on the CPU reference backend, as criterion groups named after the op
+//! with bench ids `<backend>/<shape>`, e.g. `matmul/gpu/256x256x256`.
+//!
+//! Each timed sample records `iters` ops and then waits for the device
+//! (`Gpu::sync`; the CPU backend is synchronous), so the time is that of the
+//! work, not of recording it. Throughput is reported next to the time:
+//! elements/s is FLOP/s for `matmul` and `spmm_csr`, cells/s for the LSTM,
+//! parameters/s for Adam and dispatches/s for `dispatch`; bytes/s counts the
+//! nominal memory traffic (each operand read once, each output written once).
+//!
+//! Sizes: by default a reduced set that finishes in a few minutes even on a
+//! software adapter; `GPUREC_BENCH_FULL=1` adds the big shapes (4096³ matmul,
+//! the 65536×64×64 and 8192×256×1024 recommender shapes, 10M-parameter Adam,
+//! the 10k×10k graph). On a software adapter (lavapipe, llvmpipe, WARP) the
+//! reduced set is kept unless `GPUREC_BENCH_FULL=force`. See benches/README.md.
+//!
+//! Run: `cargo bench --bench kernels` or e.g. `cargo bench --bench kernels -- matmul/gpu`.
+
+use std::cell::{Cell, OnceCell};
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use gpurec::backend::LstmStep;
+use gpurec::gpu::GpuStats;
+use gpurec::sparse::CsrHost;
+use gpurec::{Act, AdamConfig, Backend, Cpu, Gpu};
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Ops recorded between submissions are capped so that the outputs they drop
+/// (which the buffer pool parks until the next submission) stay below this.
+const PARKED_BYTES: usize = 256 << 20;
+/// Length of the dependent chain in the dispatch-overhead bench.
+const CHAIN: usize = 1000;
+/// Length of the tensor the chain works on.
+const CHAIN_LEN: usize = 256;
+
+/// A backend the benches can time.
+trait Timed: Backend {
+    /// The backend part of bench ids.
+    const LABEL: &'static str;
+    /// Blocks until all work recorded so far has finished.
+    fn finish(&self);
+    /// Device work counters, where the backend keeps them.
+    fn counters(&self) -> Option<GpuStats>;
+}
+
+impl Timed for Gpu {
+    const LABEL: &'static str = "gpu";
+    fn finish(&self) {
+        self.sync().expect("GPU work failed");
+    }
+    fn counters(&self) -> Option<GpuStats> {
+        Some(self.stats())
+    }
+}
+
+impl Timed for Cpu {
+    const LABEL: &'static str = "cpu";
+    fn finish(&self) {}
+    fn counters(&self) -> Option<GpuStats> {
+        None
+    }
+}
+
+/// Which shapes run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tier {
+    /// Software adapter: the reduced set without the 2048³ matmul.
+    Software,
+    /// The reduced set.
+    Reduced,
+    /// Everything, `GPUREC_BENCH_FULL=1`.
+    Full,
+}
+
+/// What the benches run on.
+struct Ctx {
+    gpu: Option<Gpu>,
+    tier: Tier,
+}
+
+impl Ctx {
+    fn new() -> Self {
+        let full_env = std::env::var("GPUREC_BENCH_FULL").unwrap_or_default();
+        let gpu = match Gpu::new() {
+            Ok(g) => {
+                eprintln!("kernels: GPU backend on {}", g.describe());
+                if g.is_software() {
+                    eprintln!(
+                        "kernels: NOTE: software adapter — timings on a software adapter say nothing about GPU speed"
+                    );
+                }
+                Some(g)
+            }
+            Err(e) => {
+                eprintln!("kernels: no GPU context ({e}); benchmarking the CPU backend only");
+                None
+            }
+        };
+        let software = gpu.as_ref().is_some_and(Gpu::is_software);
+        let tier = match (full_env.as_str(), software) {
+            ("force", _) | ("1", false) => Tier::Full,
+            ("1", true) => {
+                eprintln!(
+                    "kernels: GPUREC_BENCH_FULL=1 ignored on a software adapter (set it to `force` to run the big shapes anyway)"
+                );
+                Tier::Software
+            }
+            (_, true) => Tier::Software,
+            _ => Tier::Reduced,
+        };
+        eprintln!("kernels: shape set {tier:?} (GPUREC_BENCH_FULL=1 for the big shapes)");
+        Ctx { gpu, tier }
+    }
+
+    fn full(&self) -> bool {
+        self.tier == Tier::Full
+    }
+}
+
+/// A group with equal iteration counts per sample, so that a slow op costs
+/// only `sample_size` calls in all (linear sampling needs 55 at 10 samples).
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sampling_mode(SamplingMode::Flat);
+    g
+}
+
+/// How many ops producing `out_bytes` each may be recorded before a flush.
+fn flush_every(out_bytes: usize) -> u64 {
+    (PARKED_BYTES / out_bytes.max(1)).clamp(1, 1024) as u64
+}
+
+/// Seeded uniform values in [-1, 1).
+fn rand_vec(seed: u64, n: usize) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+}
+
+fn upload<B: Backend>(b: &B, seed: u64, shape: &[usize]) -> B::Tensor {
+    b.tensor(&rand_vec(seed, shape.iter().product()), shape).expect("upload")
+}
+
+/// One timed op of a bench.
+struct Op<'a, B: Timed, S> {
+    /// Bench id below the group: `<backend>/<shape>`.
+    shape: String,
+    throughput: Throughput,
+    /// Ops recorded between flushes (see [`flush_every`]).
+    flush_every: u64,
+    /// Builds the inputs, once and only when the filter selects the bench,
+    /// outside the timed region.
+    setup: Box<dyn FnOnce(&B) -> S + 'a>,
+    /// One op; its outputs are dropped right away.
+    run: Box<dyn FnMut(&B, &mut S) + 'a>,
+}
+
+/// Registers `op` as `<B::LABEL>/<shape>` in `group`: each sample records
+/// `iters` ops (flushing every `flush_every`) and then waits for the device.
+fn bench<B: Timed, S>(group: &mut BenchmarkGroup<'_, WallTime>, backend: &B, op: Op<'_, B, S>) {
+    let Op { shape, throughput, flush_every, setup, mut run } = op;
+    let mut setup = Some(setup);
+    let mut state: Option<S> = None;
+    group.throughput(throughput);
+    group.bench_function(BenchmarkId::new(B::LABEL, shape), |bencher| {
+        let s = state.get_or_insert_with(|| {
+            let s = (setup.take().expect("setup runs once"))(backend);
+            backend.finish(); // uploads land outside the timed region
+            s
+        });
+        bencher.iter_custom(|iters| {
+            let start = Instant::now();
+            for i in 1..=iters {
+                run(backend, s);
+                if i % flush_every == 0 {
+                    backend.flush().expect("flush");
+                }
+            }
+            backend.finish();
+            start.elapsed()
+        });
+    });
+}
+
+// ---- matmul ---------------------------------------------------------------
+
+fn matmul_op<'a, B: Timed>(m: usize, k: usize, n: usize) -> Op<'a, B, (B::Tensor, B::Tensor)> {
+    Op {
+        shape: format!("{m}x{k}x{n}"),
+        throughput: Throughput::Elements(2 * (m * k * n) as u64),
+        flush_every: flush_every(m * n * 4),
+        setup: Box::new(move |b: &B| (upload(b, 1, &[m, k]), upload(b, 2, &[k, n]))),
+        run: Box::new(|b: &B, (x, y)| {
+            black_box(b.matmul(x, y, false, false, None, Act::Identity));
+        }),
+    }
+}
+
+fn bench_matmul(c: &mut Criterion, ctx: &Ctx) {
+    // (m, k, n, also on the CPU backend)
+    let mut shapes: Vec<(usize, usize, usize, bool)> =
+        vec![(256, 256, 256, true), (512, 512, 512, true), (1024, 1024, 1024, true)];
+    if ctx.tier != Tier::Software {
+        shapes.push((2048, 2048, 2048, true));
+    }
+    if ctx.full() {
+        // 137 GFLOP a call: seconds per sample on the CPU backend, so GPU only.
+        shapes.push((4096, 4096, 4096, false));
+        // Recommender shapes: a tower layer over a large batch, and a wide
+        // projection (e.g. to item logits).
+        shapes.push((65536, 64, 64, true));
+        shapes.push((8192, 256, 1024, true));
+    } else {
+        shapes.push((8192, 64, 64, true));
+        shapes.push((1024, 256, 1024, true));
+    }
+    let mut g = group(c, "matmul");
+    for (m, k, n, on_cpu) in shapes {
+        if let Some(gpu) = &ctx.gpu {
+            bench(&mut g, gpu, matmul_op(m, k, n));
+        }
+        if on_cpu {
+            bench(&mut g, &Cpu, matmul_op(m, k, n));
+        }
+    }
+    g.finish();
+}
+
+// ---- spmm_csr -------------------------------------------------------------
+
+/// Index in `[0, n)` with probability roughly ∝ `(k + 1)^-s` (inverse CDF of
+/// the continuous power law on `[1, n + 1)`), for `0 < s < 1`.
+fn zipf(rng: &mut ChaCha8Rng, n: usize, s: f64) -> usize {
+    let u: f64 = rng.random();
+    let a = 1.0 - s;
+    let x = (((n as f64 + 1.0).powf(a) - 1.0) * u + 1.0).powf(1.0 / a);
+    (x as usize).saturating_sub(1).min(n - 1)
+}
+
+/// A seeded user–item graph with `nnz` distinct edges whose user and item
+/// degrees follow power laws (items more skewed than users), ids shuffled so
+/// the hubs are spread over the matrix, and LightGCN's symmetric
+/// normalisation `1 / sqrt(deg(u) · deg(i))` as values.
+fn power_law_graph(users: usize, items: usize, nnz: usize, seed: u64) -> CsrHost {
+    assert!(nnz <= users * items / 2, "graph too dense for rejection sampling");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut uperm: Vec<u32> = (0..users as u32).collect();
+    let mut iperm: Vec<u32> = (0..items as u32).collect();
+    uperm.shuffle(&mut rng);
+    iperm.shuffle(&mut rng);
+    let mut seen = HashSet::with_capacity(nnz);
+    let mut edges = Vec::with_capacity(nnz);
+    while edges.len() < nnz {
+        let u = uperm[zipf(&mut rng, users, 0.6)];
+        let i = iperm[zipf(&mut rng, items, 0.8)];
+        if seen.insert((u, i)) {
+            edges.push((u, i));
+        }
+    }
+    let mut du = vec![0u32; users];
+    let mut di = vec![0u32; items];
+    for &(u, i) in &edges {
+        du[u as usize] += 1;
+        di[i as usize] += 1;
+    }
+    let triplets: Vec<(u32, u32, f32)> = edges
+        .iter()
+        .map(|&(u, i)| {
+            let norm = (du[u as usize] as f64 * di[i as usize] as f64).sqrt();
+            (u, i, (1.0 / norm) as f32)
+        })
+        .collect();
+    let csr = CsrHost::from_triplets(users, items, &triplets);
+    eprintln!(
+        "spmm_csr: graph {users}x{items}, nnz {}, mean row degree {:.1}, max row degree {}, max column degree {}",
+        csr.nnz(),
+        csr.nnz() as f64 / users as f64,
+        du.iter().max().unwrap_or(&0),
+        di.iter().max().unwrap_or(&0),
+    );
+    csr
+}
+
+fn spmm_op<'a, B: Timed>(
+    graph: &'a OnceCell<CsrHost>,
+    (users, items, nnz, d): (usize, usize, usize, usize),
+) -> Op<'a, B, (gpurec::backend::Csr<B>, B::Tensor)> {
+    // FLOPs: one multiply-add per stored entry and column of X. Bytes: the
+    // CSR arrays, one row of X gathered per entry, the output written once.
+    let flops = 2 * nnz * d;
+    let bytes = 4 * (users + 1) + 8 * nnz + 4 * nnz * d + 4 * users * d;
+    Op {
+        shape: format!("{users}x{items}_nnz{nnz}_d{d}"),
+        throughput: Throughput::ElementsAndBytes { elements: flops as u64, bytes: bytes as u64 },
+        flush_every: flush_every(users * d * 4),
+        setup: Box::new(move |b: &B| {
+            let host = graph.get_or_init(|| power_law_graph(users, items, nnz, 7));
+            (b.csr(host).expect("upload csr"), upload(b, 3, &[items, d]))
+        }),
+        run: Box::new(|b: &B, (a, x)| {
+            black_box(b.spmm_csr(a, x));
+        }),
+    }
+}
+
+fn bench_spmm(c: &mut Criterion, ctx: &Ctx) {
+    // (users, items, nnz, d): a LightGCN propagation step over the graph.
+    let shape = if ctx.full() { (10_000, 10_000, 500_000, 64) } else { (4_000, 4_000, 100_000, 64) };
+    let graph = OnceCell::new();
+    let mut g = group(c, "spmm_csr");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, spmm_op(&graph, shape));
+    }
+    bench(&mut g, &Cpu, spmm_op(&graph, shape));
+    g.finish();
+}
+
+// ---- LSTM -----------------------------------------------------------------
+
+/// Nominal traffic per (row, hidden unit) of the unmasked forward: gates (4)
+/// and `c_prev` read, `h`, `c` and the activated gates (4) written.
+const LSTM_FWD_FLOATS: usize = 11;
+/// Of the unmasked backward: saved gates (4), `c_prev`, `dh`, `dc` read;
+/// `dgates` (4), `dc_prev`, `dh_skip` written.
+const LSTM_BWD_FLOATS: usize = 13;
+
+type LstmFwdState<B> = (<B as Backend>::Tensor, <B as Backend>::Tensor, <B as Backend>::Tensor);
+
+fn lstm_fwd_op<'a, B: Timed>(n: usize, h: usize) -> Op<'a, B, LstmFwdState<B>> {
+    Op {
+        shape: format!("n{n}_h{h}"),
+        throughput: Throughput::ElementsAndBytes {
+            elements: (n * h) as u64,
+            bytes: (4 * LSTM_FWD_FLOATS * n * h) as u64,
+        },
+        flush_every: flush_every(4 * 6 * n * h),
+        setup: Box::new(move |b: &B| (upload(b, 4, &[n, 4 * h]), upload(b, 5, &[n, h]), upload(b, 6, &[n, h]))),
+        run: Box::new(|b: &B, (gates, h_prev, c_prev)| {
+            black_box(b.lstm_cell(gates, h_prev, c_prev, None));
+        }),
+    }
+}
+
+/// The saved step, `c_prev`, `dh`, `dc`.
+type LstmBwdState<B> = (LstmStep<B>, <B as Backend>::Tensor, <B as Backend>::Tensor, <B as Backend>::Tensor);
+
+fn lstm_bwd_op<'a, B: Timed>(n: usize, h: usize) -> Op<'a, B, LstmBwdState<B>> {
+    Op {
+        shape: format!("n{n}_h{h}"),
+        throughput: Throughput::ElementsAndBytes {
+            elements: (n * h) as u64,
+            bytes: (4 * LSTM_BWD_FLOATS * n * h) as u64,
+        },
+        flush_every: flush_every(4 * 6 * n * h),
+        setup: Box::new(move |b: &B| {
+            let gates = upload(b, 4, &[n, 4 * h]);
+            let h_prev = upload(b, 5, &[n, h]);
+            let c_prev = upload(b, 6, &[n, h]);
+            let step = b.lstm_cell(&gates, &h_prev, &c_prev, None);
+            (step, c_prev, upload(b, 7, &[n, h]), upload(b, 8, &[n, h]))
+        }),
+        run: Box::new(|b: &B, (step, c_prev, dh, dc)| {
+            black_box(b.lstm_cell_backward(step, c_prev, dh, dc, None));
+        }),
+    }
+}
+
+fn bench_lstm(c: &mut Criterion, ctx: &Ctx) {
+    let mut shapes = vec![(2048, 128)];
+    if ctx.full() {
+        shapes.push((16384, 256));
+    }
+    let mut g = group(c, "lstm_cell");
+    for &(n, h) in &shapes {
+        if let Some(gpu) = &ctx.gpu {
+            bench(&mut g, gpu, lstm_fwd_op(n, h));
+        }
+        bench(&mut g, &Cpu, lstm_fwd_op(n, h));
+    }
+    g.finish();
+    let mut g = group(c, "lstm_cell_backward");
+    for &(n, h) in &shapes {
+        if let Some(gpu) = &ctx.gpu {
+            bench(&mut g, gpu, lstm_bwd_op(n, h));
+        }
+        bench(&mut g, &Cpu, lstm_bwd_op(n, h));
+    }
+    g.finish();
+}
+
+// ---- Adam -----------------------------------------------------------------
+
+/// Parameters, gradient, first and second moments, step counter.
+type AdamState<B> =
+    (<B as Backend>::Tensor, <B as Backend>::Tensor, <B as Backend>::Tensor, <B as Backend>::Tensor, u32);
+
+fn adam_op<'a, B: Timed>(params: usize) -> Op<'a, B, AdamState<B>> {
+    let cfg = AdamConfig::default();
+    Op {
+        shape: format!("{params}"),
+        // p, g, m, v read; p, m, v written in place.
+        throughput: Throughput::ElementsAndBytes { elements: params as u64, bytes: (7 * 4 * params) as u64 },
+        // In place: nothing is parked, so only the recorder's own limit applies.
+        flush_every: 1024,
+        setup: Box::new(move |b: &B| {
+            (upload(b, 9, &[params]), upload(b, 10, &[params]), b.zeros(&[params]), b.zeros(&[params]), 0)
+        }),
+        run: Box::new(move |b: &B, (p, grad, m, v, step)| {
+            *step += 1;
+            b.adam(p, grad, m, v, &cfg, *step);
+        }),
+    }
+}
+
+fn bench_adam(c: &mut Criterion, ctx: &Ctx) {
+    let params = if ctx.full() { 10_000_000 } else { 1_000_000 };
+    let mut g = group(c, "adam");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, adam_op(params));
+    }
+    bench(&mut g, &Cpu, adam_op(params));
+    g.finish();
+}
+
+// ---- dispatch overhead ----------------------------------------------------
+
+/// A chain of [`CHAIN`] dependent `scale` ops on a `[CHAIN_LEN]` tensor, then
+/// one wait: the per-op cost when the work itself is negligible. On the GPU
+/// the chain should be [`CHAIN`] dispatches in one submission; the counters
+/// of the last sample are printed to show it.
+fn dispatch_on<B: Timed>(group: &mut BenchmarkGroup<'_, WallTime>, b: &B) {
+    let mut x0: Option<B::Tensor> = None;
+    // Time and chain count of the last sample (a measurement, not warm-up).
+    let last = Cell::new((Duration::ZERO, 0u64));
+    let per_chain = Cell::new(None::<GpuStats>);
+    group.throughput(Throughput::Elements(CHAIN as u64));
+    group.bench_function(BenchmarkId::new(B::LABEL, format!("scale{CHAIN_LEN}x{CHAIN}")), |bencher| {
+        let x0 = x0.get_or_insert_with(|| {
+            let x = upload(b, 11, &[CHAIN_LEN]);
+            b.finish();
+            x
+        });
+        bencher.iter_custom(|iters| {
+            let before = b.counters();
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut x = x0.clone();
+                for _ in 0..CHAIN {
+                    x = b.scale(&x, 1.0, 1e-3);
+                }
+                black_box(&x);
+                b.finish();
+            }
+            let elapsed = start.elapsed();
+            if let (Some(before), Some(after)) = (before, b.counters()) {
+                let d = after - before;
+                per_chain.set(Some(GpuStats {
+                    dispatches: d.dispatches / iters,
+                    submissions: d.submissions / iters,
+                    bytes_uploaded: d.bytes_uploaded / iters,
+                    bytes_downloaded: d.bytes_downloaded / iters,
+                    readbacks: d.readbacks / iters,
+                }));
+            }
+            last.set((elapsed, iters));
+            elapsed
+        });
+    });
+    let (t, chains) = last.get();
+    if chains > 0 {
+        let us = t.as_secs_f64() * 1e6 / (chains * CHAIN as u64) as f64;
+        eprintln!("dispatch/{}: {us:.2} µs per op, sync included (last sample: {chains} chains of {CHAIN})", B::LABEL);
+    }
+    if let Some(s) = per_chain.get() {
+        eprintln!(
+            "dispatch/{}: per chain of {CHAIN} ops: {} dispatches, {} submission(s), {} readbacks",
+            B::LABEL,
+            s.dispatches,
+            s.submissions,
+            s.readbacks
+        );
+    }
+}
+
+fn bench_dispatch(c: &mut Criterion, ctx: &Ctx) {
+    let mut g = c.benchmark_group("dispatch");
+    if let Some(gpu) = &ctx.gpu {
+        dispatch_on(&mut g, gpu);
+    }
+    dispatch_on(&mut g, &Cpu);
+    g.finish();
+}
+
+fn main() {
+    let ctx = Ctx::new();
+    // Short sampling by default; `--sample-size`, `--warm-up-time` and
+    // `--measurement-time` on the command line override it.
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    bench_matmul(&mut c, &ctx);
+    bench_spmm(&mut c, &ctx);
+    bench_lstm(&mut c, &ctx);
+    bench_adam(&mut c, &ctx);
+    bench_dispatch(&mut c, &ctx);
+    c.final_summary();
+}

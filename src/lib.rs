@@ -12,10 +12,15 @@
 
 pub mod backend;
 pub mod cpu;
+pub mod data;
 pub mod error;
+pub mod eval;
 pub mod gpu;
+pub mod init;
+pub mod models;
 pub mod rng;
 pub mod sparse;
+pub mod train;
 
 pub use backend::{Act, AdamConfig, Backend, BinaryOp, Reduce, UnaryOp};
 pub use cpu::Cpu;

@@ -21,31 +21,15 @@ fn slice(t: &CpuTensor) -> std::borrow::Cow<'_, [f32]> {
 
 /// Checks the shapes shared by the forward and the backward: `gates` `[n, 4h]`,
 /// each of `states` `[n, h]`, `mask` `[n]`; returns `(n, h)`.
-fn dims(
-    op: &str,
-    gates: &CpuTensor,
-    states: &[(&str, &CpuTensor)],
-    mask: Option<&CpuTensor>,
-) -> (usize, usize) {
+fn dims(op: &str, gates: &CpuTensor, states: &[(&str, &CpuTensor)], mask: Option<&CpuTensor>) -> (usize, usize) {
     let g = gates.shape();
-    assert!(
-        g.len() == 2 && g[1] % 4 == 0,
-        "{op}: gates must be [n, 4h], got {g:?}"
-    );
+    assert!(g.len() == 2 && g[1].is_multiple_of(4), "{op}: gates must be [n, 4h], got {g:?}");
     let (n, h) = (g[0], g[1] / 4);
     for (name, t) in states {
-        assert!(
-            t.shape() == [n, h],
-            "{op}: {name} must be [{n}, {h}] for gates {g:?}, got {:?}",
-            t.shape()
-        );
+        assert!(t.shape() == [n, h], "{op}: {name} must be [{n}, {h}] for gates {g:?}, got {:?}", t.shape());
     }
     if let Some(m) = mask {
-        assert!(
-            m.shape() == [n],
-            "{op}: mask must be [{n}] for gates {g:?}, got {:?}",
-            m.shape()
-        );
+        assert!(m.shape() == [n], "{op}: mask must be [{n}] for gates {g:?}, got {:?}", m.shape());
     }
     (n, h)
 }
@@ -53,18 +37,8 @@ fn dims(
 /// One LSTM step: `gates` `[n, 4h]` are pre-activations (i, f, g, o);
 /// `h_prev`, `c_prev` `[n, h]`. Rows whose `mask` is 0 keep `h_prev` and
 /// `c_prev` (their activated gates are still saved).
-pub fn lstm_cell(
-    gates: &CpuTensor,
-    h_prev: &CpuTensor,
-    c_prev: &CpuTensor,
-    mask: Option<&CpuTensor>,
-) -> LstmStep<Cpu> {
-    let (n, h) = dims(
-        "lstm_cell",
-        gates,
-        &[("h_prev", h_prev), ("c_prev", c_prev)],
-        mask,
-    );
+pub fn lstm_cell(gates: &CpuTensor, h_prev: &CpuTensor, c_prev: &CpuTensor, mask: Option<&CpuTensor>) -> LstmStep<Cpu> {
+    let (n, h) = dims("lstm_cell", gates, &[("h_prev", h_prev), ("c_prev", c_prev)], mask);
     let (gs, hp, cp) = (slice(gates), slice(h_prev), slice(c_prev));
     let mask = mask.map(slice);
     let mut act = vec![0f32; n * 4 * h];
@@ -94,11 +68,7 @@ pub fn lstm_cell(
             }
         }
     }
-    LstmStep {
-        h: from_vec(hs, &[n, h]),
-        c: from_vec(cs, &[n, h]),
-        gates: from_vec(act, &[n, 4 * h]),
-    }
+    LstmStep { h: from_vec(hs, &[n, h]), c: from_vec(cs, &[n, h]), gates: from_vec(act, &[n, 4 * h]) }
 }
 
 /// Backward of [`lstm_cell`] given `dh`, `dc` (gradients of the step's `h`
@@ -114,12 +84,7 @@ pub fn lstm_cell_backward(
     dc: &CpuTensor,
     mask: Option<&CpuTensor>,
 ) -> LstmGrads<Cpu> {
-    let (n, h) = dims(
-        "lstm_cell_backward",
-        &step.gates,
-        &[("c_prev", c_prev), ("dh", dh), ("dc", dc)],
-        mask,
-    );
+    let (n, h) = dims("lstm_cell_backward", &step.gates, &[("c_prev", c_prev), ("dh", dh), ("dc", dc)], mask);
     let (act, cp, dhs, dcs) = (slice(&step.gates), slice(c_prev), slice(dh), slice(dc));
     let mask = mask.map(slice);
     let mut dgates = vec![0f32; n * 4 * h];

@@ -17,12 +17,7 @@ pub fn spmm_csr(a: &Csr<Cpu>, x: &CpuTensor) -> CpuTensor {
         p.rows,
         p.cols
     );
-    assert!(
-        p.row_ptr.len() == p.rows + 1,
-        "spmm_csr: row_ptr has {} offsets for {} rows",
-        p.row_ptr.len(),
-        p.rows
-    );
+    assert!(p.row_ptr.len() == p.rows + 1, "spmm_csr: row_ptr has {} offsets for {} rows", p.row_ptr.len(), p.rows);
     assert!(
         a.vals.shape() == [p.col_idx.len()],
         "spmm_csr: vals {:?} for {} stored entries",
@@ -34,19 +29,15 @@ pub fn spmm_csr(a: &Csr<Cpu>, x: &CpuTensor) -> CpuTensor {
     let xv = x.as_slice().expect("standard layout");
     let vals = a.vals.as_standard_layout();
     let vals = vals.as_slice().expect("standard layout");
+    let cols = p.col_idx.as_slice().expect("contiguous indices");
     let mut out = vec![0f32; p.rows * d];
     for r in 0..p.rows {
         let (lo, hi) = (p.row_ptr[r] as usize, p.row_ptr[r + 1] as usize);
-        assert!(
-            lo <= hi && hi <= vals.len(),
-            "spmm_csr: row {r} spans entries {lo}..{hi} of {}",
-            vals.len()
-        );
+        assert!(lo <= hi && hi <= cols.len(), "spmm_csr: row {r} spans entries {lo}..{hi} of {}", cols.len());
         let o = &mut out[r * d..(r + 1) * d];
-        for e in lo..hi {
-            let c = p.col_idx[e] as usize;
+        for (&c, &v) in cols[lo..hi].iter().zip(&vals[lo..hi]) {
+            let c = c as usize;
             assert!(c < p.cols, "spmm_csr: column {c} >= {} in row {r}", p.cols);
-            let v = vals[e];
             for (acc, &xv) in o.iter_mut().zip(&xv[c * d..(c + 1) * d]) {
                 *acc += v * xv;
             }

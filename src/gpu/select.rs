@@ -19,6 +19,11 @@ pub struct AdapterSummary {
 }
 
 impl AdapterSummary {
+    /// The adapter a context runs on.
+    pub fn of_gpu(gpu: &super::Gpu) -> Self {
+        Self::of(gpu.adapter_info())
+    }
+
     pub(crate) fn of(info: &wgpu::AdapterInfo) -> Self {
         Self {
             name: info.name.clone(),

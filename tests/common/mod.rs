@@ -39,15 +39,9 @@ pub struct Tol {
 }
 
 /// Same op order on both sides: only rounding of transcendental functions differs.
-pub const EXACTISH: Tol = Tol {
-    abs: 1e-6,
-    rel: 1e-5,
-};
+pub const EXACTISH: Tol = Tol { abs: 1e-6, rel: 1e-5 };
 /// Sums whose order differs between backends (matmul, convolutions).
-pub const SUMS: Tol = Tol {
-    abs: 1e-5,
-    rel: 1e-4,
-};
+pub const SUMS: Tol = Tol { abs: 1e-5, rel: 1e-4 };
 
 /// Asserts two slices agree within `tol`, naming the first offending element.
 pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: Tol) {
@@ -57,11 +51,7 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: Tol) {
             continue;
         }
         let bound = tol.abs + tol.rel * g.abs().max(w.abs());
-        assert!(
-            (g - w).abs() <= bound,
-            "{what}[{i}]: got {g}, want {w} (|diff| {} > {bound})",
-            (g - w).abs()
-        );
+        assert!((g - w).abs() <= bound, "{what}[{i}]: got {g}, want {w} (|diff| {} > {bound})", (g - w).abs());
     }
 }
 
@@ -78,25 +68,12 @@ pub fn rand_ints(seed: u64, n: usize, bound: u32) -> Vec<u32> {
 }
 
 /// Uploads the same data to both backends.
-pub fn both(
-    gpu: &Gpu,
-    data: &[f32],
-    shape: &[usize],
-) -> (<Cpu as Backend>::Tensor, <Gpu as Backend>::Tensor) {
-    (
-        Cpu.tensor(data, shape).unwrap(),
-        gpu.tensor(data, shape).unwrap(),
-    )
+pub fn both(gpu: &Gpu, data: &[f32], shape: &[usize]) -> (<Cpu as Backend>::Tensor, <Gpu as Backend>::Tensor) {
+    (Cpu.tensor(data, shape).unwrap(), gpu.tensor(data, shape).unwrap())
 }
 
 /// Reads both and compares.
-pub fn check(
-    what: &str,
-    gpu: &Gpu,
-    got: &<Gpu as Backend>::Tensor,
-    want: &<Cpu as Backend>::Tensor,
-    tol: Tol,
-) {
+pub fn check(what: &str, gpu: &Gpu, got: &<Gpu as Backend>::Tensor, want: &<Cpu as Backend>::Tensor, tol: Tol) {
     use gpurec::backend::Shaped;
     assert_eq!(got.dims(), want.dims(), "{what}: shapes differ");
     assert_close(what, &gpu.read(got).unwrap(), &Cpu.read(want).unwrap(), tol);

@@ -25,12 +25,7 @@ pub(crate) fn spmm_csr(gpu: &Gpu, a: &Csr<Gpu>, x: &GpuTensor) -> GpuTensor {
         p.rows,
         p.cols
     );
-    assert!(
-        p.row_ptr.len() == p.rows + 1,
-        "spmm_csr: row_ptr has {} offsets for {} rows",
-        p.row_ptr.len(),
-        p.rows
-    );
+    assert!(p.row_ptr.len() == p.rows + 1, "spmm_csr: row_ptr has {} offsets for {} rows", p.row_ptr.len(), p.rows);
     assert!(
         a.vals.shape() == [p.col_idx.len()],
         "spmm_csr: vals {:?} for {} stored entries",
@@ -39,30 +34,15 @@ pub(crate) fn spmm_csr(gpu: &Gpu, a: &Csr<Gpu>, x: &GpuTensor) -> GpuTensor {
     );
     let d = xs[1];
     let total = p.rows * d;
-    assert!(
-        u32::try_from(total).is_ok(),
-        "spmm_csr: output [{}, {d}] exceeds u32 indexing",
-        p.rows
-    );
+    assert!(u32::try_from(total).is_ok(), "spmm_csr: output [{}, {d}] exceeds u32 indexing", p.rows);
     let out = gpu.empty(&[p.rows, d]);
-    let params = SpmmParams {
-        rows: p.rows as u32,
-        d: d as u32,
-        total: total as u32,
-        _pad: 0,
-    };
+    let params = SpmmParams { rows: p.rows as u32, d: d as u32, total: total as u32, _pad: 0 };
     gpu.dispatch(
         Shader::SpmmCsr,
         "main",
         &[],
         &params,
-        &[
-            (1, p.row_ptr.raw()),
-            (2, p.col_idx.raw()),
-            (3, a.vals.raw()),
-            (4, x.raw()),
-            (5, out.raw()),
-        ],
+        &[(1, p.row_ptr.raw()), (2, p.col_idx.raw()), (3, a.vals.raw()), (4, x.raw()), (5, out.raw())],
         gpu.grid(total as u64, WG),
     );
     out

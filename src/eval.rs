@@ -1,0 +1,242 @@
+//! Full-ranking evaluation: every user's scores over all items are computed
+//! and ranked on the device with seen items masked out; only the top-K item
+//! indices per user come back to the host, where the metrics are a few
+//! additions per user.
+//!
+//! Definitions follow RecBole (see `shared/PROTOCOLS.md`). With R(u) the
+//! user's target items and hits@K those among the top K:
+//! - Recall@K = hits@K / |R(u)|;  Precision@K = hits@K / K;  Hit@K = [hits@K > 0];
+//! - MRR@K = 1 / rank of the first hit (0 if none);
+//! - NDCG@K = Σ_hits 1/log2(rank + 1) / Σ_{r ≤ min(|R|, K)} 1/log2(r + 1);
+//! - MAP@K = Σ_hits precision@rank / min(|R(u)|, K);
+//! - Coverage@K = distinct items in all top-K lists / number of items.
+//!
+//! Averages are over users with at least one target. Ties in scores rank the
+//! lower item index first, on every backend.
+
+use crate::backend::{Backend, Pattern};
+use crate::error::Result;
+use crate::sparse::CsrHost;
+
+/// A model that scores every item for a batch of users.
+pub trait Scorer<B: Backend> {
+    /// `[users.len(), n_items]` scores, higher is better.
+    fn score_users(&self, backend: &B, users: &B::Index) -> B::Tensor;
+}
+
+/// Top-K metrics at several cut-offs.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RankingMetrics {
+    /// The cut-offs.
+    pub ks: Vec<usize>,
+    /// Recall@K for each K.
+    pub recall: Vec<f64>,
+    /// Precision@K.
+    pub precision: Vec<f64>,
+    /// Hit@K.
+    pub hit: Vec<f64>,
+    /// NDCG@K.
+    pub ndcg: Vec<f64>,
+    /// MRR@K.
+    pub mrr: Vec<f64>,
+    /// MAP@K.
+    pub map: Vec<f64>,
+    /// Coverage@K.
+    pub coverage: Vec<f64>,
+    /// Users averaged over.
+    pub users: usize,
+}
+
+impl RankingMetrics {
+    /// The value of `name` ("ndcg", "recall", …) at cut-off `k`.
+    pub fn get(&self, name: &str, k: usize) -> Option<f64> {
+        let i = self.ks.iter().position(|&x| x == k)?;
+        let v = match name {
+            "recall" => &self.recall,
+            "precision" => &self.precision,
+            "hit" => &self.hit,
+            "ndcg" => &self.ndcg,
+            "mrr" => &self.mrr,
+            "map" => &self.map,
+            "coverage" => &self.coverage,
+            _ => return None,
+        };
+        Some(v[i])
+    }
+
+    /// Rows of (metric@K, value) in a fixed order, for tables and JSON.
+    pub fn rows(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        for name in ["recall", "precision", "hit", "ndcg", "mrr", "map", "coverage"] {
+            for &k in &self.ks {
+                out.push((format!("{name}@{k}"), self.get(name, k).unwrap()));
+            }
+        }
+        out
+    }
+}
+
+/// Metrics of one user's ranked list against its targets (sorted ascending).
+/// Accumulates into `acc` (one slot per metric per K); returns whether the user counted.
+fn score_user(top: &[u32], targets: &[u32], ks: &[usize], acc: &mut [Vec<f64>; 6]) -> bool {
+    if targets.is_empty() {
+        return false;
+    }
+    let hit_at: Vec<bool> = top.iter().map(|c| targets.binary_search(c).is_ok()).collect();
+    for (ki, &k) in ks.iter().enumerate() {
+        let k_eff = k.min(top.len());
+        let mut hits = 0usize;
+        let mut dcg = 0.0;
+        let mut first = 0.0;
+        let mut ap = 0.0;
+        for (r, &h) in hit_at[..k_eff].iter().enumerate() {
+            if h {
+                hits += 1;
+                dcg += 1.0 / ((r + 2) as f64).log2();
+                if first == 0.0 {
+                    first = 1.0 / (r + 1) as f64;
+                }
+                ap += hits as f64 / (r + 1) as f64;
+            }
+        }
+        let ideal = targets.len().min(k);
+        let idcg: f64 = (0..ideal).map(|r| 1.0 / ((r + 2) as f64).log2()).sum();
+        acc[0][ki] += hits as f64 / targets.len() as f64;
+        acc[1][ki] += hits as f64 / k as f64;
+        acc[2][ki] += (hits > 0) as u8 as f64;
+        acc[3][ki] += dcg / idcg;
+        acc[4][ki] += first;
+        acc[5][ki] += ap / ideal as f64;
+    }
+    true
+}
+
+/// Computes metrics from per-user top-K lists (`tops[u]`, best first) and targets.
+pub fn ranking_metrics(tops: &[Vec<u32>], targets: &[Vec<u32>], ks: &[usize], n_items: usize) -> RankingMetrics {
+    let mut acc: [Vec<f64>; 6] = std::array::from_fn(|_| vec![0.0; ks.len()]);
+    let mut users = 0;
+    let mut seen: Vec<Vec<bool>> = vec![vec![false; n_items]; ks.len()];
+    for (top, t) in tops.iter().zip(targets) {
+        if score_user(top, t, ks, &mut acc) {
+            users += 1;
+        }
+        for (ki, &k) in ks.iter().enumerate() {
+            for &c in top.iter().take(k) {
+                if (c as usize) < n_items {
+                    seen[ki][c as usize] = true;
+                }
+            }
+        }
+    }
+    let n = users.max(1) as f64;
+    let avg = |v: &Vec<f64>| v.iter().map(|x| x / n).collect::<Vec<_>>();
+    RankingMetrics {
+        ks: ks.to_vec(),
+        recall: avg(&acc[0]),
+        precision: avg(&acc[1]),
+        hit: avg(&acc[2]),
+        ndcg: avg(&acc[3]),
+        mrr: avg(&acc[4]),
+        map: avg(&acc[5]),
+        coverage: seen.iter().map(|s| s.iter().filter(|&&b| b).count() as f64 / n_items.max(1) as f64).collect(),
+        users,
+    }
+}
+
+struct EvalBatch<B: Backend> {
+    users: B::Index,
+    exclude: Pattern<B>,
+    targets: Vec<Vec<u32>>,
+}
+
+/// A full-ranking evaluation set uploaded once and reused every epoch.
+pub struct RankingEval<B: Backend> {
+    batches: Vec<EvalBatch<B>>,
+    ks: Vec<usize>,
+    n_items: usize,
+}
+
+impl<B: Backend> RankingEval<B> {
+    /// Users with at least one target in `targets` (users × items) are ranked
+    /// over all items, with `exclude`'s items (training, and at test time
+    /// validation) masked out.
+    pub fn new(backend: &B, targets: &CsrHost, exclude: &CsrHost, ks: &[usize], batch_users: usize) -> Result<Self> {
+        assert_eq!((targets.rows, targets.cols), (exclude.rows, exclude.cols), "RankingEval: targets vs exclude");
+        let users: Vec<u32> = (0..targets.rows as u32).filter(|&u| !targets.row(u as usize).is_empty()).collect();
+        let mut batches = Vec::new();
+        for chunk in users.chunks(batch_users.max(1)) {
+            let trip: Vec<(u32, u32, f32)> = chunk
+                .iter()
+                .enumerate()
+                .flat_map(|(r, &u)| exclude.row(u as usize).iter().map(move |&c| (r as u32, c, 1.0)))
+                .collect();
+            let mask = CsrHost::from_triplets(chunk.len(), targets.cols, &trip);
+            batches.push(EvalBatch {
+                users: backend.index(chunk)?,
+                exclude: backend.pattern(&mask)?,
+                targets: chunk.iter().map(|&u| targets.row(u as usize).to_vec()).collect(),
+            });
+        }
+        Ok(Self { batches, ks: ks.to_vec(), n_items: targets.cols })
+    }
+
+    /// Ranks and scores `model`.
+    pub fn evaluate(&self, backend: &B, model: &impl Scorer<B>) -> Result<RankingMetrics> {
+        let k = *self.ks.iter().max().unwrap_or(&10);
+        let picks: Vec<B::Index> = self
+            .batches
+            .iter()
+            .map(|b| {
+                let scores = model.score_users(backend, &b.users);
+                backend.topk_masked(&scores, k, Some(&b.exclude)).0
+            })
+            .collect();
+        let mut tops = Vec::new();
+        let mut targets = Vec::new();
+        for (b, cols) in self.batches.iter().zip(&picks) {
+            let cols = backend.read_index(cols)?;
+            for (r, t) in b.targets.iter().enumerate() {
+                tops.push(cols[r * k..(r + 1) * k].to_vec());
+                targets.push(t.clone());
+            }
+        }
+        Ok(ranking_metrics(&tops, &targets, &self.ks, self.n_items))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_metrics() {
+        // One user, targets {1, 4, 7}; ranking [4, 2, 1, 9, 7].
+        let m = ranking_metrics(&[vec![4, 2, 1, 9, 7]], &[vec![1, 4, 7]], &[1, 3, 5], 10);
+        let l2 = |r: f64| 1.0 / (r + 1.0).log2();
+        assert_eq!(m.users, 1);
+        assert!((m.recall[0] - 1.0 / 3.0).abs() < 1e-12);
+        assert!((m.recall[1] - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.recall[2] - 1.0).abs() < 1e-12);
+        assert!((m.precision[1] - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(m.hit, vec![1.0, 1.0, 1.0]);
+        assert_eq!(m.mrr, vec![1.0, 1.0, 1.0]);
+        assert!((m.ndcg[0] - 1.0).abs() < 1e-12);
+        let want3 = (l2(1.0) + l2(3.0)) / (l2(1.0) + l2(2.0) + l2(3.0));
+        assert!((m.ndcg[1] - want3).abs() < 1e-12);
+        let want5 = (l2(1.0) + l2(3.0) + l2(5.0)) / (l2(1.0) + l2(2.0) + l2(3.0));
+        assert!((m.ndcg[2] - want5).abs() < 1e-12);
+        // MAP@5 = (1/1 + 2/3 + 3/5) / 3
+        assert!((m.map[2] - (1.0 + 2.0 / 3.0 + 0.6) / 3.0).abs() < 1e-12);
+        assert!((m.coverage[2] - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn misses_and_users_without_targets() {
+        let m = ranking_metrics(&[vec![0, 1], vec![5, 6]], &[vec![9], vec![]], &[2], 10);
+        assert_eq!(m.users, 1, "a user without targets is not averaged");
+        assert_eq!((m.recall[0], m.ndcg[0], m.mrr[0], m.hit[0]), (0.0, 0.0, 0.0, 0.0));
+        // MRR uses the first hit's rank.
+        let m = ranking_metrics(&[vec![3, 2, 1]], &[vec![1, 2]], &[3], 5);
+        assert!((m.mrr[0] - 0.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,133 @@
+//! CSR sparse × dense: GPU vs CPU parity, a dense reference, the transpose,
+//! and bit-for-bit determinism on the GPU.
+mod common;
+
+use common::{assert_close, check, rand_ints, rand_vec, EXACTISH, SUMS};
+use gpurec::backend::Shaped;
+use gpurec::sparse::CsrHost;
+use gpurec::{Act, Backend, Cpu, Gpu};
+
+/// A power-law-ish `rows × cols` matrix: row r has about `max_deg / (r + 1)`
+/// entries at random columns (duplicates summed), and every third row is empty.
+fn power_law(seed: u64, rows: usize, cols: usize, max_deg: usize) -> CsrHost {
+    let mut triplets = Vec::new();
+    for r in 0..rows {
+        if r % 3 == 2 || cols == 0 {
+            continue;
+        }
+        let deg = max_deg.div_ceil(r + 1);
+        let s = seed * 7919 + r as u64;
+        let cs = rand_ints(s, deg, cols as u32);
+        let vs = rand_vec(s + 1_000_003, deg);
+        triplets.extend(cs.into_iter().zip(vs).map(|(c, v)| (r as u32, c, v)));
+    }
+    CsrHost::from_triplets(rows, cols, &triplets)
+}
+
+/// The matrix as a dense row-major `[rows, cols]` array.
+fn dense(m: &CsrHost) -> Vec<f32> {
+    let mut out = vec![0f32; m.rows * m.cols];
+    for r in 0..m.rows {
+        for e in m.row_ptr[r] as usize..m.row_ptr[r + 1] as usize {
+            out[r * m.cols + m.col_idx[e] as usize] += m.vals[e];
+        }
+    }
+    out
+}
+
+/// (rows, cols, d, max row degree): 1, primes, rows·d just past 256, d = 1.
+const CASES: &[(usize, usize, usize, usize)] = &[
+    (1, 1, 1, 1),
+    (7, 13, 1, 9),
+    (13, 7, 5, 20),
+    (257, 11, 1, 11),
+    (1, 29, 257, 40),
+    (37, 53, 7, 60),
+    (65, 17, 4, 17),
+];
+
+#[test]
+fn cpu_matches_dense_reference() {
+    for &(rows, cols, d, deg) in CASES {
+        let m = power_law(rows as u64, rows, cols, deg);
+        let x = rand_vec(99, cols * d);
+        let a = Cpu.csr(&m).unwrap();
+        let xt = Cpu.tensor(&x, &[cols, d]).unwrap();
+        let got = Cpu.spmm_csr(&a, &xt);
+        assert_eq!(got.dims(), &[rows, d]);
+        let want = Cpu.matmul(&Cpu.tensor(&dense(&m), &[rows, cols]).unwrap(), &xt, false, false, None, Act::Identity);
+        assert_close(&format!("spmm {rows}x{cols} d={d}"), &Cpu.read(&got).unwrap(), &Cpu.read(&want).unwrap(), SUMS);
+        // Empty rows come out as exact zeros.
+        let g = Cpu.read(&got).unwrap();
+        for r in (0..rows).filter(|&r| m.row_ptr[r] == m.row_ptr[r + 1]) {
+            assert!(g[r * d..(r + 1) * d].iter().all(|&v| v == 0.0), "row {r} has no entries");
+        }
+    }
+}
+
+#[test]
+fn transpose_matches_dense_transposed_product() {
+    for &(rows, cols, d, deg) in CASES {
+        let m = power_law(rows as u64 + 5, rows, cols, deg);
+        let t = m.transpose();
+        let y = rand_vec(7, rows * d);
+        let yt = Cpu.tensor(&y, &[rows, d]).unwrap();
+        let got = Cpu.spmm_csr(&Cpu.csr(&t).unwrap(), &yt);
+        assert_eq!(got.dims(), &[cols, d]);
+        let a = Cpu.tensor(&dense(&m), &[rows, cols]).unwrap();
+        let want = Cpu.matmul(&a, &yt, true, false, None, Act::Identity);
+        let what = format!("spmm Aᵀ {rows}x{cols} d={d}");
+        assert_close(&what, &Cpu.read(&got).unwrap(), &Cpu.read(&want).unwrap(), SUMS);
+
+        if let Some(gpu) = common::gpu() {
+            let gy = gpu.tensor(&y, &[rows, d]).unwrap();
+            let g = gpu.spmm_csr(&gpu.csr(&t).unwrap(), &gy);
+            check(&format!("gpu {what}"), &gpu, &g, &got, EXACTISH);
+        }
+    }
+}
+
+fn gpu_spmm(gpu: &Gpu, m: &CsrHost, x: &[f32], d: usize) -> Vec<f32> {
+    let a = gpu.csr(m).unwrap();
+    let out = gpu.spmm_csr(&a, &gpu.tensor(x, &[m.cols, d]).unwrap());
+    assert_eq!(out.dims(), &[m.rows, d]);
+    gpu.read(&out).unwrap()
+}
+
+#[test]
+fn gpu_matches_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let mut cases: Vec<(CsrHost, usize)> =
+        CASES.iter().map(|&(rows, cols, d, deg)| (power_law(rows as u64, rows, cols, deg), d)).collect();
+    // Empty shapes: no rows, no columns, no entries, d = 0.
+    cases.push((CsrHost::from_triplets(0, 5, &[]), 3));
+    cases.push((CsrHost::from_triplets(4, 0, &[]), 3));
+    cases.push((CsrHost::from_triplets(6, 9, &[]), 2));
+    cases.push((power_law(3, 9, 4, 5), 0));
+    for (m, d) in cases {
+        let x = rand_vec(m.rows as u64 * 31 + d as u64, m.cols * d);
+        let want = Cpu.spmm_csr(&Cpu.csr(&m).unwrap(), &Cpu.tensor(&x, &[m.cols, d]).unwrap());
+        let got = gpu_spmm(&gpu, &m, &x, d);
+        let what = format!("spmm {}x{} nnz={} d={d}", m.rows, m.cols, m.nnz());
+        assert_close(&what, &got, &Cpu.read(&want).unwrap(), EXACTISH);
+    }
+}
+
+#[test]
+fn gpu_is_deterministic() {
+    let Some(gpu) = common::gpu() else { return };
+    let m = power_law(42, 67, 41, 80);
+    let d = 9;
+    let x = rand_vec(3, m.cols * d);
+    let first = gpu_spmm(&gpu, &m, &x, d);
+    let second = gpu_spmm(&gpu, &m, &x, d);
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&first), bits(&second));
+}
+
+#[test]
+#[should_panic(expected = "spmm_csr: x must be [5, d]")]
+fn shape_mismatch_panics() {
+    let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
+    let _ = Cpu.spmm_csr(&Cpu.csr(&m).unwrap(), &Cpu.zeros(&[4, 2]));
+}
