@@ -2,9 +2,11 @@
 //! and on the CPU reference backend, as criterion groups named after the op
 //! with bench ids `<backend>/<shape>`, e.g. `matmul/gpu/256x256x256`.
 //!
-//! Each timed sample records `iters` ops and then waits for the device
-//! (`Gpu::sync`; the CPU backend is synchronous), so the time is that of the
-//! work, not of recording it. Throughput is reported next to the time:
+//! Each timed sample (criterion's `iter_custom`) records `iters` ops, flushing
+//! every few so that dropped outputs do not pile up in the buffer pool, and
+//! then waits for the device (`Gpu::sync`; the CPU backend is synchronous):
+//! the time covers recording, submission and execution of ops queued back to
+//! back, as in a training step. Throughput is reported next to the time:
 //! elements/s is FLOP/s for `matmul` and `spmm_csr`, cells/s for the LSTM,
 //! parameters/s for Adam and dispatches/s for `dispatch`; bytes/s counts the
 //! nominal memory traffic (each operand read once, each output written once).
@@ -450,9 +452,11 @@ fn bench_adam(c: &mut Criterion, ctx: &Ctx) {
 /// of the last sample are printed to show it.
 fn dispatch_on<B: Timed>(group: &mut BenchmarkGroup<'_, WallTime>, b: &B) {
     let mut x0: Option<B::Tensor> = None;
-    // Time and chain count of the last sample (a measurement, not warm-up).
-    let last = Cell::new((Duration::ZERO, 0u64));
-    let per_chain = Cell::new(None::<GpuStats>);
+    // Time, time spent recording (host side) and chain count of the last
+    // sample (a measurement, not warm-up).
+    let last = Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
+    // Counter deltas over the last sample and its chain count.
+    let per_chain = Cell::new(None::<(GpuStats, u64)>);
     group.throughput(Throughput::Elements(CHAIN as u64));
     group.bench_function(BenchmarkId::new(B::LABEL, format!("scale{CHAIN_LEN}x{CHAIN}")), |bencher| {
         let x0 = x0.get_or_insert_with(|| {
@@ -462,42 +466,46 @@ fn dispatch_on<B: Timed>(group: &mut BenchmarkGroup<'_, WallTime>, b: &B) {
         });
         bencher.iter_custom(|iters| {
             let before = b.counters();
+            let mut recording = Duration::ZERO;
             let start = Instant::now();
             for _ in 0..iters {
+                let t0 = Instant::now();
                 let mut x = x0.clone();
                 for _ in 0..CHAIN {
                     x = b.scale(&x, 1.0, 1e-3);
                 }
                 black_box(&x);
+                recording += t0.elapsed();
                 b.finish();
             }
             let elapsed = start.elapsed();
             if let (Some(before), Some(after)) = (before, b.counters()) {
-                let d = after - before;
-                per_chain.set(Some(GpuStats {
-                    dispatches: d.dispatches / iters,
-                    submissions: d.submissions / iters,
-                    bytes_uploaded: d.bytes_uploaded / iters,
-                    bytes_downloaded: d.bytes_downloaded / iters,
-                    readbacks: d.readbacks / iters,
-                }));
+                per_chain.set(Some((after - before, iters)));
             }
-            last.set((elapsed, iters));
+            last.set((elapsed, recording, iters));
             elapsed
         });
     });
-    let (t, chains) = last.get();
+    let (t, rec, chains) = last.get();
     if chains > 0 {
-        let us = t.as_secs_f64() * 1e6 / (chains * CHAIN as u64) as f64;
-        eprintln!("dispatch/{}: {us:.2} µs per op, sync included (last sample: {chains} chains of {CHAIN})", B::LABEL);
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / (chains * CHAIN as u64) as f64;
+        let what = if b.counters().is_some() { "dispatch" } else { "op" };
+        eprintln!(
+            "dispatch/{}: {:.2} µs per {what}, sync included; {:.2} µs of it recording on the host \
+             (last sample: {chains} chains of {CHAIN})",
+            B::LABEL,
+            us(t),
+            us(rec)
+        );
     }
-    if let Some(s) = per_chain.get() {
+    if let Some((d, chains)) = per_chain.get() {
+        let per = |v: u64| v as f64 / chains as f64;
         eprintln!(
             "dispatch/{}: per chain of {CHAIN} ops: {} dispatches, {} submission(s), {} readbacks",
             B::LABEL,
-            s.dispatches,
-            s.submissions,
-            s.readbacks
+            per(d.dispatches),
+            per(d.submissions),
+            per(d.readbacks)
         );
     }
 }
