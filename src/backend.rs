@@ -110,7 +110,7 @@ impl Default for AdamConfig {
 
 /// A sparsity pattern in CSR form on a backend: which columns each row holds.
 #[derive(Clone, Debug)]
-pub struct Pattern<B: Backend + ?Sized> {
+pub struct Pattern<B: Backend> {
     /// Number of rows.
     pub rows: usize,
     /// Number of columns.
@@ -123,7 +123,7 @@ pub struct Pattern<B: Backend + ?Sized> {
 
 /// A CSR sparse matrix on a backend.
 #[derive(Clone, Debug)]
-pub struct Csr<B: Backend + ?Sized> {
+pub struct Csr<B: Backend> {
     /// Where the entries are.
     pub pattern: Pattern<B>,
     /// Value of each stored entry.
@@ -133,7 +133,7 @@ pub struct Csr<B: Backend + ?Sized> {
 /// The rows an embedding batch touched, grouped ahead of time so its gradient
 /// is a deterministic segmented sum (no float atomics).
 #[derive(Clone, Debug)]
-pub struct RowGroups<B: Backend + ?Sized> {
+pub struct RowGroups<B: Backend> {
     /// The distinct rows, ascending.
     pub rows: B::Index,
     /// `rows.len() + 1` offsets into `order`.
@@ -148,7 +148,7 @@ pub struct RowGroups<B: Backend + ?Sized> {
 
 /// Saved state of one LSTM step, for its backward.
 #[derive(Clone, Debug)]
-pub struct LstmStep<B: Backend + ?Sized> {
+pub struct LstmStep<B: Backend> {
     /// New hidden state `[n, h]`.
     pub h: B::Tensor,
     /// New cell state `[n, h]`.
@@ -159,7 +159,7 @@ pub struct LstmStep<B: Backend + ?Sized> {
 
 /// Gradients of one LSTM step.
 #[derive(Clone, Debug)]
-pub struct LstmGrads<B: Backend + ?Sized> {
+pub struct LstmGrads<B: Backend> {
     /// Gradient with respect to the gate pre-activations `[n, 4h]`.
     pub dgates: B::Tensor,
     /// Gradient with respect to the previous cell state `[n, h]`.
@@ -285,12 +285,7 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     }
     /// Uploads a CSR sparsity pattern (values ignored).
     fn pattern(&self, m: &CsrHost) -> Result<Pattern<Self>> {
-        Ok(Pattern {
-            rows: m.rows,
-            cols: m.cols,
-            row_ptr: self.index(&m.row_ptr)?,
-            col_idx: self.index(&m.col_idx)?,
-        })
+        Ok(Pattern { rows: m.rows, cols: m.cols, row_ptr: self.index(&m.row_ptr)?, col_idx: self.index(&m.col_idx)? })
     }
     /// `A · X` for CSR `A` `[r, c]` and dense `X` `[c, d]`: `[r, d]`. One
     /// output row per invocation group, so the sum order is fixed. For `Aᵀ · X`

@@ -113,7 +113,10 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             }),
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         };
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "adapters": adapters, "chosen": chosen_json }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "adapters": adapters, "chosen": chosen_json }))?
+        );
         return Ok(());
     }
     println!("adapters found ({}), best first:", adapters.len());
@@ -129,7 +132,7 @@ pub fn info(args: &InfoArgs) -> Result<()> {
                 println!("  software rasterizer: correct, but its timings say nothing about GPU speed");
             }
             println!("  max buffer size:            {}", bytes(l.max_buffer_size));
-            println!("  max storage binding:        {}", bytes(l.max_storage_buffer_binding_size as u64));
+            println!("  max storage binding:        {}", bytes(l.max_storage_buffer_binding_size));
             println!("  workgroup memory:           {}", bytes(l.max_compute_workgroup_storage_size as u64));
             println!("  invocations per workgroup:  {}", l.max_compute_invocations_per_workgroup);
             println!("  workgroups per dimension:   {}", l.max_compute_workgroups_per_dimension);
@@ -196,7 +199,7 @@ impl Progress for Bars {
             if r.improved { " *" } else { "" },
             r.samples_per_second
         ));
-        if !self.quiet && r.epoch % 10 == 0 {
+        if !self.quiet && r.epoch.is_multiple_of(10) {
             self.bar.println(format!(
                 "epoch {:>4}  loss {:.4}  valid ndcg@10 {ndcg}  train {:.2}s  eval {:.2}s",
                 r.epoch, r.loss, r.train_seconds, r.eval_seconds

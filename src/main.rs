@@ -21,6 +21,11 @@ enum Command {
 }
 
 fn main() {
+    // Headless Vulkan drivers (Mesa's WSI) complain when XDG_RUNTIME_DIR is unset;
+    // gpurec never presents, so point it somewhere harmless before any thread starts.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Info(a)) => commands::info(&a),

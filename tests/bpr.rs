@@ -94,7 +94,12 @@ fn bpr_learns_planted_structure_on_both_backends() {
     }
 }
 
-fn ndcg<B: Backend>(b: &B, d: &gpurec::data::Interactions, train: &gpurec::sparse::CsrHost, valid: &gpurec::sparse::CsrHost) -> f64 {
+fn ndcg<B: Backend>(
+    b: &B,
+    d: &gpurec::data::Interactions,
+    train: &gpurec::sparse::CsrHost,
+    valid: &gpurec::sparse::CsrHost,
+) -> f64 {
     let cfg = BprConfig { dim: 32, lr: 0.01, reg: 0.0 };
     let mut m = BprMf::new(b, d.n_users(), d.n_items(), cfg, 2).unwrap();
     let eval = RankingEval::new(b, valid, train, &[10], 256).unwrap();
@@ -102,4 +107,3 @@ fn ndcg<B: Backend>(b: &B, d: &gpurec::data::Interactions, train: &gpurec::spars
     fit_pairwise(b, &mut m, train, None, &fit, &mut Silent).unwrap();
     eval.evaluate(b, &m).unwrap().get("ndcg", 10).unwrap()
 }
-

@@ -37,17 +37,7 @@ const fn c2(
     s: (usize, usize),
     p: (usize, usize),
 ) -> Case2 {
-    Case2 {
-        n,
-        ci,
-        co,
-        h,
-        w,
-        kh,
-        kw,
-        s,
-        p,
-    }
+    Case2 { n, ci, co, h, w, kh, kw, s, p }
 }
 
 const CASES_2D: &[Case2] = &[
@@ -91,10 +81,7 @@ fn conv2d_parity() {
     let gpu = common::gpu();
     for (ci, c) in CASES_2D.iter().enumerate() {
         let seed = 100 * ci as u64;
-        let (ho, wo) = (
-            out_len(c.h, c.kh, c.s.0, c.p.0),
-            out_len(c.w, c.kw, c.s.1, c.p.1),
-        );
+        let (ho, wo) = (out_len(c.h, c.kh, c.s.0, c.p.0), out_len(c.w, c.kw, c.s.1, c.p.1));
         let xs = [c.n, c.ci, c.h, c.w];
         let ws = [c.co, c.ci, c.kh, c.kw];
         let ys = [c.n, c.co, ho, wo];
@@ -120,20 +107,8 @@ fn conv2d_parity() {
         let (_, gb) = both(gpu, &bd, &[c.co]);
         let (_, gdy) = both(gpu, &dyd, &ys);
         let what = |op: &str| format!("{op} {c:?}");
-        check(
-            &what("conv2d"),
-            gpu,
-            &gpu.conv2d(&gx, &gw, Some(&gb), c.s, c.p),
-            &y,
-            SUMS,
-        );
-        check(
-            &what("conv2d no bias"),
-            gpu,
-            &gpu.conv2d(&gx, &gw, None, c.s, c.p),
-            &y0,
-            SUMS,
-        );
+        check(&what("conv2d"), gpu, &gpu.conv2d(&gx, &gw, Some(&gb), c.s, c.p), &y, SUMS);
+        check(&what("conv2d no bias"), gpu, &gpu.conv2d(&gx, &gw, None, c.s, c.p), &y0, SUMS);
         let gdx = gpu.conv2d_backward_input(&gdy, &gw, (c.h, c.w), c.s, c.p);
         check(&what("conv2d_backward_input"), gpu, &gdx, &dx, SUMS);
         let (gdw, gdb) = gpu.conv2d_backward_weight(&gx, &gdy, (c.kh, c.kw), c.s, c.p);
@@ -169,38 +144,16 @@ fn conv1d_parity() {
         // conv1d is conv2d over h = 1.
         let as4 = |t: &T, s: &[usize]| Cpu.reshape(t, &[s[0], s[1], 1, s[2]]);
         let y2 = Cpu.conv2d(&as4(&cx, &xs), &as4(&cw, &ws), Some(&cb), (1, s), (0, p));
-        assert_eq!(
-            Cpu.read(&y).unwrap(),
-            Cpu.read(&y2).unwrap(),
-            "conv1d vs conv2d {case:?}"
-        );
+        assert_eq!(Cpu.read(&y).unwrap(), Cpu.read(&y2).unwrap(), "conv1d vs conv2d {case:?}");
         let Some(gpu) = &gpu else { continue };
         let (_, gx) = both(gpu, &xd, &xs);
         let (_, gw) = both(gpu, &wd, &ws);
         let (_, gb) = both(gpu, &bd, &[co]);
         let (_, gdy) = both(gpu, &dyd, &ys);
         let what = |op: &str| format!("{op} {case:?}");
-        check(
-            &what("conv1d"),
-            gpu,
-            &gpu.conv1d(&gx, &gw, Some(&gb), s, p),
-            &y,
-            SUMS,
-        );
-        check(
-            &what("conv1d no bias"),
-            gpu,
-            &gpu.conv1d(&gx, &gw, None, s, p),
-            &y0,
-            SUMS,
-        );
-        check(
-            &what("conv1d_backward_input"),
-            gpu,
-            &gpu.conv1d_backward_input(&gdy, &gw, l, s, p),
-            &dx,
-            SUMS,
-        );
+        check(&what("conv1d"), gpu, &gpu.conv1d(&gx, &gw, Some(&gb), s, p), &y, SUMS);
+        check(&what("conv1d no bias"), gpu, &gpu.conv1d(&gx, &gw, None, s, p), &y0, SUMS);
+        check(&what("conv1d_backward_input"), gpu, &gpu.conv1d_backward_input(&gdy, &gw, l, s, p), &dx, SUMS);
         let (gdw, gdb) = gpu.conv1d_backward_weight(&gx, &gdy, k, s, p);
         check(&what("conv1d_backward_weight dw"), gpu, &gdw, &dw, SUMS);
         check(&what("conv1d_backward_weight db"), gpu, &gdb, &db, SUMS);
@@ -247,22 +200,14 @@ fn maxpool_parity() {
             // Each dy lands once: the gather preserves the total.
             let total: f32 = dyd.iter().sum();
             let got: f32 = Cpu.read(&dx).unwrap().iter().sum();
-            assert!(
-                (total - got).abs() <= 1e-4 * (1.0 + total.abs()),
-                "{case:?}: Σdx {got} vs Σdy {total}"
-            );
+            assert!((total - got).abs() <= 1e-4 * (1.0 + total.abs()), "{case:?}: Σdx {got} vs Σdy {total}");
             let Some(gpu) = &gpu else { continue };
             let (_, gx) = both(gpu, &xd, &xs);
             let (_, gdy) = both(gpu, &dyd, &ys);
             let (gy, garg) = gpu.maxpool2d(&gx, k, s);
             let what = |op: &str| format!("{op} {case:?} ties={ties}");
             check(&what("maxpool2d"), gpu, &gy, &y, Tol { abs: 0.0, rel: 0.0 });
-            assert_eq!(
-                gpu.read_index(&garg).unwrap(),
-                args,
-                "{}",
-                what("maxpool2d argmax")
-            );
+            assert_eq!(gpu.read_index(&garg).unwrap(), args, "{}", what("maxpool2d argmax"));
             let gdx = gpu.maxpool2d_backward(&gdy, &garg, &xs, k, s);
             check(&what("maxpool2d_backward"), gpu, &gdx, &dx, SUMS);
         }
@@ -290,10 +235,7 @@ fn gpu_is_deterministic() {
 // ---- finite differences ------------------------------------------------
 
 const FD_EPS: f32 = 1e-2;
-const FD_TOL: Tol = Tol {
-    abs: 1e-2,
-    rel: 1e-2,
-};
+const FD_TOL: Tol = Tol { abs: 1e-2, rel: 1e-2 };
 
 /// `Σ t · r`, accumulated in f64.
 fn weighted_sum(t: &T, r: &[f32]) -> f64 {
@@ -318,48 +260,23 @@ fn numeric_grad(data: &[f32], loss: impl Fn(&[f32]) -> f64) -> Vec<f32> {
 }
 
 fn fd_conv2d(c: Case2, seed: u64) {
-    let (ho, wo) = (
-        out_len(c.h, c.kh, c.s.0, c.p.0),
-        out_len(c.w, c.kw, c.s.1, c.p.1),
-    );
-    let (xs, ws, ys) = (
-        [c.n, c.ci, c.h, c.w],
-        [c.co, c.ci, c.kh, c.kw],
-        [c.n, c.co, ho, wo],
-    );
+    let (ho, wo) = (out_len(c.h, c.kh, c.s.0, c.p.0), out_len(c.w, c.kw, c.s.1, c.p.1));
+    let (xs, ws, ys) = ([c.n, c.ci, c.h, c.w], [c.co, c.ci, c.kh, c.kw], [c.n, c.co, ho, wo]);
     let xd = rand_vec(seed, xs.iter().product());
     let wd = rand_vec(seed + 1, ws.iter().product());
     let bd = rand_vec(seed + 2, c.co);
     let r = rand_vec(seed + 3, ys.iter().product());
     let t = |d: &[f32], s: &[usize]| Cpu.tensor(d, s).unwrap();
     let loss = |x: &[f32], w: &[f32], b: &[f32]| {
-        weighted_sum(
-            &Cpu.conv2d(&t(x, &xs), &t(w, &ws), Some(&t(b, &[c.co])), c.s, c.p),
-            &r,
-        )
+        weighted_sum(&Cpu.conv2d(&t(x, &xs), &t(w, &ws), Some(&t(b, &[c.co])), c.s, c.p), &r)
     };
     let dy = t(&r, &ys);
     let dx = Cpu.conv2d_backward_input(&dy, &t(&wd, &ws), (c.h, c.w), c.s, c.p);
     let (dw, db) = Cpu.conv2d_backward_weight(&t(&xd, &xs), &dy, (c.kh, c.kw), c.s, c.p);
     let what = |g: &str| format!("conv2d {g} {c:?}");
-    assert_close(
-        &what("dx"),
-        &Cpu.read(&dx).unwrap(),
-        &numeric_grad(&xd, |x| loss(x, &wd, &bd)),
-        FD_TOL,
-    );
-    assert_close(
-        &what("dw"),
-        &Cpu.read(&dw).unwrap(),
-        &numeric_grad(&wd, |w| loss(&xd, w, &bd)),
-        FD_TOL,
-    );
-    assert_close(
-        &what("db"),
-        &Cpu.read(&db).unwrap(),
-        &numeric_grad(&bd, |b| loss(&xd, &wd, b)),
-        FD_TOL,
-    );
+    assert_close(&what("dx"), &Cpu.read(&dx).unwrap(), &numeric_grad(&xd, |x| loss(x, &wd, &bd)), FD_TOL);
+    assert_close(&what("dw"), &Cpu.read(&dw).unwrap(), &numeric_grad(&wd, |w| loss(&xd, w, &bd)), FD_TOL);
+    assert_close(&what("db"), &Cpu.read(&db).unwrap(), &numeric_grad(&bd, |b| loss(&xd, &wd, b)), FD_TOL);
 }
 
 #[test]
@@ -372,13 +289,8 @@ fn conv2d_gradients_match_finite_differences() {
 
 #[test]
 fn conv1d_gradients_match_finite_differences() {
-    for (i, &(n, ci, co, l, k, s, p)) in [
-        (2, 3, 2, 7, 3, 2, 1),
-        (1, 2, 3, 9, 4, 1, 0),
-        (2, 1, 2, 5, 3, 3, 2),
-    ]
-    .iter()
-    .enumerate()
+    for (i, &(n, ci, co, l, k, s, p)) in
+        [(2, 3, 2, 7, 3, 2, 1), (1, 2, 3, 9, 4, 1, 0), (2, 1, 2, 5, 3, 3, 2)].iter().enumerate()
     {
         let seed = 50 + 10 * i as u64;
         let (xs, ws, ys) = ([n, ci, l], [co, ci, k], [n, co, out_len(l, k, s, p)]);
@@ -388,45 +300,22 @@ fn conv1d_gradients_match_finite_differences() {
         let r = rand_vec(seed + 3, ys.iter().product());
         let t = |d: &[f32], s: &[usize]| Cpu.tensor(d, s).unwrap();
         let loss = |x: &[f32], w: &[f32], b: &[f32]| {
-            weighted_sum(
-                &Cpu.conv1d(&t(x, &xs), &t(w, &ws), Some(&t(b, &[co])), s, p),
-                &r,
-            )
+            weighted_sum(&Cpu.conv1d(&t(x, &xs), &t(w, &ws), Some(&t(b, &[co])), s, p), &r)
         };
         let dy = t(&r, &ys);
         let dx = Cpu.conv1d_backward_input(&dy, &t(&wd, &ws), l, s, p);
         let (dw, db) = Cpu.conv1d_backward_weight(&t(&xd, &xs), &dy, k, s, p);
         let what = |g: &str| format!("conv1d {g} case {i}");
-        assert_close(
-            &what("dx"),
-            &Cpu.read(&dx).unwrap(),
-            &numeric_grad(&xd, |x| loss(x, &wd, &bd)),
-            FD_TOL,
-        );
-        assert_close(
-            &what("dw"),
-            &Cpu.read(&dw).unwrap(),
-            &numeric_grad(&wd, |w| loss(&xd, w, &bd)),
-            FD_TOL,
-        );
-        assert_close(
-            &what("db"),
-            &Cpu.read(&db).unwrap(),
-            &numeric_grad(&bd, |b| loss(&xd, &wd, b)),
-            FD_TOL,
-        );
+        assert_close(&what("dx"), &Cpu.read(&dx).unwrap(), &numeric_grad(&xd, |x| loss(x, &wd, &bd)), FD_TOL);
+        assert_close(&what("dw"), &Cpu.read(&dw).unwrap(), &numeric_grad(&wd, |w| loss(&xd, w, &bd)), FD_TOL);
+        assert_close(&what("db"), &Cpu.read(&db).unwrap(), &numeric_grad(&bd, |b| loss(&xd, &wd, b)), FD_TOL);
     }
 }
 
 #[test]
 fn maxpool_gradient_matches_finite_differences() {
-    for (i, &(n, c, h, w, k, s)) in [
-        (2, 2, 5, 7, (2, 3), (1, 2)),
-        (1, 3, 6, 6, (3, 3), (1, 1)),
-        (2, 1, 1, 9, (1, 4), (1, 2)),
-    ]
-    .iter()
-    .enumerate()
+    for (i, &(n, c, h, w, k, s)) in
+        [(2, 2, 5, 7, (2, 3), (1, 2)), (1, 3, 6, 6, (3, 3), (1, 1)), (2, 1, 1, 9, (1, 4), (1, 2))].iter().enumerate()
     {
         let seed = 300 + i as u64;
         let xs = [n, c, h, w];
@@ -442,16 +331,10 @@ fn maxpool_gradient_matches_finite_differences() {
             xd[pos] = rank as f32 * 0.05 - 1.0;
         }
         let r = rand_vec(seed + 1, ys.iter().product());
-        let loss =
-            |x: &[f32]| weighted_sum(&Cpu.maxpool2d(&Cpu.tensor(x, &xs).unwrap(), k, s).0, &r);
+        let loss = |x: &[f32]| weighted_sum(&Cpu.maxpool2d(&Cpu.tensor(x, &xs).unwrap(), k, s).0, &r);
         let (_, arg) = Cpu.maxpool2d(&Cpu.tensor(&xd, &xs).unwrap(), k, s);
         let dx = Cpu.maxpool2d_backward(&Cpu.tensor(&r, &ys).unwrap(), &arg, &xs, k, s);
-        assert_close(
-            &format!("maxpool dx case {i}"),
-            &Cpu.read(&dx).unwrap(),
-            &numeric_grad(&xd, loss),
-            FD_TOL,
-        );
+        assert_close(&format!("maxpool dx case {i}"), &Cpu.read(&dx).unwrap(), &numeric_grad(&xd, loss), FD_TOL);
     }
 }
 
@@ -494,13 +377,8 @@ fn conv1d_by_hand() {
     // dx[v] = Σ dy[i]·w[k] over 2i + k − 1 = v → [1·1, 10·2, 10·1, 100·2];
     // dw[k] = Σ dy[i]·xpad[2i + k] → [10·2 + 100·4, 1·1 + 10·3]; db = 111.
     let dy = [1.0, 10.0, 100.0];
-    let dx = Cpu.conv1d_backward_input(
-        &Cpu.tensor(&dy, &[1, 1, 3]).unwrap(),
-        &Cpu.tensor(&w, &[1, 1, 2]).unwrap(),
-        4,
-        2,
-        1,
-    );
+    let dx =
+        Cpu.conv1d_backward_input(&Cpu.tensor(&dy, &[1, 1, 3]).unwrap(), &Cpu.tensor(&w, &[1, 1, 2]).unwrap(), 4, 2, 1);
     assert_eq!(Cpu.read(&dx).unwrap(), [1.0, 20.0, 10.0, 200.0]);
     let (dw, db) = Cpu.conv1d_backward_weight(
         &Cpu.tensor(&x, &[1, 1, 4]).unwrap(),
@@ -516,8 +394,7 @@ fn conv1d_by_hand() {
         let gdy = gpu.tensor(&dy, &[1, 1, 3]).unwrap();
         let dx = gpu.conv1d_backward_input(&gdy, &gpu.tensor(&w, &[1, 1, 2]).unwrap(), 4, 2, 1);
         assert_eq!(gpu.read(&dx).unwrap(), [1.0, 20.0, 10.0, 200.0]);
-        let (dw, db) =
-            gpu.conv1d_backward_weight(&gpu.tensor(&x, &[1, 1, 4]).unwrap(), &gdy, 2, 2, 1);
+        let (dw, db) = gpu.conv1d_backward_weight(&gpu.tensor(&x, &[1, 1, 4]).unwrap(), &gdy, 2, 2, 1);
         assert_eq!(gpu.read(&dw).unwrap(), [420.0, 31.0]);
         assert_eq!(gpu.read(&db).unwrap(), [111.0]);
     }
@@ -573,12 +450,7 @@ fn maxpool_by_hand() {
         ),
     ];
     for (x, xs, k, s, y, arg, dy, dx) in cases {
-        let ys = [
-            xs[0],
-            xs[1],
-            (xs[2] - k.0) / s.0 + 1,
-            (xs[3] - k.1) / s.1 + 1,
-        ];
+        let ys = [xs[0], xs[1], (xs[2] - k.0) / s.0 + 1, (xs[3] - k.1) / s.1 + 1];
         let (cy, carg) = Cpu.maxpool2d(&Cpu.tensor(x, &xs).unwrap(), k, s);
         assert_eq!(cy.dims(), ys);
         assert_eq!(Cpu.read(&cy).unwrap(), y);

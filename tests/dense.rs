@@ -59,7 +59,13 @@ fn binary_matches_cpu_with_broadcasting() {
         let (ac, ag) = both(&gpu, &rand_vec(i as u64, sa.iter().product()), sa);
         let (bc, bg) = both(&gpu, &rand_vec(i as u64 + 50, sb.iter().product()), sb);
         for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div] {
-            check(&format!("binary {op:?} {sa:?} {sb:?}"), &gpu, &gpu.binary(op, &ag, &bg), &Cpu.binary(op, &ac, &bc), EXACTISH);
+            check(
+                &format!("binary {op:?} {sa:?} {sb:?}"),
+                &gpu,
+                &gpu.binary(op, &ag, &bg),
+                &Cpu.binary(op, &ac, &bc),
+                EXACTISH,
+            );
         }
     }
 }
@@ -95,7 +101,8 @@ fn activate_backward_matches_finite_differences() {
     for &act in ACTS {
         for &v in &x {
             let eps = 1e-3f32;
-            let fd = (gpurec::cpu::dense::act_forward(v + eps, act) - gpurec::cpu::dense::act_forward(v - eps, act)) / (2.0 * eps);
+            let fd = (gpurec::cpu::dense::act_forward(v + eps, act) - gpurec::cpu::dense::act_forward(v - eps, act))
+                / (2.0 * eps);
             let y = gpurec::cpu::dense::act_forward(v, act);
             let an = gpurec::cpu::dense::act_grad_from_output(y, act);
             assert!((fd - an).abs() < 2e-3, "{act:?} at {v}: fd {fd} vs {an}");
@@ -109,8 +116,20 @@ fn reductions_match_cpu() {
     for &(r, c) in &[(1, 1), (7, 13), (3, 257), (257, 3), (2, 1000), (5, 0)] {
         let (xc, xg) = both(&gpu, &rand_vec((r * c) as u64, r * c), &[r, c]);
         for op in [Reduce::Sum, Reduce::Mean, Reduce::Max] {
-            check(&format!("reduce_rows {op:?} {r}x{c}"), &gpu, &gpu.reduce_rows(&xg, op), &Cpu.reduce_rows(&xc, op), EXACTISH);
-            check(&format!("reduce_cols {op:?} {r}x{c}"), &gpu, &gpu.reduce_cols(&xg, op), &Cpu.reduce_cols(&xc, op), EXACTISH);
+            check(
+                &format!("reduce_rows {op:?} {r}x{c}"),
+                &gpu,
+                &gpu.reduce_rows(&xg, op),
+                &Cpu.reduce_rows(&xc, op),
+                EXACTISH,
+            );
+            check(
+                &format!("reduce_cols {op:?} {r}x{c}"),
+                &gpu,
+                &gpu.reduce_cols(&xg, op),
+                &Cpu.reduce_cols(&xc, op),
+                EXACTISH,
+            );
         }
     }
 }
@@ -127,7 +146,13 @@ fn softmax_and_backward_match_cpu() {
         let (lc, lg) = (Cpu.log_softmax(&xc), gpu.log_softmax(&xg));
         check("log_softmax", &gpu, &lg, &lc, EXACTISH);
         check("softmax_backward", &gpu, &gpu.softmax_backward(&sg, &dg), &Cpu.softmax_backward(&sc, &dc), EXACTISH);
-        check("log_softmax_backward", &gpu, &gpu.log_softmax_backward(&lg, &dg), &Cpu.log_softmax_backward(&lc, &dc), EXACTISH);
+        check(
+            "log_softmax_backward",
+            &gpu,
+            &gpu.log_softmax_backward(&lg, &dg),
+            &Cpu.log_softmax_backward(&lc, &dc),
+            EXACTISH,
+        );
     }
 }
 

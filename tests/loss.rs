@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use gpurec::{Backend, Cpu};
 
-type Loss = fn(&Cpu, &gpurec::cpu::CpuTensor, &gpurec::cpu::CpuTensor) -> (gpurec::cpu::CpuTensor, gpurec::cpu::CpuTensor);
+type Loss =
+    fn(&Cpu, &gpurec::cpu::CpuTensor, &gpurec::cpu::CpuTensor) -> (gpurec::cpu::CpuTensor, gpurec::cpu::CpuTensor);
 
 const POINTWISE: &[(&str, Loss)] =
     &[("mse_loss", Cpu::mse_loss), ("bce_with_logits", Cpu::bce_with_logits), ("bpr_loss", Cpu::bpr_loss)];

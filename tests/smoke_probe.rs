@@ -1,3 +1,5 @@
 mod common;
 #[test]
-fn probe() { let _ = common::gpu(); }
+fn probe() {
+    let _ = common::gpu();
+}

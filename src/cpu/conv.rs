@@ -32,10 +32,7 @@ pub(crate) struct ConvGeom {
 pub(crate) fn out_len(op: &str, len: usize, k: usize, stride: usize, pad: usize) -> usize {
     assert!(stride >= 1, "{op}: stride must be at least 1");
     assert!(k >= 1, "{op}: kernel size must be at least 1");
-    assert!(
-        len + 2 * pad >= k,
-        "{op}: kernel {k} longer than the padded input {len} + 2·{pad}"
-    );
+    assert!(len + 2 * pad >= k, "{op}: kernel {k} longer than the padded input {len} + 2·{pad}");
     (len + 2 * pad - k) / stride + 1
 }
 
@@ -49,16 +46,8 @@ impl ConvGeom {
         padding: (usize, usize),
     ) -> ConvGeom {
         assert!(x.len() == 4, "{op}: expected x [n, c_in, h, w], got {x:?}");
-        assert!(
-            wt.len() == 4,
-            "{op}: expected w [c_out, c_in, kh, kw], got {wt:?}"
-        );
-        assert!(
-            x[1] == wt[1],
-            "{op}: x {x:?} has {} channels but w {wt:?} expects {}",
-            x[1],
-            wt[1]
-        );
+        assert!(wt.len() == 4, "{op}: expected w [c_out, c_in, kh, kw], got {wt:?}");
+        assert!(x[1] == wt[1], "{op}: x {x:?} has {} channels but w {wt:?} expects {}", x[1], wt[1]);
         let ho = out_len(op, x[2], wt[2], stride.0, padding.0);
         let wo = out_len(op, x[3], wt[3], stride.1, padding.1);
         ConvGeom {
@@ -98,29 +87,14 @@ impl ConvGeom {
 /// Checks the shapes of a 1-D convolution in its own terms (`x` `[n, c_in, l]`,
 /// `w` `[c_out, c_in, k]`, and `dy` `[n, c_out, l_out]` when given), so that
 /// errors name the 1-D op and shapes rather than the 2-D path it runs on.
-pub(crate) fn check_conv1d(
-    op: &str,
-    x: &[usize],
-    w: &[usize],
-    dy: Option<&[usize]>,
-    stride: usize,
-    padding: usize,
-) {
+pub(crate) fn check_conv1d(op: &str, x: &[usize], w: &[usize], dy: Option<&[usize]>, stride: usize, padding: usize) {
     assert!(x.len() == 3, "{op}: expected x [n, c_in, l], got {x:?}");
     assert!(w.len() == 3, "{op}: expected w [c_out, c_in, k], got {w:?}");
-    assert!(
-        x[1] == w[1],
-        "{op}: x {x:?} has {} channels but w {w:?} expects {}",
-        x[1],
-        w[1]
-    );
+    assert!(x[1] == w[1], "{op}: x {x:?} has {} channels but w {w:?} expects {}", x[1], w[1]);
     let lo = out_len(op, x[2], w[2], stride, padding);
     if let Some(dy) = dy {
         let want = [x[0], w[0], lo];
-        assert!(
-            dy == want,
-            "{op}: dy {dy:?} is not the output shape {want:?} of this convolution"
-        );
+        assert!(dy == want, "{op}: dy {dy:?} is not the output shape {want:?} of this convolution");
     }
 }
 
@@ -144,63 +118,21 @@ fn to_3d(t: &CpuTensor) -> CpuTensor {
 }
 
 /// 1-D convolution: `x` `[n, c_in, l]`, `w` `[c_out, c_in, k]` → `[n, c_out, l_out]`.
-pub fn conv1d(
-    x: &CpuTensor,
-    w: &CpuTensor,
-    bias: Option<&CpuTensor>,
-    stride: usize,
-    padding: usize,
-) -> CpuTensor {
+pub fn conv1d(x: &CpuTensor, w: &CpuTensor, bias: Option<&CpuTensor>, stride: usize, padding: usize) -> CpuTensor {
     check_conv1d("conv1d", x.shape(), w.shape(), None, stride, padding);
     if let Some(b) = bias {
-        assert!(
-            b.shape() == [w.shape()[0]],
-            "conv1d: bias {:?} for w {:?}",
-            b.shape(),
-            w.shape()
-        );
+        assert!(b.shape() == [w.shape()[0]], "conv1d: bias {:?} for w {:?}", b.shape(), w.shape());
     }
-    to_3d(&conv2d(
-        &to_4d(x),
-        &to_4d(w),
-        bias,
-        (1, stride),
-        (0, padding),
-    ))
+    to_3d(&conv2d(&to_4d(x), &to_4d(w), bias, (1, stride), (0, padding)))
 }
 
 /// Gradient of [`conv1d`] with respect to its input of length `l`.
-pub fn conv1d_backward_input(
-    dy: &CpuTensor,
-    w: &CpuTensor,
-    l: usize,
-    stride: usize,
-    padding: usize,
-) -> CpuTensor {
+pub fn conv1d_backward_input(dy: &CpuTensor, w: &CpuTensor, l: usize, stride: usize, padding: usize) -> CpuTensor {
     let (ds, ws) = (dy.shape(), w.shape());
-    assert!(
-        ds.len() == 3,
-        "conv1d_backward_input: expected dy [n, c_out, l_out], got {ds:?}"
-    );
-    assert!(
-        ws.len() == 3,
-        "conv1d_backward_input: expected w [c_out, c_in, k], got {ws:?}"
-    );
-    check_conv1d(
-        "conv1d_backward_input",
-        &[ds[0], ws[1], l],
-        ws,
-        Some(ds),
-        stride,
-        padding,
-    );
-    to_3d(&conv2d_backward_input(
-        &to_4d(dy),
-        &to_4d(w),
-        (1, l),
-        (1, stride),
-        (0, padding),
-    ))
+    assert!(ds.len() == 3, "conv1d_backward_input: expected dy [n, c_out, l_out], got {ds:?}");
+    assert!(ws.len() == 3, "conv1d_backward_input: expected w [c_out, c_in, k], got {ws:?}");
+    check_conv1d("conv1d_backward_input", &[ds[0], ws[1], l], ws, Some(ds), stride, padding);
+    to_3d(&conv2d_backward_input(&to_4d(dy), &to_4d(w), (1, l), (1, stride), (0, padding)))
 }
 
 /// Gradients of [`conv1d`] with respect to its weight (kernel length `k`) and bias.
@@ -212,22 +144,9 @@ pub fn conv1d_backward_weight(
     padding: usize,
 ) -> (CpuTensor, CpuTensor) {
     let (xs, ds) = (x.shape(), dy.shape());
-    assert!(
-        xs.len() == 3,
-        "conv1d_backward_weight: expected x [n, c_in, l], got {xs:?}"
-    );
-    assert!(
-        ds.len() == 3,
-        "conv1d_backward_weight: expected dy [n, c_out, l_out], got {ds:?}"
-    );
-    check_conv1d(
-        "conv1d_backward_weight",
-        xs,
-        &[ds[1], xs[1], k],
-        Some(ds),
-        stride,
-        padding,
-    );
+    assert!(xs.len() == 3, "conv1d_backward_weight: expected x [n, c_in, l], got {xs:?}");
+    assert!(ds.len() == 3, "conv1d_backward_weight: expected dy [n, c_out, l_out], got {ds:?}");
+    check_conv1d("conv1d_backward_weight", xs, &[ds[1], xs[1], k], Some(ds), stride, padding);
     let (dw, db) = conv2d_backward_weight(&to_4d(x), &to_4d(dy), (1, k), (1, stride), (0, padding));
     (to_3d(&dw), db)
 }
@@ -242,12 +161,7 @@ pub fn conv2d(
 ) -> CpuTensor {
     let g = ConvGeom::new("conv2d", x.shape(), w.shape(), stride, padding);
     if let Some(b) = bias {
-        assert!(
-            b.shape() == [g.co],
-            "conv2d: bias {:?} for {} output channels",
-            b.shape(),
-            g.co
-        );
+        assert!(b.shape() == [g.co], "conv2d: bias {:?} for {} output channels", b.shape(), g.co);
     }
     let (xs, ws) = (contiguous(x), contiguous(w));
     let bs = bias.map(contiguous);
@@ -284,11 +198,7 @@ pub fn conv2d(
 
 /// Checks that `dy` has the output shape of a convolution with geometry `g`.
 pub(crate) fn check_dy(op: &str, dy: &[usize], g: &ConvGeom) {
-    assert!(
-        dy == g.out_shape(),
-        "{op}: dy {dy:?} is not the output shape {:?} of this convolution",
-        g.out_shape()
-    );
+    assert!(dy == g.out_shape(), "{op}: dy {dy:?} is not the output shape {:?} of this convolution", g.out_shape());
 }
 
 /// Gradient of [`conv2d`] with respect to its input of spatial size `hw`:
@@ -302,22 +212,9 @@ pub fn conv2d_backward_input(
 ) -> CpuTensor {
     let op = "conv2d_backward_input";
     let ds = dy.shape();
-    assert!(
-        ds.len() == 4,
-        "{op}: expected dy [n, c_out, ho, wo], got {ds:?}"
-    );
-    assert!(
-        w.ndim() == 4,
-        "{op}: expected w [c_out, c_in, kh, kw], got {:?}",
-        w.shape()
-    );
-    let g = ConvGeom::new(
-        op,
-        &[ds[0], w.shape()[1], hw.0, hw.1],
-        w.shape(),
-        stride,
-        padding,
-    );
+    assert!(ds.len() == 4, "{op}: expected dy [n, c_out, ho, wo], got {ds:?}");
+    assert!(w.ndim() == 4, "{op}: expected w [c_out, c_in, kh, kw], got {:?}", w.shape());
+    let g = ConvGeom::new(op, &[ds[0], w.shape()[1], hw.0, hw.1], w.shape(), stride, padding);
     check_dy(op, ds, &g);
     let (dys, ws) = (contiguous(dy), contiguous(w));
     let mut out = Vec::with_capacity(g.n * g.ci * g.h * g.w);
@@ -359,14 +256,8 @@ pub fn conv2d_backward_weight(
 ) -> (CpuTensor, CpuTensor) {
     let op = "conv2d_backward_weight";
     let (xsh, ds) = (x.shape(), dy.shape());
-    assert!(
-        xsh.len() == 4,
-        "{op}: expected x [n, c_in, h, w], got {xsh:?}"
-    );
-    assert!(
-        ds.len() == 4,
-        "{op}: expected dy [n, c_out, ho, wo], got {ds:?}"
-    );
+    assert!(xsh.len() == 4, "{op}: expected x [n, c_in, h, w], got {xsh:?}");
+    assert!(ds.len() == 4, "{op}: expected dy [n, c_out, ho, wo], got {ds:?}");
     let g = ConvGeom::new(op, xsh, &[ds[1], xsh[1], khw.0, khw.1], stride, padding);
     check_dy(op, ds, &g);
     let (xs, dys) = (contiguous(x), contiguous(dy));
@@ -408,10 +299,7 @@ pub fn conv2d_backward_weight(
             acc
         })
         .collect();
-    (
-        from_vec(dw, &[g.co, g.ci, g.kh, g.kw]),
-        from_vec(db, &[g.co]),
-    )
+    (from_vec(dw, &[g.co, g.ci, g.kh, g.kw]), from_vec(db, &[g.co]))
 }
 
 /// Pooling geometry: (planes n·c, h, w, ho, wo) from `[n, c, h, w]`.
@@ -421,10 +309,7 @@ pub(crate) fn pool_geom(
     kernel: (usize, usize),
     stride: (usize, usize),
 ) -> (usize, usize, usize, usize, usize) {
-    assert!(
-        shape.len() == 4,
-        "{op}: expected [n, c, h, w], got {shape:?}"
-    );
+    assert!(shape.len() == 4, "{op}: expected [n, c, h, w], got {shape:?}");
     let ho = out_len(op, shape[2], kernel.0, stride.0, 0);
     let wo = out_len(op, shape[3], kernel.1, stride.1, 0);
     (shape[0] * shape[1], shape[2], shape[3], ho, wo)
@@ -433,11 +318,7 @@ pub(crate) fn pool_geom(
 /// Max-pooling without padding. The window is scanned row by row and a later
 /// element replaces the running maximum only when strictly greater, so ties
 /// keep the lowest flat position.
-pub fn maxpool2d(
-    x: &CpuTensor,
-    kernel: (usize, usize),
-    stride: (usize, usize),
-) -> (CpuTensor, CpuIndex) {
+pub fn maxpool2d(x: &CpuTensor, kernel: (usize, usize), stride: (usize, usize)) -> (CpuTensor, CpuIndex) {
     let (planes, h, w, ho, wo) = pool_geom("maxpool2d", x.shape(), kernel, stride);
     let xs = contiguous(x);
     let mut out = Vec::with_capacity(planes * ho * wo);
@@ -478,17 +359,8 @@ pub fn maxpool2d_backward(
     let op = "maxpool2d_backward";
     let (planes, h, w, ho, wo) = pool_geom(op, input_shape, kernel, stride);
     let want = [input_shape[0], input_shape[1], ho, wo];
-    assert!(
-        dy.shape() == want,
-        "{op}: dy {:?} for input {input_shape:?} (expected {want:?})",
-        dy.shape()
-    );
-    assert!(
-        argmax.len() == dy.len(),
-        "{op}: argmax of {} for dy {:?}",
-        argmax.len(),
-        dy.shape()
-    );
+    assert!(dy.shape() == want, "{op}: dy {:?} for input {input_shape:?} (expected {want:?})", dy.shape());
+    assert!(argmax.len() == dy.len(), "{op}: argmax of {} for dy {:?}", argmax.len(), dy.shape());
     let dys = contiguous(dy);
     let args: Vec<u32> = argmax.iter().copied().collect();
     let mut out = Vec::with_capacity(planes * h * w);

@@ -247,10 +247,7 @@ pub fn softmax_backward(y: &CpuTensor, dy: &CpuTensor, log: bool) -> CpuTensor {
 pub fn dot_rows(a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
     assert_eq!(a.shape(), b.shape(), "dot_rows: a vs b");
     assert_eq!(a.ndim(), 2, "dot_rows: expected [n, d], got {:?}", a.shape());
-    let data: Vec<f32> = a
-        .outer_iter()
-        .zip(b.outer_iter())
-        .map(|(x, y)| x.iter().zip(y.iter()).map(|(p, q)| p * q).sum())
-        .collect();
+    let data: Vec<f32> =
+        a.outer_iter().zip(b.outer_iter()).map(|(x, y)| x.iter().zip(y.iter()).map(|(p, q)| p * q).sum()).collect();
     from_vec(data, &a.shape()[..1])
 }

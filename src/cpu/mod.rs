@@ -76,10 +76,15 @@ impl Backend for Cpu {
     }
     fn assign(&self, dst: &mut CpuTensor, src: &CpuTensor) {
         assert_eq!(dst.len(), src.len(), "assign: {:?} <- {:?}", dst.shape(), src.shape());
-        *dst = self.reshape(src, &dst.shape().to_vec());
+        *dst = self.reshape(src, dst.shape());
     }
     fn concat_rows(&self, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
-        assert!(a.ndim() == 2 && b.ndim() == 2 && a.shape()[1] == b.shape()[1], "concat_rows: {:?} and {:?}", a.shape(), b.shape());
+        assert!(
+            a.ndim() == 2 && b.ndim() == 2 && a.shape()[1] == b.shape()[1],
+            "concat_rows: {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        );
         ndarray::concatenate(ndarray::Axis(0), &[a.view(), b.view()]).unwrap().into_shared()
     }
     fn read(&self, t: &CpuTensor) -> Result<Vec<f32>> {
@@ -92,7 +97,15 @@ impl Backend for Cpu {
         Ok(())
     }
 
-    fn matmul(&self, a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&CpuTensor>, act: Act) -> CpuTensor {
+    fn matmul(
+        &self,
+        a: &CpuTensor,
+        b: &CpuTensor,
+        ta: bool,
+        tb: bool,
+        bias: Option<&CpuTensor>,
+        act: Act,
+    ) -> CpuTensor {
         dense::matmul(a, b, ta, tb, bias, act)
     }
     fn binary(&self, op: BinaryOp, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
@@ -143,10 +156,24 @@ impl Backend for Cpu {
         sparse::spmm_csr(a, x)
     }
 
-    fn conv1d(&self, x: &CpuTensor, w: &CpuTensor, bias: Option<&CpuTensor>, stride: usize, padding: usize) -> CpuTensor {
+    fn conv1d(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        bias: Option<&CpuTensor>,
+        stride: usize,
+        padding: usize,
+    ) -> CpuTensor {
         conv::conv1d(x, w, bias, stride, padding)
     }
-    fn conv1d_backward_input(&self, dy: &CpuTensor, w: &CpuTensor, l: usize, stride: usize, padding: usize) -> CpuTensor {
+    fn conv1d_backward_input(
+        &self,
+        dy: &CpuTensor,
+        w: &CpuTensor,
+        l: usize,
+        stride: usize,
+        padding: usize,
+    ) -> CpuTensor {
         conv::conv1d_backward_input(dy, w, l, stride, padding)
     }
     fn conv1d_backward_weight(
@@ -203,7 +230,13 @@ impl Backend for Cpu {
         conv::maxpool2d_backward(dy, argmax, input_shape, kernel, stride)
     }
 
-    fn lstm_cell(&self, gates: &CpuTensor, h_prev: &CpuTensor, c_prev: &CpuTensor, mask: Option<&CpuTensor>) -> LstmStep<Self> {
+    fn lstm_cell(
+        &self,
+        gates: &CpuTensor,
+        h_prev: &CpuTensor,
+        c_prev: &CpuTensor,
+        mask: Option<&CpuTensor>,
+    ) -> LstmStep<Self> {
         lstm::lstm_cell(gates, h_prev, c_prev, mask)
     }
     fn lstm_cell_backward(
@@ -217,7 +250,15 @@ impl Backend for Cpu {
         lstm::lstm_cell_backward(step, c_prev, dh, dc, mask)
     }
 
-    fn adam(&self, p: &mut CpuTensor, g: &CpuTensor, m: &mut CpuTensor, v: &mut CpuTensor, cfg: &AdamConfig, step: u32) {
+    fn adam(
+        &self,
+        p: &mut CpuTensor,
+        g: &CpuTensor,
+        m: &mut CpuTensor,
+        v: &mut CpuTensor,
+        cfg: &AdamConfig,
+        step: u32,
+    ) {
         optim::adam(p, g, m, v, cfg, step)
     }
     fn adam_rows(
@@ -232,7 +273,15 @@ impl Backend for Cpu {
     ) {
         optim::adam_rows(p, rows, g, m, v, cfg, step)
     }
-    fn sgd(&self, p: &mut CpuTensor, g: &CpuTensor, velocity: &mut CpuTensor, lr: f32, momentum: f32, weight_decay: f32) {
+    fn sgd(
+        &self,
+        p: &mut CpuTensor,
+        g: &CpuTensor,
+        velocity: &mut CpuTensor,
+        lr: f32,
+        momentum: f32,
+        weight_decay: f32,
+    ) {
         optim::sgd(p, g, velocity, lr, momentum, weight_decay)
     }
 

@@ -5,7 +5,8 @@ use crate::backend::Pattern;
 
 /// Orders (score, column) best first: higher score, then lower column. NaN ranks last.
 pub fn better(a: (f32, u32), b: (f32, u32)) -> bool {
-    let (sa, sb) = (if a.0.is_nan() { f32::NEG_INFINITY } else { a.0 }, if b.0.is_nan() { f32::NEG_INFINITY } else { b.0 });
+    let (sa, sb) =
+        (if a.0.is_nan() { f32::NEG_INFINITY } else { a.0 }, if b.0.is_nan() { f32::NEG_INFINITY } else { b.0 });
     sa > sb || (sa == sb && a.1 < b.1)
 }
 

@@ -54,7 +54,8 @@ pub fn load_delimited(path: &Path, fmt: &CsvFormat) -> Result<Interactions> {
 /// Parses delimited interaction text; `path` is used in error messages.
 pub fn parse_delimited(path: &Path, text: &str, fmt: &CsvFormat) -> Result<Interactions> {
     let mut out = Interactions::default();
-    let need = [Some(fmt.user_col), Some(fmt.item_col), fmt.rating_col, fmt.time_col].into_iter().flatten().max().unwrap();
+    let need =
+        [Some(fmt.user_col), Some(fmt.item_col), fmt.rating_col, fmt.time_col].into_iter().flatten().max().unwrap();
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
         if (fmt.header && i == 0) || line.trim().is_empty() {
@@ -65,7 +66,12 @@ pub fn parse_delimited(path: &Path, text: &str, fmt: &CsvFormat) -> Result<Inter
             return Err(data_err(
                 path,
                 lineno,
-                format!("expected at least {} fields separated by {:?}, found {}", need + 1, fmt.delimiter, fields.len()),
+                format!(
+                    "expected at least {} fields separated by {:?}, found {}",
+                    need + 1,
+                    fmt.delimiter,
+                    fields.len()
+                ),
             ));
         }
         let user = fields[fmt.user_col].trim();

@@ -36,7 +36,16 @@ pub struct SyntheticConfig {
 
 impl Default for SyntheticConfig {
     fn default() -> Self {
-        Self { users: 1000, items: 1500, dim: 8, mean_per_user: 60, min_per_user: 10, popularity: 0.6, affinity: 3.0, seed: 2024 }
+        Self {
+            users: 1000,
+            items: 1500,
+            dim: 8,
+            mean_per_user: 60,
+            min_per_user: 10,
+            popularity: 0.6,
+            affinity: 3.0,
+            seed: 2024,
+        }
     }
 }
 

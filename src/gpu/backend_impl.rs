@@ -83,7 +83,15 @@ impl Backend for Gpu {
         Gpu::flush(self)
     }
 
-    fn matmul(&self, a: &GpuTensor, b: &GpuTensor, ta: bool, tb: bool, bias: Option<&GpuTensor>, act: Act) -> GpuTensor {
+    fn matmul(
+        &self,
+        a: &GpuTensor,
+        b: &GpuTensor,
+        ta: bool,
+        tb: bool,
+        bias: Option<&GpuTensor>,
+        act: Act,
+    ) -> GpuTensor {
         dense::matmul(self, a, b, ta, tb, bias, act)
     }
     fn binary(&self, op: BinaryOp, a: &GpuTensor, b: &GpuTensor) -> GpuTensor {
@@ -134,10 +142,24 @@ impl Backend for Gpu {
         sparse::spmm_csr(self, a, x)
     }
 
-    fn conv1d(&self, x: &GpuTensor, w: &GpuTensor, bias: Option<&GpuTensor>, stride: usize, padding: usize) -> GpuTensor {
+    fn conv1d(
+        &self,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        bias: Option<&GpuTensor>,
+        stride: usize,
+        padding: usize,
+    ) -> GpuTensor {
         conv::conv1d(self, x, w, bias, stride, padding)
     }
-    fn conv1d_backward_input(&self, dy: &GpuTensor, w: &GpuTensor, l: usize, stride: usize, padding: usize) -> GpuTensor {
+    fn conv1d_backward_input(
+        &self,
+        dy: &GpuTensor,
+        w: &GpuTensor,
+        l: usize,
+        stride: usize,
+        padding: usize,
+    ) -> GpuTensor {
         conv::conv1d_backward_input(self, dy, w, l, stride, padding)
     }
     fn conv1d_backward_weight(
@@ -194,7 +216,13 @@ impl Backend for Gpu {
         conv::maxpool2d_backward(self, dy, argmax, input_shape, kernel, stride)
     }
 
-    fn lstm_cell(&self, gates: &GpuTensor, h_prev: &GpuTensor, c_prev: &GpuTensor, mask: Option<&GpuTensor>) -> LstmStep<Self> {
+    fn lstm_cell(
+        &self,
+        gates: &GpuTensor,
+        h_prev: &GpuTensor,
+        c_prev: &GpuTensor,
+        mask: Option<&GpuTensor>,
+    ) -> LstmStep<Self> {
         lstm::lstm_cell(self, gates, h_prev, c_prev, mask)
     }
     fn lstm_cell_backward(
@@ -208,7 +236,15 @@ impl Backend for Gpu {
         lstm::lstm_cell_backward(self, step, c_prev, dh, dc, mask)
     }
 
-    fn adam(&self, p: &mut GpuTensor, g: &GpuTensor, m: &mut GpuTensor, v: &mut GpuTensor, cfg: &AdamConfig, step: u32) {
+    fn adam(
+        &self,
+        p: &mut GpuTensor,
+        g: &GpuTensor,
+        m: &mut GpuTensor,
+        v: &mut GpuTensor,
+        cfg: &AdamConfig,
+        step: u32,
+    ) {
         optim::adam(self, p, g, m, v, cfg, step)
     }
     fn adam_rows(
@@ -223,7 +259,15 @@ impl Backend for Gpu {
     ) {
         optim::adam_rows(self, p, rows, g, m, v, cfg, step)
     }
-    fn sgd(&self, p: &mut GpuTensor, g: &GpuTensor, velocity: &mut GpuTensor, lr: f32, momentum: f32, weight_decay: f32) {
+    fn sgd(
+        &self,
+        p: &mut GpuTensor,
+        g: &GpuTensor,
+        velocity: &mut GpuTensor,
+        lr: f32,
+        momentum: f32,
+        weight_decay: f32,
+    ) {
         optim::sgd(self, p, g, velocity, lr, momentum, weight_decay)
     }
 

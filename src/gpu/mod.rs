@@ -7,14 +7,14 @@
 //! refuses, a validation error) are kept and returned by the next `flush` or
 //! read, so op calls stay infallible and model code reads like the math.
 
-mod pool;
+mod backend_impl;
+pub(crate) mod ops;
 mod pipeline;
+mod pool;
 mod recorder;
 pub(crate) mod select;
 pub mod shaders;
 mod tensor;
-mod backend_impl;
-pub(crate) mod ops;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -171,9 +171,7 @@ impl Gpu {
             let sticky = sticky.clone();
             device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
                 let err = match e {
-                    wgpu::Error::OutOfMemory { .. } => {
-                        Error::OutOfMemory { what: "a GPU operation".into(), bytes: 0 }
-                    }
+                    wgpu::Error::OutOfMemory { .. } => Error::OutOfMemory { what: "a GPU operation".into(), bytes: 0 },
                     other => Error::Gpu(other.to_string()),
                 };
                 sticky.lock().unwrap().get_or_insert(err);
@@ -288,11 +286,11 @@ impl Gpu {
         if bytes > l.max_buffer_size {
             return Err(Error::TooLarge { what: what(), bytes, limit: l.max_buffer_size, limit_name: "buffer" });
         }
-        if bytes > l.max_storage_buffer_binding_size as u64 {
+        if bytes > l.max_storage_buffer_binding_size {
             return Err(Error::TooLarge {
                 what: what(),
                 bytes,
-                limit: l.max_storage_buffer_binding_size as u64,
+                limit: l.max_storage_buffer_binding_size,
                 limit_name: "storage binding",
             });
         }
@@ -467,10 +465,7 @@ impl Gpu {
     /// Blocks until the GPU has finished all submitted work.
     pub fn sync(&self) -> Result<()> {
         self.flush()?;
-        self.inner
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(e.to_string()))?;
+        self.inner.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
         self.take_sticky()
     }
 
@@ -502,14 +497,9 @@ impl Gpu {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.inner
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(e.to_string()))?;
+        self.inner.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
         self.take_sticky()?;
-        rx.recv()
-            .map_err(|e| Error::Readback(e.to_string()))?
-            .map_err(|e| Error::Readback(e.to_string()))?;
+        rx.recv().map_err(|e| Error::Readback(e.to_string()))?.map_err(|e| Error::Readback(e.to_string()))?;
         let view = slice.get_mapped_range().map_err(|e| Error::Readback(e.to_string()))?;
         let out = view[..bytes as usize].to_vec();
         drop(view);
@@ -555,8 +545,5 @@ impl Gpu {
 /// Every adapter wgpu can see, best first, as `gpurec info` lists them.
 pub fn list_adapters() -> Vec<AdapterSummary> {
     let instance = select::instance();
-    pollster::block_on(select::ranked_adapters(&instance))
-        .iter()
-        .map(|a| AdapterSummary::of(&a.get_info()))
-        .collect()
+    pollster::block_on(select::ranked_adapters(&instance)).iter().map(|a| AdapterSummary::of(&a.get_info())).collect()
 }

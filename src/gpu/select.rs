@@ -36,7 +36,18 @@ impl AdapterSummary {
 
 /// The instance gpurec uses: backends from `WGPU_BACKEND` (all by default).
 pub(crate) fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if std::env::var_os("WGPU_BACKEND").is_none() {
+        desc.backends = wgpu::Backends::PRIMARY;
+    }
+    wgpu::Instance::new(desc)
+}
+
+/// An instance for the GL fallback.
+pub(crate) fn gl_instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = wgpu::Backends::SECONDARY;
+    wgpu::Instance::new(desc)
 }
 
 /// Lower is better.
@@ -56,8 +67,21 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
 }
 
 /// All adapters the instance sees, best first, filtered by `WGPU_ADAPTER_NAME`.
+///
+/// Without `WGPU_BACKEND`, GL is searched only when no Vulkan, Metal or DX12
+/// adapter exists: it is the least capable API, and probing it headless
+/// prints EGL noise.
 pub(crate) async fn ranked_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
-    let mut adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+    let mut adapters = if std::env::var_os("WGPU_BACKEND").is_some() {
+        instance.enumerate_adapters(wgpu::Backends::all()).await
+    } else {
+        let primary = instance.enumerate_adapters(wgpu::Backends::PRIMARY).await;
+        if primary.is_empty() {
+            gl_instance().enumerate_adapters(wgpu::Backends::SECONDARY).await
+        } else {
+            primary
+        }
+    };
     if let Ok(want) = std::env::var("WGPU_ADAPTER_NAME") {
         let want = want.to_lowercase();
         adapters.retain(|a| a.get_info().name.to_lowercase().contains(&want));

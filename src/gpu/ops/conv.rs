@@ -52,12 +52,7 @@ fn u32_of(op: &str, v: usize) -> u32 {
 
 fn conv_params(op: &str, g: &ConvGeom, has_bias: bool, total: usize) -> ConvParams {
     // Every flat index the kernels form stays below the largest tensor's size.
-    let biggest = [
-        g.n * g.ci * g.h * g.w,
-        g.n * g.co * g.ho * g.wo,
-        g.co * g.ci * g.kh * g.kw,
-        total,
-    ];
+    let biggest = [g.n * g.ci * g.h * g.w, g.n * g.co * g.ho * g.wo, g.co * g.ci * g.kh * g.kw, total];
     u32_of(op, biggest.into_iter().max().unwrap_or(0));
     let u = |v: usize| u32_of(op, v);
     ConvParams {
@@ -83,10 +78,7 @@ fn conv_params(op: &str, g: &ConvGeom, has_bias: bool, total: usize) -> ConvPara
 /// A view of `t` under another shape of equal size (shares the buffer).
 fn view(t: &GpuTensor, shape: &[usize]) -> GpuTensor {
     debug_assert_eq!(t.len(), shape.iter().product::<usize>());
-    GpuTensor {
-        buf: t.buf.clone(),
-        shape: shape.to_vec(),
-    }
+    GpuTensor { buf: t.buf.clone(), shape: shape.to_vec() }
 }
 
 /// `[a, b, l]` → `[a, b, 1, l]` (shapes already checked).
@@ -111,21 +103,9 @@ pub(crate) fn conv1d(
 ) -> GpuTensor {
     check_conv1d("conv1d", x.shape(), w.shape(), None, stride, padding);
     if let Some(b) = bias {
-        assert!(
-            b.shape() == [w.shape()[0]],
-            "conv1d: bias {:?} for w {:?}",
-            b.shape(),
-            w.shape()
-        );
+        assert!(b.shape() == [w.shape()[0]], "conv1d: bias {:?} for w {:?}", b.shape(), w.shape());
     }
-    as_3d(&conv2d(
-        gpu,
-        &as_4d(x),
-        &as_4d(w),
-        bias,
-        (1, stride),
-        (0, padding),
-    ))
+    as_3d(&conv2d(gpu, &as_4d(x), &as_4d(w), bias, (1, stride), (0, padding)))
 }
 
 pub(crate) fn conv1d_backward_input(
@@ -137,30 +117,10 @@ pub(crate) fn conv1d_backward_input(
     padding: usize,
 ) -> GpuTensor {
     let (ds, ws) = (dy.shape(), w.shape());
-    assert!(
-        ds.len() == 3,
-        "conv1d_backward_input: expected dy [n, c_out, l_out], got {ds:?}"
-    );
-    assert!(
-        ws.len() == 3,
-        "conv1d_backward_input: expected w [c_out, c_in, k], got {ws:?}"
-    );
-    check_conv1d(
-        "conv1d_backward_input",
-        &[ds[0], ws[1], l],
-        ws,
-        Some(ds),
-        stride,
-        padding,
-    );
-    as_3d(&conv2d_backward_input(
-        gpu,
-        &as_4d(dy),
-        &as_4d(w),
-        (1, l),
-        (1, stride),
-        (0, padding),
-    ))
+    assert!(ds.len() == 3, "conv1d_backward_input: expected dy [n, c_out, l_out], got {ds:?}");
+    assert!(ws.len() == 3, "conv1d_backward_input: expected w [c_out, c_in, k], got {ws:?}");
+    check_conv1d("conv1d_backward_input", &[ds[0], ws[1], l], ws, Some(ds), stride, padding);
+    as_3d(&conv2d_backward_input(gpu, &as_4d(dy), &as_4d(w), (1, l), (1, stride), (0, padding)))
 }
 
 pub(crate) fn conv1d_backward_weight(
@@ -172,30 +132,10 @@ pub(crate) fn conv1d_backward_weight(
     padding: usize,
 ) -> (GpuTensor, GpuTensor) {
     let (xs, ds) = (x.shape(), dy.shape());
-    assert!(
-        xs.len() == 3,
-        "conv1d_backward_weight: expected x [n, c_in, l], got {xs:?}"
-    );
-    assert!(
-        ds.len() == 3,
-        "conv1d_backward_weight: expected dy [n, c_out, l_out], got {ds:?}"
-    );
-    check_conv1d(
-        "conv1d_backward_weight",
-        xs,
-        &[ds[1], xs[1], k],
-        Some(ds),
-        stride,
-        padding,
-    );
-    let (dw, db) = conv2d_backward_weight(
-        gpu,
-        &as_4d(x),
-        &as_4d(dy),
-        (1, k),
-        (1, stride),
-        (0, padding),
-    );
+    assert!(xs.len() == 3, "conv1d_backward_weight: expected x [n, c_in, l], got {xs:?}");
+    assert!(ds.len() == 3, "conv1d_backward_weight: expected dy [n, c_out, l_out], got {ds:?}");
+    check_conv1d("conv1d_backward_weight", xs, &[ds[1], xs[1], k], Some(ds), stride, padding);
+    let (dw, db) = conv2d_backward_weight(gpu, &as_4d(x), &as_4d(dy), (1, k), (1, stride), (0, padding));
     (as_3d(&dw), db)
 }
 
@@ -210,12 +150,7 @@ pub(crate) fn conv2d(
     let op = "conv2d";
     let g = ConvGeom::new(op, x.shape(), w.shape(), stride, padding);
     if let Some(b) = bias {
-        assert!(
-            b.shape() == [g.co],
-            "{op}: bias {:?} for {} output channels",
-            b.shape(),
-            g.co
-        );
+        assert!(b.shape() == [g.co], "{op}: bias {:?} for {} output channels", b.shape(), g.co);
     }
     let out = gpu.empty(&g.out_shape());
     let total = out.len();
@@ -243,14 +178,8 @@ pub(crate) fn conv2d_backward_input(
 ) -> GpuTensor {
     let op = "conv2d_backward_input";
     let (ds, ws) = (dy.shape(), w.shape());
-    assert!(
-        ds.len() == 4,
-        "{op}: expected dy [n, c_out, ho, wo], got {ds:?}"
-    );
-    assert!(
-        ws.len() == 4,
-        "{op}: expected w [c_out, c_in, kh, kw], got {ws:?}"
-    );
+    assert!(ds.len() == 4, "{op}: expected dy [n, c_out, ho, wo], got {ds:?}");
+    assert!(ws.len() == 4, "{op}: expected w [c_out, c_in, kh, kw], got {ws:?}");
     let g = ConvGeom::new(op, &[ds[0], ws[1], hw.0, hw.1], ws, stride, padding);
     check_dy(op, ds, &g);
     let dx = gpu.empty(&[g.n, g.ci, g.h, g.w]);
@@ -277,14 +206,8 @@ pub(crate) fn conv2d_backward_weight(
 ) -> (GpuTensor, GpuTensor) {
     let op = "conv2d_backward_weight";
     let (xs, ds) = (x.shape(), dy.shape());
-    assert!(
-        xs.len() == 4,
-        "{op}: expected x [n, c_in, h, w], got {xs:?}"
-    );
-    assert!(
-        ds.len() == 4,
-        "{op}: expected dy [n, c_out, ho, wo], got {ds:?}"
-    );
+    assert!(xs.len() == 4, "{op}: expected x [n, c_in, h, w], got {xs:?}");
+    assert!(ds.len() == 4, "{op}: expected dy [n, c_out, ho, wo], got {ds:?}");
     let g = ConvGeom::new(op, xs, &[ds[1], xs[1], khw.0, khw.1], stride, padding);
     check_dy(op, ds, &g);
     let dw = gpu.empty(&[g.co, g.ci, g.kh, g.kw]);
@@ -310,13 +233,7 @@ pub(crate) fn conv2d_backward_weight(
     (dw, db)
 }
 
-fn pool_params(
-    op: &str,
-    shape: &[usize],
-    kernel: (usize, usize),
-    stride: (usize, usize),
-    total: usize,
-) -> PoolParams {
+fn pool_params(op: &str, shape: &[usize], kernel: (usize, usize), stride: (usize, usize), total: usize) -> PoolParams {
     let (planes, h, w, ho, wo) = pool_geom(op, shape, kernel, stride);
     u32_of(op, (planes * h * w).max(planes * ho * wo));
     let u = |v: usize| u32_of(op, v);
@@ -371,17 +288,8 @@ pub(crate) fn maxpool2d_backward(
     let op = "maxpool2d_backward";
     let (_, _, _, ho, wo) = pool_geom(op, input_shape, kernel, stride);
     let want = [input_shape[0], input_shape[1], ho, wo];
-    assert!(
-        dy.shape() == want,
-        "{op}: dy {:?} for input {input_shape:?} (expected {want:?})",
-        dy.shape()
-    );
-    assert!(
-        argmax.len() == dy.len(),
-        "{op}: argmax of {} for dy {:?}",
-        argmax.len(),
-        dy.shape()
-    );
+    assert!(dy.shape() == want, "{op}: dy {:?} for input {input_shape:?} (expected {want:?})", dy.shape());
+    assert!(argmax.len() == dy.len(), "{op}: argmax of {} for dy {:?}", argmax.len(), dy.shape());
     let dx = gpu.empty(input_shape);
     let total = dx.len();
     let params = pool_params(op, input_shape, kernel, stride, total);

@@ -283,14 +283,7 @@ pub(crate) fn softmax(gpu: &Gpu, x: &GpuTensor, log: bool) -> GpuTensor {
         return out;
     }
     let params = SoftmaxParams { rows: rows as u32, len: len as u32, log: log as u32, _pad: 0 };
-    gpu.dispatch(
-        Shader::Softmax,
-        "forward",
-        &[],
-        &params,
-        &[(1, x.raw()), (3, out.raw())],
-        gpu.grid(rows as u64, 1),
-    );
+    gpu.dispatch(Shader::Softmax, "forward", &[], &params, &[(1, x.raw()), (3, out.raw())], gpu.grid(rows as u64, 1));
     out
 }
 

@@ -41,7 +41,15 @@ fn adam_params(n: usize, d: usize, cfg: &AdamConfig, step: u32) -> AdamParams {
 }
 
 /// Dense Adam / AdamW.
-pub(crate) fn adam(gpu: &Gpu, p: &mut GpuTensor, g: &GpuTensor, m: &mut GpuTensor, v: &mut GpuTensor, cfg: &AdamConfig, step: u32) {
+pub(crate) fn adam(
+    gpu: &Gpu,
+    p: &mut GpuTensor,
+    g: &GpuTensor,
+    m: &mut GpuTensor,
+    v: &mut GpuTensor,
+    cfg: &AdamConfig,
+    step: u32,
+) {
     assert!(p.len() == g.len() && p.len() == m.len() && p.len() == v.len(), "adam: sizes differ");
     gpu.make_mut(p);
     gpu.make_mut(m);

@@ -29,7 +29,14 @@ pub(crate) fn dropout(gpu: &Gpu, x: &GpuTensor, p: f32, seed: u64) -> GpuTensor 
         scale: 1.0 / (1.0 - p),
         _pad: [0; 2],
     };
-    gpu.dispatch(Shader::Dropout, "dropout", &[], &params, &[(1, x.raw()), (2, out.raw())], gpu.grid(x.len() as u64, WG));
+    gpu.dispatch(
+        Shader::Dropout,
+        "dropout",
+        &[],
+        &params,
+        &[(1, x.raw()), (2, out.raw())],
+        gpu.grid(x.len() as u64, WG),
+    );
     out
 }
 
