@@ -1,0 +1,1 @@
+//! Rating-prediction metrics (RMSE, MAE).

@@ -1,0 +1,1 @@
+//! Pointwise training loop (rating prediction).
