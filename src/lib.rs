@@ -17,6 +17,7 @@ pub mod error;
 pub mod eval;
 pub mod gpu;
 pub mod init;
+pub mod layers;
 pub mod models;
 pub mod rng;
 pub mod sparse;

@@ -1,5 +1,7 @@
 //! Recommender models, one file each, each opening with its paper and equations.
 
 pub mod bpr;
+pub mod mf;
+pub mod neumf;
 
 pub use bpr::{BprConfig, BprMf};

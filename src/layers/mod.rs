@@ -1,0 +1,1 @@
+//! Layers with forward, backward and parameters (in progress).

@@ -1,0 +1,1 @@
+//! Biased matrix factorisation (in progress).

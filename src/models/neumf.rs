@@ -1,0 +1,1 @@
+//! NeuMF (in progress).
