@@ -424,6 +424,8 @@ impl Gpu {
 
     /// Records a device-side copy between byte offsets (multiples of 4).
     pub(crate) fn copy_at(&self, src: &wgpu::Buffer, src_offset: u64, dst: &wgpu::Buffer, dst_offset: u64, bytes: u64) {
+        // A stand-in buffer (after a failed allocation) is smaller than its tensor.
+        let bytes = bytes.min(src.size().saturating_sub(src_offset)).min(dst.size().saturating_sub(dst_offset));
         if bytes == 0 {
             return;
         }
@@ -437,9 +439,11 @@ impl Gpu {
         if bytes == 0 {
             return;
         }
+        // A stand-in buffer (after a failed allocation) is smaller than its tensor.
+        let bytes = bytes.next_multiple_of(4).min(dst.size());
         let mut rec = self.inner.recorder.lock().unwrap();
         self.inner.pool.set_recording();
-        rec.clear(&self.inner.device, dst, bytes.next_multiple_of(4));
+        rec.clear(&self.inner.device, dst, bytes);
     }
 
     fn submit_locked(&self, rec: &mut Recorder) -> Option<wgpu::SubmissionIndex> {

@@ -1,0 +1,105 @@
+//! The runtime: device limits and errors, sharing a host device, the buffer
+//! pool, read-back, and grids past the per-dimension workgroup limit.
+
+mod common;
+
+use common::*;
+use gpurec::{Backend, Error, Gpu};
+
+#[test]
+fn a_buffer_over_the_binding_limit_is_an_error_with_the_sizes() {
+    let Some(gpu) = gpu() else { return };
+    let limit = gpu.limits().max_storage_buffer_binding_size;
+    let err = gpu.try_alloc(&|| "embedding table [huge, 64]".into(), limit + 4).unwrap_err();
+    match &err {
+        Error::TooLarge { bytes, limit: l, what, .. } => {
+            assert_eq!((*bytes, *l), (limit + 4, limit));
+            assert!(what.contains("embedding table"));
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(msg.contains(&(limit + 4).to_string()) && msg.contains(&limit.to_string()), "{msg}");
+}
+
+#[test]
+fn an_op_output_over_the_limit_is_reported_at_flush() {
+    // Own context: the error is sticky until the next flush.
+    if gpu().is_none() {
+        return;
+    }
+    let gpu = Gpu::new().unwrap();
+    let limit = gpu.limits().max_storage_buffer_binding_size as usize;
+    let x = gpu.tensor(&[1.0], &[1]).unwrap();
+    let big = gpu.binary(gpurec::BinaryOp::Add, &gpu.full(&[limit / 4 + 16], 1.0), &x);
+    let err = gpu.flush().unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+    drop(big);
+    // The context stays usable.
+    let y = gpu.scale(&x, 2.0, 1.0);
+    assert_eq!(gpu.read(&y).unwrap(), vec![3.0]);
+}
+
+#[test]
+fn a_host_device_can_be_shared() {
+    if gpu().is_none() {
+        return;
+    }
+    // What a game engine does: create its own device, then hand it over.
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default())).unwrap();
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default())).unwrap();
+    let gpu = Gpu::from_device(device.clone(), queue);
+    let a = gpu.tensor(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    let c = gpu.matmul(&a, &a, false, false, None, gpurec::Act::Identity);
+    assert_eq!(gpu.read(&c).unwrap(), vec![7.0, 10.0, 15.0, 22.0]);
+    assert_eq!(gpu.device().limits(), device.limits());
+}
+
+#[test]
+fn the_pool_reuses_buffers_across_steps() {
+    if gpu().is_none() {
+        return;
+    }
+    let gpu = Gpu::new().unwrap();
+    let x = gpu.tensor(&rand_vec(1, 1000), &[10, 100]).unwrap();
+    let step = |g: &Gpu| {
+        let y = g.activate(&g.matmul(&x, &x, false, true, None, gpurec::Act::Relu), gpurec::Act::Sigmoid);
+        let s = g.reduce_rows(&y, gpurec::Reduce::Sum);
+        g.flush().unwrap();
+        s
+    };
+    for _ in 0..2 {
+        step(&gpu);
+    }
+    let after_warmup = gpu.memory_usage().0;
+    for _ in 0..20 {
+        step(&gpu);
+    }
+    assert_eq!(gpu.memory_usage().0, after_warmup, "no new driver allocations after warm-up");
+}
+
+#[test]
+fn read_back_is_async_or_blocking_and_handles_empty() {
+    let Some(gpu) = gpu() else { return };
+    let t = gpu.tensor(&[1.5, -2.0, 3.25], &[3]).unwrap();
+    assert_eq!(pollster::block_on(gpu.read_async(&t)).unwrap(), vec![1.5, -2.0, 3.25]);
+    assert_eq!(gpu.read(&t).unwrap(), vec![1.5, -2.0, 3.25]);
+    let e = gpu.tensor(&[], &[0, 4]).unwrap();
+    assert_eq!(gpu.read(&gpu.scale(&e, 2.0, 0.0)).unwrap(), Vec::<f32>::new());
+    assert!(gpu.tensor(&[1.0, 2.0], &[3]).is_err(), "data/shape mismatch is an error");
+}
+
+#[test]
+fn grids_past_the_workgroup_limit_cover_every_element() {
+    let Some(gpu) = gpu() else { return };
+    // 65535 · 256 + 257 elements: more 256-wide groups than one dimension allows.
+    let n = 65_535 * 256 + 257;
+    let x = gpu.full(&[n], 1.0);
+    let y = gpu.scale(&x, 3.0, 0.5);
+    let v = gpu.read(&y).unwrap();
+    assert_eq!(v.len(), n);
+    assert!(v.iter().all(|&a| a == 3.5), "an element was missed");
+    let sum = gpu.read(&gpu.reduce_rows(&gpu.reshape(&y, &[n / 257, 257]), gpurec::Reduce::Max)).unwrap();
+    assert!(sum.iter().all(|&a| a == 3.5));
+}
