@@ -211,6 +211,8 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn assign(&self, dst: &mut Self::Tensor, src: &Self::Tensor);
     /// Stacks two `[n, d]` tensors of equal width into `[na + nb, d]` (a device copy).
     fn concat_rows(&self, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
+    /// Rows `start..start + len` of a `[n, d]` tensor, as a new tensor (a device copy).
+    fn slice_rows(&self, t: &Self::Tensor, start: usize, len: usize) -> Self::Tensor;
     /// Reads a tensor back (waits for pending work on the GPU).
     fn read(&self, t: &Self::Tensor) -> Result<Vec<f32>>;
     /// Reads indices back.

@@ -16,6 +16,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod gpu;
+pub mod graph;
 pub mod init;
 pub mod layers;
 pub mod models;

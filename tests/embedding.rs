@@ -52,3 +52,12 @@ fn concat_rows_matches_cpu() {
         check("concat_rows", &gpu, &gpu.concat_rows(&ag, &bg), &Cpu.concat_rows(&ac, &bc), EXACTISH);
     }
 }
+
+#[test]
+fn slice_rows_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    for &(n, d, start, len) in &[(1, 1, 0, 1), (13, 7, 5, 8), (300, 64, 257, 43), (5, 3, 5, 0)] {
+        let (tc, tg) = both(&gpu, &rand_vec(n as u64, n * d), &[n, d]);
+        check("slice_rows", &gpu, &gpu.slice_rows(&tg, start, len), &Cpu.slice_rows(&tc, start, len), EXACTISH);
+    }
+}

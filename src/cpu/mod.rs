@@ -87,6 +87,10 @@ impl Backend for Cpu {
         );
         ndarray::concatenate(ndarray::Axis(0), &[a.view(), b.view()]).unwrap().into_shared()
     }
+    fn slice_rows(&self, t: &CpuTensor, start: usize, len: usize) -> CpuTensor {
+        assert!(t.ndim() == 2 && start + len <= t.shape()[0], "slice_rows: {start}+{len} of {:?}", t.shape());
+        t.slice(ndarray::s![start..start + len, ..]).to_owned().into_dyn().into_shared()
+    }
     fn read(&self, t: &CpuTensor) -> Result<Vec<f32>> {
         Ok(t.iter().copied().collect())
     }

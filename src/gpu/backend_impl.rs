@@ -71,6 +71,13 @@ impl Backend for Gpu {
         self.copy_at(b.raw(), 0, out.raw(), a.bytes(), b.bytes());
         out
     }
+    fn slice_rows(&self, t: &GpuTensor, start: usize, len: usize) -> GpuTensor {
+        assert!(t.shape.len() == 2 && start + len <= t.shape[0], "slice_rows: {start}+{len} of {:?}", t.shape);
+        let d = t.shape[1];
+        let out = self.empty(&[len, d]);
+        self.copy_at(t.raw(), (start * d * 4) as u64, out.raw(), 0, out.bytes());
+        out
+    }
     fn read(&self, t: &GpuTensor) -> Result<Vec<f32>> {
         let bytes = self.read_bytes(t.raw(), t.bytes())?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))

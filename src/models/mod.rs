@@ -1,7 +1,9 @@
 //! Recommender models, one file each, each opening with its paper and equations.
 
 pub mod bpr;
+pub mod lightgcn;
 pub mod mf;
 pub mod neumf;
 
 pub use bpr::{BprConfig, BprMf};
+pub use lightgcn::{LightGcn, LightGcnConfig};

@@ -1,0 +1,134 @@
+//! LightGCN — X. He, K. Deng, X. Wang, Y. Li, Y. Zhang, M. Wang, "LightGCN:
+//! Simplifying and Powering Graph Convolution Network for Recommendation", SIGIR 2020.
+//!
+//! propagation: E⁽ᵏ⁺¹⁾ = Â E⁽ᵏ⁾, Â = D^−½ A D^−½ over the user–item graph, E⁽⁰⁾ = [E_u; E_i]
+//! embedding:   E = 1/(K+1) Σ_{k=0..K} E⁽ᵏ⁾
+//! score:       ŷ(u, i) = e_u · e_i
+//! loss:        mean over (u, i, j) of −ln σ(ŷ(u, i) − ŷ(u, j)) + λ/2 (‖e⁽⁰⁾_u‖² + ‖e⁽⁰⁾_i‖² + ‖e⁽⁰⁾_j‖²) / batch
+//!
+//! The graph stays on the device. A step propagates K layers (SpMM), gathers
+//! the batch, takes the BPR gradient, sends it back to a dense [U+I, d]
+//! gradient with the gather's transpose (an SpMM with a per-batch selection
+//! matrix: deterministic, no atomics), back through the K layers (Â is
+//! symmetric, so the backward is the same SpMM), and applies one dense Adam.
+
+use crate::backend::{AdamConfig, Backend, BinaryOp, Csr};
+use crate::error::Result;
+use crate::eval::Scorer;
+use crate::graph::{gather_transpose, normalized_adjacency};
+use crate::sparse::CsrHost;
+use crate::train::PairwiseModel;
+use crate::{init, Act};
+
+/// LightGCN hyper-parameters.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LightGcnConfig {
+    /// Embedding size.
+    pub dim: usize,
+    /// Propagation layers K.
+    pub layers: usize,
+    /// Adam learning rate.
+    pub lr: f32,
+    /// L2 weight λ on the batch's layer-0 embeddings.
+    pub reg: f32,
+}
+
+impl Default for LightGcnConfig {
+    fn default() -> Self {
+        Self { dim: 64, layers: 2, lr: 1e-3, reg: 1e-4 }
+    }
+}
+
+/// A LightGCN model on backend `B`.
+pub struct LightGcn<B: Backend> {
+    /// Layer-0 embeddings `[users + items, dim]`, users first.
+    pub emb: B::Tensor,
+    adj: Csr<B>,
+    m: B::Tensor,
+    v: B::Tensor,
+    step: u32,
+    users: usize,
+    items: usize,
+    cfg: LightGcnConfig,
+}
+
+impl<B: Backend> LightGcn<B> {
+    /// Builds the model over the training graph `train` (users × items).
+    pub fn new(b: &B, train: &CsrHost, cfg: LightGcnConfig, seed: u64) -> Result<Self> {
+        let (users, items) = (train.rows, train.cols);
+        let n = users + items;
+        let emb = b.tensor(&init::xavier_normal(seed, n, cfg.dim), &[n, cfg.dim])?;
+        let adj = b.csr(&normalized_adjacency(train))?;
+        Ok(Self { emb, adj, m: b.zeros(&[n, cfg.dim]), v: b.zeros(&[n, cfg.dim]), step: 0, users, items, cfg })
+    }
+
+    /// E = 1/(K+1) Σ Âᵏ E⁽⁰⁾ over all nodes.
+    pub fn propagate(&self, b: &B) -> B::Tensor {
+        self.smooth(b, &self.emb)
+    }
+
+    /// 1/(K+1) Σ_k Âᵏ x; also the backward of itself, Â being symmetric.
+    fn smooth(&self, b: &B, x: &B::Tensor) -> B::Tensor {
+        let mut layer = x.clone();
+        let mut sum = x.clone();
+        for _ in 0..self.cfg.layers {
+            layer = b.spmm_csr(&self.adj, &layer);
+            sum = b.binary(BinaryOp::Add, &sum, &layer);
+        }
+        b.scale(&sum, 1.0 / (self.cfg.layers + 1) as f32, 0.0)
+    }
+
+    /// The batch loss and the dense gradient with respect to the layer-0 embeddings.
+    pub fn loss_and_grad(&self, b: &B, users: &[u32], pos: &[u32], neg: &[u32]) -> Result<(B::Tensor, B::Tensor)> {
+        let n = users.len();
+        let off = self.users as u32;
+        // Gather rows of all three roles at once: [users; pos; neg] in node ids.
+        let rows: Vec<u32> = users.iter().copied().chain(pos.iter().map(|i| i + off)).chain(neg.iter().map(|j| j + off)).collect();
+        let idx = b.index(&rows)?;
+        let select_t = b.csr(&gather_transpose(&rows, self.users + self.items))?;
+
+        let e = self.propagate(b);
+        let x = b.gather_rows(&e, &idx);
+        let (eu, ei, ej) = (b.slice_rows(&x, 0, n), b.slice_rows(&x, n, n), b.slice_rows(&x, 2 * n, n));
+        let (loss, g) = b.bpr_loss(&b.dot_rows(&eu, &ei), &b.dot_rows(&eu, &ej));
+        let g = b.reshape(&g, &[n, 1]);
+        let deu = b.binary(BinaryOp::Mul, &b.binary(BinaryOp::Sub, &ei, &ej), &g);
+        let dei = b.binary(BinaryOp::Mul, &eu, &g);
+        let dej = b.scale(&dei, -1.0, 0.0);
+        let dx = b.concat_rows(&b.concat_rows(&deu, &dei), &dej);
+        let mut grad = self.smooth(b, &b.spmm_csr(&select_t, &dx));
+        if self.cfg.reg > 0.0 {
+            // λ/batch · e⁽⁰⁾ for each gathered row (repeats count once per occurrence).
+            let x0 = b.gather_rows(&self.emb, &idx);
+            let reg = b.spmm_csr(&select_t, &b.scale(&x0, self.cfg.reg / n as f32, 0.0));
+            grad = b.binary(BinaryOp::Add, &grad, &reg);
+        }
+        Ok((loss, grad))
+    }
+}
+
+impl<B: Backend> Scorer<B> for LightGcn<B> {
+    fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
+        let e = self.propagate(b);
+        let items = b.slice_rows(&e, self.users, self.items);
+        b.matmul(&b.gather_rows(&e, users), &items, false, true, None, Act::Identity)
+    }
+}
+
+impl<B: Backend> PairwiseModel<B> for LightGcn<B> {
+    fn train_step(&mut self, b: &B, users: &[u32], pos: &[u32], neg: &[u32]) -> Result<B::Tensor> {
+        let (loss, grad) = self.loss_and_grad(b, users, pos, neg)?;
+        self.step += 1;
+        let adam = AdamConfig { lr: self.cfg.lr, ..Default::default() };
+        b.adam(&mut self.emb, &grad, &mut self.m, &mut self.v, &adam, self.step);
+        Ok(loss)
+    }
+
+    fn parameters(&self) -> Vec<&B::Tensor> {
+        vec![&self.emb]
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
+        vec![&mut self.emb]
+    }
+}
