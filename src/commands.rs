@@ -12,8 +12,8 @@ use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::data::Interactions;
 use gpurec::eval::{RankingEval, RankingMetrics};
-use gpurec::models::{BprConfig, BprMf};
-use gpurec::train::{fit_pairwise, EpochReport, FitConfig, Progress};
+use gpurec::models::{BprConfig, BprMf, LightGcn, LightGcnConfig};
+use gpurec::train::{fit_pairwise, EpochReport, FitConfig, PairwiseModel, Progress};
 use gpurec::{Backend, Cpu, Gpu};
 
 /// Where to run.
@@ -39,7 +39,7 @@ pub struct InfoArgs {
 /// `gpurec train`.
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Model to train.
+    /// Model to train: bpr (BPR-MF) or lightgcn.
     #[arg(long, default_value = "bpr")]
     model: String,
     /// Data: "synthetic" (embedded, default), a MovieLens folder, or an interaction file.
@@ -223,14 +223,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
 }
 
 fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
-    if args.model != "bpr" {
-        bail!("unknown model {:?}; available: bpr", args.model);
-    }
     let (data, source) = load_data(&args.data)?;
     if !args.json {
         println!("data:    {source}: {}", data.summary());
         println!("device:  {}", b.describe());
-        println!("model:   BPR-MF, dim {}, Adam lr {}, batch {}", args.dim, args.lr, args.batch_size);
         println!("split:   per-user random 8:1:1 (seed {}); full ranking over all items, seen items masked", args.seed);
     }
     let split = per_user_ratio(&data, 0.1, 0.1, args.seed);
@@ -242,8 +238,36 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
     let valid_eval = RankingEval::new(b, &valid, &train, &ks, 1024)?;
     let test_eval = RankingEval::new(b, &test, &train_valid, &ks, 1024)?;
 
-    let cfg = BprConfig { dim: args.dim, lr: args.lr, reg: 0.0 };
-    let mut model = BprMf::new(b, data.n_users(), data.n_items(), cfg, args.seed)?;
+    match args.model.as_str() {
+        "bpr" => {
+            let cfg = BprConfig { dim: args.dim, lr: args.lr, reg: 0.0 };
+            if !args.json {
+                println!("model:   BPR-MF {cfg:?}, batch {}", args.batch_size);
+            }
+            let model = BprMf::new(b, data.n_users(), data.n_items(), cfg, args.seed)?;
+            run_pairwise(b, model, args, &source, &train, &valid_eval, &test_eval)
+        }
+        "lightgcn" => {
+            let cfg = LightGcnConfig { dim: args.dim, lr: args.lr, ..Default::default() };
+            if !args.json {
+                println!("model:   LightGCN {cfg:?}, batch {}", args.batch_size);
+            }
+            let model = LightGcn::new(b, &train, cfg, args.seed)?;
+            run_pairwise(b, model, args, &source, &train, &valid_eval, &test_eval)
+        }
+        other => bail!("unknown model {other:?}; available: bpr, lightgcn"),
+    }
+}
+
+fn run_pairwise<B: Backend, M: PairwiseModel<B>>(
+    b: &B,
+    mut model: M,
+    args: &TrainArgs,
+    source: &str,
+    train: &gpurec::sparse::CsrHost,
+    valid_eval: &RankingEval<B>,
+    test_eval: &RankingEval<B>,
+) -> Result<()> {
     let fit = FitConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -259,7 +283,7 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
     );
     let mut progress = Bars { bar, quiet: args.json };
     let t0 = Instant::now();
-    let summary = fit_pairwise(b, &mut model, &train, Some(&valid_eval), &fit, &mut progress)?;
+    let summary = fit_pairwise(b, &mut model, train, Some(valid_eval), &fit, &mut progress)?;
     progress.bar.finish_and_clear();
     let train_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -270,7 +294,7 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
 
     if args.json {
         let out = serde_json::json!({
-            "model": "bpr",
+            "model": args.model,
             "data": source,
             "device": b.describe(),
             "epochs": epochs,
