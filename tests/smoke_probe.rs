@@ -1,5 +1,0 @@
-mod common;
-#[test]
-fn probe() {
-    let _ = common::gpu();
-}
