@@ -69,6 +69,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A model file that is corrupt, from another version, or does not fit the model loading it.
+    #[error("model file {}: {message}", path.display())]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// An invalid argument or configuration value.
     #[error("invalid argument: {0}")]
     Invalid(String),

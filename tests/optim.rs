@@ -88,3 +88,45 @@ fn adam_minimises_a_quadratic() {
     }
     assert!((p[[0]] - 3.0).abs() < 1e-2, "p = {}", p[[0]]);
 }
+
+#[test]
+fn adagrad_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    for &n in SIZES {
+        let (mut pc, mut pg) = both(&gpu, &rand_vec(1, n), &[n]);
+        let (mut sc, mut sg) = (Cpu.zeros(&[n]), gpu.zeros(&[n]));
+        for step in 0..3 {
+            let (gc, gg) = both(&gpu, &rand_vec(30 + step, n), &[n]);
+            Cpu.adagrad(&mut pc, &gc, &mut sc, 0.1, 1e-10, 0.01);
+            gpu.adagrad(&mut pg, &gg, &mut sg, 0.1, 1e-10, 0.01);
+        }
+        check(&format!("adagrad n={n}"), &gpu, &pg, &pc, EXACTISH);
+        check("adagrad accum", &gpu, &sg, &sc, EXACTISH);
+    }
+}
+
+#[test]
+fn clip_grad_norm_scales_only_when_over() {
+    use gpurec::optim::clip_grad_norm;
+    let check_backend = |b: &dyn Fn(&[f32], &[f32], f32) -> (Vec<f32>, Vec<f32>, f32)| {
+        // ‖(3, 4, 0, 12)‖ = 13.
+        let (a, c, norm) = b(&[3.0, 4.0], &[0.0, 12.0], 6.5);
+        assert!((norm - 13.0).abs() < 1e-5);
+        assert_close("clipped a", &a, &[1.5, 2.0], EXACTISH);
+        assert_close("clipped c", &c, &[0.0, 6.0], EXACTISH);
+        let (a, _, _) = b(&[3.0, 4.0], &[0.0, 12.0], 100.0);
+        assert_close("unclipped", &a, &[3.0, 4.0], Tol { abs: 1e-5, rel: 1e-6 });
+    };
+    check_backend(&|x, y, m| {
+        let (mut a, mut c) = (Cpu.tensor(x, &[2]).unwrap(), Cpu.tensor(y, &[2]).unwrap());
+        let n = clip_grad_norm(&Cpu, &mut [&mut a, &mut c], m);
+        (Cpu.read(&a).unwrap(), Cpu.read(&c).unwrap(), Cpu.read(&n).unwrap()[0])
+    });
+    if let Some(gpu) = gpu() {
+        check_backend(&|x, y, m| {
+            let (mut a, mut c) = (gpu.tensor(x, &[2]).unwrap(), gpu.tensor(y, &[2]).unwrap());
+            let n = clip_grad_norm(&gpu, &mut [&mut a, &mut c], m);
+            (gpu.read(&a).unwrap(), gpu.read(&c).unwrap(), gpu.read(&n).unwrap()[0])
+        });
+    }
+}

@@ -277,6 +277,9 @@ impl Backend for Cpu {
     ) {
         optim::adam_rows(p, rows, g, m, v, cfg, step)
     }
+    fn adagrad(&self, p: &mut CpuTensor, g: &CpuTensor, accum: &mut CpuTensor, lr: f32, eps: f32, weight_decay: f32) {
+        optim::adagrad(p, g, accum, lr, eps, weight_decay)
+    }
     fn sgd(
         &self,
         p: &mut CpuTensor,

@@ -67,3 +67,16 @@ pub fn sgd(p: &mut CpuTensor, g: &CpuTensor, vel: &mut CpuTensor, lr: f32, momen
         ps[i] -= lr * vs[i];
     }
 }
+
+/// Adagrad with L2 weight decay.
+pub fn adagrad(p: &mut CpuTensor, g: &CpuTensor, accum: &mut CpuTensor, lr: f32, eps: f32, weight_decay: f32) {
+    assert!(p.len() == g.len() && p.len() == accum.len(), "adagrad: sizes differ");
+    let g = g.as_standard_layout();
+    let gs = g.as_slice().unwrap();
+    let (ps, ss) = (p.as_slice_mut().unwrap(), accum.as_slice_mut().unwrap());
+    for i in 0..gs.len() {
+        let gi = gs[i] + weight_decay * ps[i];
+        ss[i] += gi * gi;
+        ps[i] -= lr * gi / (ss[i].sqrt() + eps);
+    }
+}

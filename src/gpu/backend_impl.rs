@@ -266,6 +266,9 @@ impl Backend for Gpu {
     ) {
         optim::adam_rows(self, p, rows, g, m, v, cfg, step)
     }
+    fn adagrad(&self, p: &mut GpuTensor, g: &GpuTensor, accum: &mut GpuTensor, lr: f32, eps: f32, weight_decay: f32) {
+        optim::adagrad(self, p, g, accum, lr, eps, weight_decay)
+    }
     fn sgd(
         &self,
         p: &mut GpuTensor,

@@ -47,6 +47,7 @@ shaders! {
     Maxpool => "maxpool",
     LstmCell => "lstm_cell",
     Adam => "adam",
+    Adagrad => "adagrad",
     Sgd => "sgd",
     Loss => "loss",
     Dropout => "dropout",

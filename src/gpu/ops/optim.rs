@@ -119,3 +119,28 @@ pub(crate) fn sgd(gpu: &Gpu, p: &mut GpuTensor, g: &GpuTensor, vel: &mut GpuTens
         gpu.grid(p.len() as u64, WG),
     );
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct AdagradParams {
+    n: u32,
+    lr: f32,
+    eps: f32,
+    wd: f32,
+}
+
+/// Adagrad with L2 weight decay.
+pub(crate) fn adagrad(gpu: &Gpu, p: &mut GpuTensor, g: &GpuTensor, accum: &mut GpuTensor, lr: f32, eps: f32, wd: f32) {
+    assert!(p.len() == g.len() && p.len() == accum.len(), "adagrad: sizes differ");
+    gpu.make_mut(p);
+    gpu.make_mut(accum);
+    let params = AdagradParams { n: p.len() as u32, lr, eps, wd };
+    gpu.dispatch(
+        Shader::Adagrad,
+        "main",
+        &[],
+        &params,
+        &[(1, g.raw()), (2, p.raw()), (3, accum.raw())],
+        gpu.grid(p.len() as u64, WG),
+    );
+}
