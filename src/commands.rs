@@ -12,7 +12,9 @@ use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::data::Interactions;
 use gpurec::eval::{RankingEval, RankingMetrics};
-use gpurec::models::{BprConfig, BprMf, LightGcn, LightGcnConfig};
+use gpurec::eval::Scorer;
+use gpurec::model_file::ModelFile;
+use gpurec::models::{BprConfig, BprMf, DotScorer, LightGcn, LightGcnConfig};
 use gpurec::train::{fit_pairwise, EpochReport, FitConfig, PairwiseModel, Progress};
 use gpurec::{Backend, Cpu, Gpu};
 
@@ -69,6 +71,9 @@ pub struct TrainArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Save the trained model to this file.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
 }
 
 impl Default for TrainArgs {
@@ -87,6 +92,7 @@ impl Default for TrainArgs {
             batch_size: 2048,
             seed: 2024,
             json: false,
+            output: None,
         }
     }
 }
@@ -238,30 +244,40 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
     let valid_eval = RankingEval::new(b, &valid, &train, &ks, 1024)?;
     let test_eval = RankingEval::new(b, &test, &train_valid, &ks, 1024)?;
 
-    match args.model.as_str() {
+    let (scorer, config) = match args.model.as_str() {
         "bpr" => {
             let cfg = BprConfig { dim: args.dim, lr: args.lr, reg: 0.0 };
             if !args.json {
                 println!("model:   BPR-MF {cfg:?}, batch {}", args.batch_size);
             }
-            let model = BprMf::new(b, data.n_users(), data.n_items(), cfg, args.seed)?;
-            run_pairwise(b, model, args, &source, &train, &valid_eval, &test_eval)
+            let mut model = BprMf::new(b, data.n_users(), data.n_items(), cfg.clone(), args.seed)?;
+            run_pairwise(b, &mut model, args, &source, &train, &valid_eval, &test_eval)?;
+            (model.export(), serde_json::to_value(cfg)?)
         }
         "lightgcn" => {
             let cfg = LightGcnConfig { dim: args.dim, lr: args.lr, ..Default::default() };
             if !args.json {
                 println!("model:   LightGCN {cfg:?}, batch {}", args.batch_size);
             }
-            let model = LightGcn::new(b, &train, cfg, args.seed)?;
-            run_pairwise(b, model, args, &source, &train, &valid_eval, &test_eval)
+            let mut model = LightGcn::new(b, &train, cfg.clone(), args.seed)?;
+            run_pairwise(b, &mut model, args, &source, &train, &valid_eval, &test_eval)?;
+            (model.export(b), serde_json::to_value(cfg)?)
         }
         other => bail!("unknown model {other:?}; available: bpr, lightgcn"),
+    };
+    if let Some(path) = &args.output {
+        let info = serde_json::json!({ "data": args.data, "split_seed": args.seed, "split": "per_user_ratio 8:1:1" });
+        scorer.to_file(b, &args.model, config, info, &data.user_ids, &data.item_ids)?.save(path)?;
+        if !args.json {
+            println!("\nsaved {}", path.display());
+        }
     }
+    Ok(())
 }
 
 fn run_pairwise<B: Backend, M: PairwiseModel<B>>(
     b: &B,
-    mut model: M,
+    model: &mut M,
     args: &TrainArgs,
     source: &str,
     train: &gpurec::sparse::CsrHost,
@@ -283,11 +299,11 @@ fn run_pairwise<B: Backend, M: PairwiseModel<B>>(
     );
     let mut progress = Bars { bar, quiet: args.json };
     let t0 = Instant::now();
-    let summary = fit_pairwise(b, &mut model, train, Some(valid_eval), &fit, &mut progress)?;
+    let summary = fit_pairwise(b, model, train, Some(valid_eval), &fit, &mut progress)?;
     progress.bar.finish_and_clear();
     let train_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let metrics = test_eval.evaluate(b, &model)?;
+    let metrics = test_eval.evaluate(b, model)?;
     let eval_secs = t1.elapsed().as_secs_f64();
     let epochs = summary.epochs.len();
     let sec_per_epoch = summary.epochs.iter().map(|e| e.train_seconds).sum::<f64>() / epochs.max(1) as f64;
@@ -314,6 +330,178 @@ fn run_pairwise<B: Backend, M: PairwiseModel<B>>(
         summary.best_epoch
     );
     print_table(&metrics, eval_secs);
+    Ok(())
+}
+
+/// `gpurec recommend`.
+#[derive(Args)]
+pub struct RecommendArgs {
+    /// A model file written by `gpurec train --output`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Users (original ids); several allowed.
+    #[arg(long = "user", required = true)]
+    users: Vec<String>,
+    /// How many items per user.
+    #[arg(short, default_value_t = 10)]
+    k: usize,
+    /// Interactions whose items are excluded as already seen (default: the data the model was trained on).
+    #[arg(long)]
+    data: Option<String>,
+    /// Where to run.
+    #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `gpurec eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A model file written by `gpurec train --output`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Data to evaluate on (default: the data the model was trained on, with its split seed).
+    #[arg(long)]
+    data: Option<String>,
+    /// Where to run.
+    #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn with_backend<T>(device: DeviceChoice, f: &mut dyn FnMut(&dyn BackendRun) -> Result<T>) -> Result<T> {
+    match device {
+        DeviceChoice::Cpu => f(&Cpu),
+        DeviceChoice::Gpu => f(&Gpu::new().context("--device gpu")?),
+        DeviceChoice::Auto => match Gpu::new() {
+            Ok(g) => f(&g),
+            Err(e) => {
+                eprintln!("note: no GPU adapter ({e}); using the CPU backend");
+                f(&Cpu)
+            }
+        },
+    }
+}
+
+/// The commands that only need a scorer, over either backend.
+trait BackendRun {
+    fn recommend(&self, args: &RecommendArgs) -> Result<()>;
+    fn eval(&self, args: &EvalArgs) -> Result<()>;
+}
+
+impl<B: Backend> BackendRun for B {
+    fn recommend(&self, args: &RecommendArgs) -> Result<()> {
+        recommend_on(self, args)
+    }
+    fn eval(&self, args: &EvalArgs) -> Result<()> {
+        eval_on(self, args)
+    }
+}
+
+fn load_model_file(path: &std::path::Path) -> Result<ModelFile> {
+    let file = ModelFile::load(path)?;
+    if !["bpr", "lightgcn"].contains(&file.kind.as_str()) {
+        bail!("{}: model kind {:?} is not one this version can serve (bpr, lightgcn)", path.display(), file.kind);
+    }
+    Ok(file)
+}
+
+fn data_of(file: &ModelFile, over: &Option<String>) -> Result<String> {
+    match over {
+        Some(d) => Ok(d.clone()),
+        None => file.info.get("data").and_then(|v| v.as_str()).map(str::to_string).ok_or_else(|| {
+            anyhow::anyhow!("the model file does not record its training data; pass --data")
+        }),
+    }
+}
+
+pub fn recommend(args: &RecommendArgs) -> Result<()> {
+    with_backend(args.device, &mut |b| b.recommend(args))
+}
+
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    with_backend(args.device, &mut |b| b.eval(args))
+}
+
+fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
+    let file = load_model_file(&args.model)?;
+    let scorer = DotScorer::from_file(b, &file)?;
+    let (data, _) = load_data(&data_of(&file, &args.data)?)?;
+    let n_items = file.item_ids.len();
+    if args.k == 0 || args.k > gpurec::gpu::TOPK_MAX {
+        bail!("-k must be between 1 and {}", gpurec::gpu::TOPK_MAX);
+    }
+    let mut users = Vec::new();
+    for id in &args.users {
+        users.push(file.user_ids.get(id).ok_or_else(|| anyhow::anyhow!("user {id:?} is not in the model"))?);
+    }
+    // Seen items, mapped to the model's item indices through the original ids.
+    let mut seen = Vec::new();
+    for (row, &u) in users.iter().enumerate() {
+        let uid = file.user_ids.id(u);
+        for r in 0..data.len() {
+            if data.user_ids.id(data.users[r]) == uid {
+                if let Some(i) = file.item_ids.get(data.item_ids.id(data.items[r])) {
+                    seen.push((row as u32, i, 1.0));
+                }
+            }
+        }
+    }
+    let mask = gpurec::sparse::CsrHost::from_triplets(users.len(), n_items, &seen);
+    let scores = scorer.score_users(b, &b.index(&users)?);
+    let (cols, vals) = b.topk_masked(&scores, args.k, Some(&b.pattern(&mask)?));
+    let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
+    let mut out = Vec::new();
+    for (row, id) in args.users.iter().enumerate() {
+        let items: Vec<(String, f32)> = (0..args.k)
+            .filter(|&q| cols[row * args.k + q] != u32::MAX)
+            .map(|q| (file.item_ids.id(cols[row * args.k + q]).to_string(), vals[row * args.k + q]))
+            .collect();
+        out.push((id.clone(), items));
+    }
+    if args.json {
+        let j: Vec<_> = out
+            .iter()
+            .map(|(u, items)| {
+                serde_json::json!({ "user": u, "items": items.iter().map(|(i, s)| serde_json::json!({"item": i, "score": s})).collect::<Vec<_>>() })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&j)?);
+    } else {
+        for (u, items) in out {
+            println!("user {u}:");
+            for (rank, (i, s)) in items.iter().enumerate() {
+                println!("  {:>3}. {i}  ({s:.4})", rank + 1);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
+    let file = load_model_file(&args.model)?;
+    let scorer = DotScorer::from_file(b, &file)?;
+    let (data, source) = load_data(&data_of(&file, &args.data)?)?;
+    if data.user_ids != file.user_ids || data.item_ids != file.item_ids {
+        bail!("{source} does not have the users and items the model was trained on");
+    }
+    let seed = file.info.get("split_seed").and_then(|v| v.as_u64()).unwrap_or(2024);
+    let split = per_user_ratio(&data, 0.1, 0.1, seed);
+    let test = data.user_item_csr(&split.test);
+    let train_valid = data.user_item_csr(&[split.train.clone(), split.valid.clone()].concat());
+    let t = Instant::now();
+    let metrics = RankingEval::new(b, &test, &train_valid, &[10, 20], 1024)?.evaluate(b, &scorer)?;
+    let secs = t.elapsed().as_secs_f64();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "model": file.kind, "data": source, "device": b.describe(), "test": metrics }))?);
+    } else {
+        println!("model {} on {source} (test part of the per-user 8:1:1 split, seed {seed}), {}", file.kind, b.describe());
+        print_table(&metrics, secs);
+    }
     Ok(())
 }
 

@@ -18,6 +18,10 @@ enum Command {
     Info(commands::InfoArgs),
     /// Train a model (on the embedded synthetic dataset unless --data is given) and evaluate it.
     Train(commands::TrainArgs),
+    /// Top-K items for given users from a saved model, excluding what they have seen.
+    Recommend(commands::RecommendArgs),
+    /// Evaluate a saved model on the test part of its data.
+    Eval(commands::EvalArgs),
 }
 
 fn main() {
@@ -30,6 +34,8 @@ fn main() {
     let result = match cli.command {
         Some(Command::Info(a)) => commands::info(&a),
         Some(Command::Train(a)) => commands::train(&a),
+        Some(Command::Recommend(a)) => commands::recommend(&a),
+        Some(Command::Eval(a)) => commands::eval(&a),
         None => commands::train(&commands::TrainArgs::default()),
     };
     if let Err(e) = result {

@@ -108,7 +108,8 @@ fn adagrad_matches_cpu() {
 #[test]
 fn clip_grad_norm_scales_only_when_over() {
     use gpurec::optim::clip_grad_norm;
-    let check_backend = |b: &dyn Fn(&[f32], &[f32], f32) -> (Vec<f32>, Vec<f32>, f32)| {
+    type Clip<'a> = &'a dyn Fn(&[f32], &[f32], f32) -> (Vec<f32>, Vec<f32>, f32);
+    let check_backend = |b: Clip| {
         // ‖(3, 4, 0, 12)‖ = 13.
         let (a, c, norm) = b(&[3.0, 4.0], &[0.0, 12.0], 6.5);
         assert!((norm - 13.0).abs() < 1e-5);

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 pub use pool::GpuBuffer;
 pub use select::AdapterSummary;
 pub use shaders::Shader;
+pub use ops::topk::TOPK_MAX;
 pub use tensor::{GpuIndex, GpuTensor};
 
 use crate::error::{Error, Result};

@@ -61,6 +61,13 @@ impl<B: Backend> BprMf<B> {
     }
 }
 
+impl<B: Backend> BprMf<B> {
+    /// The embeddings for serving.
+    pub fn export(&self) -> crate::models::DotScorer<B> {
+        crate::models::DotScorer { user: self.user.clone(), item: self.item.clone() }
+    }
+}
+
 impl<B: Backend> Scorer<B> for BprMf<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
         let p = b.gather_rows(&self.user, users);

@@ -107,6 +107,14 @@ impl<B: Backend> LightGcn<B> {
     }
 }
 
+impl<B: Backend> LightGcn<B> {
+    /// The propagated embeddings for serving (the graph is not needed after this).
+    pub fn export(&self, b: &B) -> crate::models::DotScorer<B> {
+        let e = self.propagate(b);
+        crate::models::DotScorer { user: b.slice_rows(&e, 0, self.users), item: b.slice_rows(&e, self.users, self.items) }
+    }
+}
+
 impl<B: Backend> Scorer<B> for LightGcn<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
         let e = self.propagate(b);
