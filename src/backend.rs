@@ -169,6 +169,15 @@ pub struct LstmGrads<B: Backend> {
     pub dh_skip: B::Tensor,
 }
 
+/// Which columns a query competes with in [`Backend::rank_among`].
+#[derive(Clone, Copy, Debug)]
+pub enum Among<'a, B: Backend> {
+    /// Every column of the row except these (and except the row's queries).
+    AllExcept(Option<&'a Pattern<B>>),
+    /// Only these columns of the row.
+    Only(&'a Pattern<B>),
+}
+
 /// Shape-carrying tensors.
 pub trait Shaped {
     /// The tensor's shape.
@@ -446,6 +455,13 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn softmax_cross_entropy(&self, logits: &Self::Tensor, target: &Self::Index) -> (Self::Tensor, Self::Tensor);
 
     // ---- randomness and ranking -----------------------------------------
+
+    /// For each query entry (row r, column t) of `queries`, the number of
+    /// competitor columns of row r of `scores` that rank before t (higher
+    /// score, then lower column; NaN as −inf), in CSR entry order. With
+    /// `AllExcept`, competitors are all columns but the excluded ones and the
+    /// row's queries (AUC); with `Only`, exactly the listed ones (sampled ranking).
+    fn rank_among(&self, scores: &Self::Tensor, queries: &Pattern<Self>, among: Among<'_, Self>) -> Self::Index;
 
     /// Inverted dropout with a counter-based generator: the same `seed` drops
     /// the same positions, so the backward is `dropout(dy, p, seed)`.

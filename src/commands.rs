@@ -241,7 +241,7 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
     let test = data.user_item_csr(&split.test);
     let train_valid = data.user_item_csr(&[split.train.clone(), split.valid.clone()].concat());
     let ks = [10, 20];
-    let valid_eval = RankingEval::new(b, &valid, &train, &ks, 1024)?;
+    let valid_eval = RankingEval::new(b, &valid, &train, &ks, 1024)?.without_auc();
     let test_eval = RankingEval::new(b, &test, &train_valid, &ks, 1024)?;
 
     let (scorer, config) = match args.model.as_str() {
@@ -506,7 +506,7 @@ fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
 }
 
 fn print_table(m: &RankingMetrics, secs: f64) {
-    println!("\ntest metrics ({} users, full ranking, {:.3}s):", m.users, secs);
+    println!("\ntest metrics ({} users, full ranking over all items, {:.3}s):", m.users, secs);
     print!("  {:<10}", "");
     for k in &m.ks {
         print!("{:>10}", format!("@{k}"));
@@ -518,5 +518,8 @@ fn print_table(m: &RankingMetrics, secs: f64) {
             print!("{:>10.4}", m.get(name, k).unwrap());
         }
         println!();
+    }
+    if let Some(auc) = m.auc {
+        println!("  {:<10}{auc:>10.4}", "auc");
     }
 }

@@ -26,7 +26,7 @@ pub mod rng;
 pub mod sparse;
 pub mod train;
 
-pub use backend::{Act, AdamConfig, Backend, BinaryOp, Reduce, UnaryOp};
+pub use backend::{Act, AdamConfig, Among, Backend, BinaryOp, Reduce, UnaryOp};
 pub use cpu::Cpu;
 pub use error::{Error, Result};
 pub use gpu::Gpu;

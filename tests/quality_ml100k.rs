@@ -27,7 +27,7 @@ fn bpr_test_ndcg<B: Backend>(b: &B) -> Option<(f64, usize)> {
     let valid = data.user_item_csr(&split.valid);
     let test = data.user_item_csr(&split.test);
     let train_valid = data.user_item_csr(&[split.train.clone(), split.valid.clone()].concat());
-    let valid_eval = RankingEval::new(b, &valid, &train, &[10], 1024).unwrap();
+    let valid_eval = RankingEval::new(b, &valid, &train, &[10], 1024).unwrap().without_auc();
     let test_eval = RankingEval::new(b, &test, &train_valid, &[10, 20], 1024).unwrap();
     let mut model = BprMf::new(b, data.n_users(), data.n_items(), BprConfig::default(), 2024).unwrap();
     let fit = FitConfig { epochs: 300, batch_size: 2048, patience: 10, seed: 2024, ..Default::default() };

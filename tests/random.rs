@@ -80,3 +80,40 @@ fn topk_masked_matches_cpu() {
         }
     }
 }
+
+#[test]
+fn rank_among_hand_case_and_gpu_parity() {
+    use gpurec::Among;
+    // Row 0 scores; query column 2 (score 0.5) and 4 (0.9).
+    let scores = Cpu.tensor(&[0.1, 0.9, 0.5, 0.7, 0.9, 0.3], &[1, 6]).unwrap();
+    let q = Cpu.pattern(&CsrHost::from_triplets(1, 6, &[(0, 2, 1.0), (0, 4, 1.0)])).unwrap();
+    let ex = Cpu.pattern(&CsrHost::from_triplets(1, 6, &[(0, 3, 1.0)])).unwrap();
+    // All but queries: competitors 0, 1, 3, 5. Before 0.5: 1, 3 → 2. Before (0.9, 4): (0.9, 1) → 1.
+    assert_eq!(Cpu.rank_among(&scores, &q, Among::AllExcept(None)).to_vec(), vec![2, 1]);
+    // Excluding 3 as well: before 0.5 → only 1.
+    assert_eq!(Cpu.rank_among(&scores, &q, Among::AllExcept(Some(&ex))).to_vec(), vec![1, 1]);
+    let only = Cpu.pattern(&CsrHost::from_triplets(1, 6, &[(0, 0, 1.0), (0, 5, 1.0)])).unwrap();
+    assert_eq!(Cpu.rank_among(&scores, &q, Among::Only(&only)).to_vec(), vec![0, 0]);
+
+    let Some(gpu) = gpu() else { return };
+    for &(n, m) in &[(1, 1), (3, 7), (13, 257), (40, 300)] {
+        let scores: Vec<f32> = rand_vec(m as u64, n * m).iter().map(|v| (v * 10.0).round()).collect();
+        let (sc, sg) = both(&gpu, &scores, &[n, m]);
+        let trip = |seed: u64, k: usize| -> CsrHost {
+            let t: Vec<(u32, u32, f32)> =
+                rand_ints(seed, k, m as u32).into_iter().enumerate().map(|(i, c)| ((i % n) as u32, c, 1.0)).collect();
+            CsrHost::from_triplets(n, m, &t)
+        };
+        let (qh, oh) = (trip(1, n * 2), trip(2, n * 3));
+        let (qc, qg) = (Cpu.pattern(&qh).unwrap(), gpu.pattern(&qh).unwrap());
+        let (oc, og) = (Cpu.pattern(&oh).unwrap(), gpu.pattern(&oh).unwrap());
+        for mode in 0..3 {
+            let (want, got) = match mode {
+                0 => (Cpu.rank_among(&sc, &qc, Among::AllExcept(None)), gpu.rank_among(&sg, &qg, Among::AllExcept(None))),
+                1 => (Cpu.rank_among(&sc, &qc, Among::AllExcept(Some(&oc))), gpu.rank_among(&sg, &qg, Among::AllExcept(Some(&og)))),
+                _ => (Cpu.rank_among(&sc, &qc, Among::Only(&oc)), gpu.rank_among(&sg, &qg, Among::Only(&og))),
+            };
+            assert_eq!(gpu.read_index(&got).unwrap(), want.to_vec(), "rank_among n={n} m={m} mode={mode}");
+        }
+    }
+}

@@ -311,6 +311,9 @@ impl Backend for Cpu {
     fn random_ints(&self, n: usize, bound: u32, seed: u64) -> CpuIndex {
         random::random_ints(n, bound, seed)
     }
+    fn rank_among(&self, scores: &CpuTensor, queries: &Pattern<Self>, among: Among<'_, Self>) -> CpuIndex {
+        topk::rank_among(scores, queries, among)
+    }
     fn topk_masked(&self, scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (CpuIndex, CpuTensor) {
         topk::topk_masked(scores, k, exclude)
     }

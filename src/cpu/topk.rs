@@ -1,7 +1,7 @@
 //! CPU reference: top-K per row with excluded columns.
 
 use super::{from_vec, Cpu, CpuIndex, CpuTensor};
-use crate::backend::Pattern;
+use crate::backend::{Among, Pattern};
 
 /// Orders (score, column) best first: higher score, then lower column. NaN ranks last.
 pub fn better(a: (f32, u32), b: (f32, u32)) -> bool {
@@ -49,4 +49,35 @@ pub fn topk_masked(scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Cpu>>)
         }
     }
     (CpuIndex::from(cols), from_vec(vals, &[n, k]))
+}
+
+fn row<'a>(p: &'a Pattern<Cpu>, r: usize) -> &'a [u32] {
+    &p.col_idx.as_slice().unwrap()[p.row_ptr[r] as usize..p.row_ptr[r + 1] as usize]
+}
+
+/// How many competitors rank before each query entry (see `Backend::rank_among`).
+pub fn rank_among(scores: &CpuTensor, queries: &Pattern<Cpu>, among: Among<'_, Cpu>) -> CpuIndex {
+    assert_eq!(scores.ndim(), 2, "rank_among: scores {:?}", scores.shape());
+    let (n, m) = (scores.shape()[0], scores.shape()[1]);
+    assert_eq!(queries.rows, n, "rank_among: {} query rows for {n}", queries.rows);
+    let s = scores.as_standard_layout();
+    let s = s.as_slice().unwrap();
+    let mut out = Vec::with_capacity(queries.col_idx.len());
+    for r in 0..n {
+        let qs = row(queries, r);
+        for &t in qs {
+            let st = (s[r * m + t as usize], t);
+            let count = match among {
+                Among::Only(o) => {
+                    row(o, r).iter().filter(|&&c| c != t && (c as usize) < m && better((s[r * m + c as usize], c), st)).count()
+                }
+                Among::AllExcept(ex) => (0..m as u32)
+                    .filter(|c| ex.is_none_or(|p| row(p, r).binary_search(c).is_err()) && qs.binary_search(c).is_err())
+                    .filter(|&c| better((s[r * m + c as usize], c), st))
+                    .count(),
+            };
+            out.push(count as u32);
+        }
+    }
+    CpuIndex::from(out)
 }

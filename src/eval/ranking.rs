@@ -9,12 +9,14 @@
 //! - MRR@K = 1 / rank of the first hit (0 if none);
 //! - NDCG@K = Σ_hits 1/log2(rank + 1) / Σ_{r ≤ min(|R|, K)} 1/log2(r + 1);
 //! - MAP@K = Σ_hits precision@rank / min(|R(u)|, K);
-//! - Coverage@K = distinct items in all top-K lists / number of items.
+//! - Coverage@K = distinct items in all top-K lists / number of items;
+//! - AUC = mean over users of the fraction of (target, non-target) pairs
+//!   ranked correctly, where non-targets are the items not masked out.
 //!
 //! Averages are over users with at least one target. Ties in scores rank the
 //! lower item index first, on every backend.
 
-use crate::backend::{Backend, Pattern};
+use crate::backend::{Among, Backend, Pattern};
 use crate::error::Result;
 use crate::sparse::CsrHost;
 
@@ -43,6 +45,8 @@ pub struct RankingMetrics {
     pub map: Vec<f64>,
     /// Coverage@K.
     pub coverage: Vec<f64>,
+    /// AUC (not cut off), when computed.
+    pub auc: Option<f64>,
     /// Users averaged over.
     pub users: usize,
 }
@@ -71,6 +75,9 @@ impl RankingMetrics {
             for &k in &self.ks {
                 out.push((format!("{name}@{k}"), self.get(name, k).unwrap()));
             }
+        }
+        if let Some(auc) = self.auc {
+            out.push(("auc".into(), auc));
         }
         out
     }
@@ -139,6 +146,7 @@ pub fn ranking_metrics(tops: &[Vec<u32>], targets: &[Vec<u32>], ks: &[usize], n_
         mrr: avg(&acc[4]),
         map: avg(&acc[5]),
         coverage: seen.iter().map(|s| s.iter().filter(|&&b| b).count() as f64 / n_items.max(1) as f64).collect(),
+        auc: None,
         users,
     }
 }
@@ -147,6 +155,9 @@ struct EvalBatch<B: Backend> {
     users: B::Index,
     exclude: Pattern<B>,
     targets: Vec<Vec<u32>>,
+    target_pattern: Pattern<B>,
+    /// Per user: items neither masked nor targets (the AUC's negatives).
+    negatives: Vec<usize>,
 }
 
 /// A full-ranking evaluation set uploaded once and reused every epoch.
@@ -154,6 +165,7 @@ pub struct RankingEval<B: Backend> {
     batches: Vec<EvalBatch<B>>,
     ks: Vec<usize>,
     n_items: usize,
+    auc: bool,
 }
 
 impl<B: Backend> RankingEval<B> {
@@ -171,36 +183,81 @@ impl<B: Backend> RankingEval<B> {
                 .flat_map(|(r, &u)| exclude.row(u as usize).iter().map(move |&c| (r as u32, c, 1.0)))
                 .collect();
             let mask = CsrHost::from_triplets(chunk.len(), targets.cols, &trip);
+            let tt: Vec<(u32, u32, f32)> = chunk
+                .iter()
+                .enumerate()
+                .flat_map(|(r, &u)| targets.row(u as usize).iter().map(move |&c| (r as u32, c, 1.0)))
+                .collect();
+            let target_host = CsrHost::from_triplets(chunk.len(), targets.cols, &tt);
+            let negatives = (0..chunk.len())
+                .map(|r| {
+                    let t = target_host.row(r);
+                    let masked_targets = t.iter().filter(|c| mask.row(r).binary_search(c).is_ok()).count();
+                    targets.cols - mask.row(r).len() - t.len() + masked_targets
+                })
+                .collect();
             batches.push(EvalBatch {
                 users: backend.index(chunk)?,
                 exclude: backend.pattern(&mask)?,
                 targets: chunk.iter().map(|&u| targets.row(u as usize).to_vec()).collect(),
+                target_pattern: backend.pattern(&target_host)?,
+                negatives,
             });
         }
-        Ok(Self { batches, ks: ks.to_vec(), n_items: targets.cols })
+        Ok(Self { batches, ks: ks.to_vec(), n_items: targets.cols, auc: true })
+    }
+
+    /// Skips AUC (it scans every item per target): for validation during training.
+    pub fn without_auc(mut self) -> Self {
+        self.auc = false;
+        self
     }
 
     /// Ranks and scores `model`.
     pub fn evaluate(&self, backend: &B, model: &impl Scorer<B>) -> Result<RankingMetrics> {
         let k = *self.ks.iter().max().unwrap_or(&10);
-        let picks: Vec<B::Index> = self
+        let picks: Vec<(B::Index, Option<B::Index>)> = self
             .batches
             .iter()
             .map(|b| {
                 let scores = model.score_users(backend, &b.users);
-                backend.topk_masked(&scores, k, Some(&b.exclude)).0
+                let top = backend.topk_masked(&scores, k, Some(&b.exclude)).0;
+                let before = self
+                    .auc
+                    .then(|| backend.rank_among(&scores, &b.target_pattern, Among::AllExcept(Some(&b.exclude))));
+                (top, before)
             })
             .collect();
         let mut tops = Vec::new();
         let mut targets = Vec::new();
-        for (b, cols) in self.batches.iter().zip(&picks) {
+        let (mut auc_sum, mut auc_users) = (0.0, 0usize);
+        for (b, (cols, before)) in self.batches.iter().zip(&picks) {
             let cols = backend.read_index(cols)?;
+            let before = match before {
+                Some(x) => backend.read_index(x)?,
+                None => Vec::new(),
+            };
+            let mut e = 0;
             for (r, t) in b.targets.iter().enumerate() {
                 tops.push(cols[r * k..(r + 1) * k].to_vec());
                 targets.push(t.clone());
+                // Each target is beaten by `before[e]` of the user's negatives (and by none of
+                // the other targets, which are not competitors).
+                if before.is_empty() {
+                    continue;
+                }
+                let counts = &before[e..e + t.len()];
+                e += t.len();
+                if !t.is_empty() && b.negatives[r] > 0 {
+                    let wrong: f64 = counts.iter().map(|&c| c as f64).sum();
+                    auc_sum += 1.0 - wrong / (t.len() as f64 * b.negatives[r] as f64);
+                    auc_users += 1;
+                }
             }
         }
-        Ok(ranking_metrics(&tops, &targets, &self.ks, self.n_items))
+        let mut m = ranking_metrics(&tops, &targets, &self.ks, self.n_items);
+        m.auc = (auc_users > 0).then(|| auc_sum / auc_users as f64);
+        Ok(m)
     }
 }
 

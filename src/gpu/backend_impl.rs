@@ -300,6 +300,9 @@ impl Backend for Gpu {
     fn random_ints(&self, n: usize, bound: u32, seed: u64) -> GpuIndex {
         random::random_ints(self, n, bound, seed)
     }
+    fn rank_among(&self, scores: &GpuTensor, queries: &Pattern<Self>, among: Among<'_, Self>) -> GpuIndex {
+        topk::rank_among(self, scores, queries, among)
+    }
     fn topk_masked(&self, scores: &GpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (GpuIndex, GpuTensor) {
         topk::topk_masked(self, scores, k, exclude)
     }

@@ -52,4 +52,5 @@ shaders! {
     Loss => "loss",
     Dropout => "dropout",
     TopkMasked => "topk_masked",
+    RankAmong => "rank_among",
 }

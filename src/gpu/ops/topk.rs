@@ -2,8 +2,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::backend::Pattern;
-use crate::gpu::{Gpu, GpuIndex, GpuTensor, Shader};
+use crate::backend::{Among, Pattern};
+use crate::gpu::{Gpu, GpuIndex, GpuTensor, Shader, WG};
 
 /// Largest `k` the kernel keeps (`KMAX` in `shaders/topk_masked.wgsl`).
 pub const TOPK_MAX: usize = 128;
@@ -53,4 +53,45 @@ pub(crate) fn topk_masked(
         gpu.grid(n as u64, 64),
     );
     (cols, vals)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct RankParams {
+    rows: u32,
+    m: u32,
+    mode: u32,
+    has_other: u32,
+    nq: u32,
+    _pad: [u32; 3],
+}
+
+/// How many competitors rank before each query entry.
+pub(crate) fn rank_among(gpu: &Gpu, scores: &GpuTensor, queries: &Pattern<Gpu>, among: Among<'_, Gpu>) -> GpuIndex {
+    assert_eq!(scores.shape.len(), 2, "rank_among: scores {:?}", scores.shape);
+    let (n, m) = (scores.shape[0], scores.shape[1]);
+    assert_eq!(queries.rows, n, "rank_among: {} query rows for {n}", queries.rows);
+    let nq = queries.col_idx.len;
+    let out = gpu.empty_index(nq);
+    let (mode, other) = match among {
+        Among::AllExcept(p) => (0, p),
+        Among::Only(p) => (1, Some(p)),
+    };
+    if let Some(o) = other {
+        assert_eq!(o.rows, n, "rank_among: {} competitor rows for {n}", o.rows);
+    }
+    let params = RankParams { rows: n as u32, m: m as u32, mode, has_other: other.is_some() as u32, nq: nq as u32, _pad: [0; 3] };
+    let (o_ptr, o_idx) = match other {
+        Some(o) => (o.row_ptr.raw(), o.col_idx.raw()),
+        None => (queries.row_ptr.raw(), queries.col_idx.raw()),
+    };
+    gpu.dispatch(
+        Shader::RankAmong,
+        "main",
+        &[],
+        &params,
+        &[(1, scores.raw()), (2, queries.row_ptr.raw()), (3, queries.col_idx.raw()), (4, o_ptr), (5, o_idx), (6, out.raw())],
+        gpu.grid(nq as u64, WG),
+    );
+    out
 }
