@@ -97,3 +97,36 @@ fn evaluation_is_the_same_on_both_backends() {
     assert_eq!(cpu, g, "identical rankings give identical metrics");
     assert!(cpu.users > 0 && cpu.auc.is_some());
 }
+
+#[test]
+fn sampled_protocol_ranks_positives_against_their_negatives() {
+    use gpurec::eval::SampledEval;
+    // 2 users, 6 items. User 0: positive 1, negatives {0, 2, 3}; user 1: positive 4, negatives {5, 0, 1}.
+    let scores = [0.9, 0.5, 0.1, 0.2, 0.0, 0.0, 0.3, 0.2, 0.0, 0.0, 0.8, 0.1];
+    let test = CsrHost::from_triplets(2, 6, &[(0, 1, 1.0), (1, 4, 1.0)]);
+    let negs = vec![vec![0, 2, 3], vec![5, 0, 1]];
+    let check_on = |b: &dyn Fn() -> gpurec::eval::SampledMetrics| {
+        let m = b();
+        assert_eq!((m.negatives, m.positives), (3, 2));
+        // User 0: rank 2 (item 0 above). User 1: rank 1.
+        assert_eq!(m.hit, vec![0.5, 1.0]);
+        assert!((m.ndcg[1] - (1.0 / 3f64.log2() + 1.0) / 2.0).abs() < 1e-12);
+        assert!(m.to_string().starts_with("sampled, 3 negatives"));
+    };
+    check_on(&|| {
+        let e = SampledEval::with_negatives(&Cpu, &test, &negs, &[1, 10]).unwrap();
+        e.evaluate(&Cpu, &Fixed::<Cpu>(Cpu.tensor(&scores, &[2, 6]).unwrap())).unwrap()
+    });
+    if let Some(gpu) = gpu() {
+        check_on(&|| {
+            let e = SampledEval::with_negatives(&gpu, &test, &negs, &[1, 10]).unwrap();
+            e.evaluate(&gpu, &Fixed::<gpurec::Gpu>(gpu.tensor(&scores, &[2, 6]).unwrap())).unwrap()
+        });
+    }
+    // Seeded sampling avoids seen items.
+    let seen = CsrHost::from_triplets(2, 6, &[(0, 1, 1.0), (0, 2, 1.0), (1, 4, 1.0)]);
+    let e = SampledEval::new(&Cpu, &test, &seen, 3, &[10], 5).unwrap();
+    let m = e.evaluate(&Cpu, &Fixed::<Cpu>(Cpu.tensor(&scores, &[2, 6]).unwrap())).unwrap();
+    assert_eq!(m.positives, 2);
+    assert!(SampledEval::new(&Cpu, &test, &seen, 5, &[10], 5).is_err(), "not enough unseen items");
+}

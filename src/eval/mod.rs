@@ -3,5 +3,7 @@
 
 pub mod rating;
 pub mod ranking;
+pub mod sampled;
 
 pub use ranking::{ranking_metrics, RankingEval, RankingMetrics, Scorer};
+pub use sampled::{SampledEval, SampledMetrics};
