@@ -51,7 +51,7 @@ pub fn topk_masked(scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Cpu>>)
     (CpuIndex::from(cols), from_vec(vals, &[n, k]))
 }
 
-fn row<'a>(p: &'a Pattern<Cpu>, r: usize) -> &'a [u32] {
+fn row(p: &Pattern<Cpu>, r: usize) -> &[u32] {
     &p.col_idx.as_slice().unwrap()[p.row_ptr[r] as usize..p.row_ptr[r + 1] as usize]
 }
 
