@@ -1,12 +1,16 @@
 //! The `gpurec` command line: `info`, `train`.
 
 mod commands;
+mod config;
 
 use clap::{Parser, Subcommand};
 
 /// Train and serve recommender models on the GPU (wgpu) or the CPU.
+///
+/// Every subcommand also takes `--config FILE`: a TOML file whose keys are its
+/// long flags (e.g. `epochs = 50`); flags on the command line win.
 #[derive(Parser)]
-#[command(name = "gpurec", version, about)]
+#[command(name = "gpurec", version, about, args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -30,7 +34,14 @@ fn main() {
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
-    let cli = Cli::parse();
+    let argv = match config::expand(std::env::args().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    let cli = Cli::parse_from(argv);
     let result = match cli.command {
         Some(Command::Info(a)) => commands::info(&a),
         Some(Command::Train(a)) => commands::train(&a),
