@@ -523,3 +523,169 @@ fn print_table(m: &RankingMetrics, secs: f64) {
         println!("  {:<10}{auc:>10.4}", "auc");
     }
 }
+
+/// `gpurec bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Data: a MovieLens folder or file; default ML-100K when found (../shared/datasets or $GPUREC_ML100K), else synthetic.
+    #[arg(long)]
+    data: Option<String>,
+    /// Models to time.
+    #[arg(long = "model", default_values = ["bpr", "lightgcn"])]
+    models: Vec<String>,
+    /// Epochs per model and backend.
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Backends: cpu, gpu (the best adapter).
+    #[arg(long = "device", value_enum, default_values = ["cpu", "gpu"])]
+    devices: Vec<DeviceChoice>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct BenchRow {
+    model: String,
+    device: String,
+    software_adapter: bool,
+    seconds_per_epoch: f64,
+    first_epoch_seconds: f64,
+    eval_seconds: f64,
+    steps_per_epoch: usize,
+    dispatches_per_step: Option<f64>,
+    submissions_per_step: Option<f64>,
+    upload_bytes_per_step: Option<f64>,
+    eval_dispatches: Option<u64>,
+    eval_readbacks: Option<u64>,
+}
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    let spec = match &args.data {
+        Some(d) => d.clone(),
+        None => gpurec::data::movielens::find_ml100k()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "synthetic".into()),
+    };
+    let (data, source) = load_data(&spec)?;
+    let split = per_user_ratio(&data, 0.1, 0.1, 2024);
+    let train = data.user_item_csr(&split.train);
+    let test = data.user_item_csr(&split.test);
+    let train_valid = data.user_item_csr(&[split.train.clone(), split.valid.clone()].concat());
+    if !args.json {
+        println!("bench data: {source}: {}", data.summary());
+    }
+    let mut rows = Vec::new();
+    for &device in &args.devices {
+        for model in &args.models {
+            let row = match device {
+                DeviceChoice::Cpu => bench_one(&Cpu, None, model, &data, &train, &test, &train_valid, args.epochs)?,
+                _ => match Gpu::new() {
+                    Ok(g) => bench_one(&g, Some(&g), model, &data, &train, &test, &train_valid, args.epochs)?,
+                    Err(e) => {
+                        eprintln!("note: no GPU adapter ({e}); skipping the GPU rows");
+                        break;
+                    }
+                },
+            };
+            if !args.json {
+                println!(
+                    "{:<9} {:<45} {:>8.3} s/epoch  eval {:>7.3} s  {:>3} steps/epoch{}",
+                    row.model,
+                    row.device,
+                    row.seconds_per_epoch,
+                    row.eval_seconds,
+                    row.steps_per_epoch,
+                    match (row.dispatches_per_step, row.submissions_per_step, row.upload_bytes_per_step) {
+                        (Some(d), Some(s), Some(u)) => format!(
+                            "  {d:.0} dispatches, {s:.0} submission(s), {:.1} KB up per step{}",
+                            u / 1024.0,
+                            if row.software_adapter { "  [software adapter: timings are not GPU figures]" } else { "" }
+                        ),
+                        _ => String::new(),
+                    }
+                );
+            }
+            rows.push(row);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "data": source, "rows": rows }))?);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bench_one<B: Backend>(
+    b: &B,
+    gpu: Option<&Gpu>,
+    model: &str,
+    data: &Interactions,
+    train: &gpurec::sparse::CsrHost,
+    test: &gpurec::sparse::CsrHost,
+    train_valid: &gpurec::sparse::CsrHost,
+    epochs: usize,
+) -> Result<BenchRow> {
+    let fit = FitConfig { epochs, patience: 0, ..Default::default() };
+    let test_eval = RankingEval::new(b, test, train_valid, &[10, 20], 1024)?;
+    let before = gpu.map(|g| g.stats());
+    let (summary, eval_seconds, eval_stats) = match model {
+        "bpr" => {
+            let mut m = BprMf::new(b, data.n_users(), data.n_items(), BprConfig::default(), 1)?;
+            timed_fit(b, gpu, &mut m, train, &fit, &test_eval)?
+        }
+        "lightgcn" => {
+            let mut m = LightGcn::new(b, train, LightGcnConfig::default(), 1)?;
+            timed_fit(b, gpu, &mut m, train, &fit, &test_eval)?
+        }
+        other => bail!("unknown model {other:?}; available: bpr, lightgcn"),
+    };
+    let steps = summary.epochs.first().map(|e| e.steps).unwrap_or(0);
+    let total_steps = (steps * summary.epochs.len()).max(1) as f64;
+    let train_stats = match (gpu, before, eval_stats) {
+        (Some(g), Some(b0), Some(ev)) => Some(g.stats() - b0 - ev),
+        _ => None,
+    };
+    let later: Vec<f64> = summary.epochs.iter().skip(1).map(|e| e.train_seconds).collect();
+    Ok(BenchRow {
+        model: model.into(),
+        device: b.describe(),
+        software_adapter: gpu.is_some_and(|g| g.is_software()),
+        seconds_per_epoch: if later.is_empty() {
+            summary.epochs[0].train_seconds
+        } else {
+            later.iter().sum::<f64>() / later.len() as f64
+        },
+        first_epoch_seconds: summary.epochs[0].train_seconds,
+        eval_seconds,
+        steps_per_epoch: steps,
+        // Each epoch also reads its loss back once: one extra submission per epoch.
+        dispatches_per_step: train_stats.map(|s| s.dispatches as f64 / total_steps),
+        submissions_per_step: train_stats.map(|s| (s.submissions - s.readbacks) as f64 / total_steps),
+        upload_bytes_per_step: train_stats.map(|s| s.bytes_uploaded as f64 / total_steps),
+        eval_dispatches: eval_stats.map(|s| s.dispatches),
+        eval_readbacks: eval_stats.map(|s| s.readbacks),
+    })
+}
+
+type Timed = (gpurec::train::FitSummary, f64, Option<gpurec::gpu::GpuStats>);
+
+fn timed_fit<B: Backend, M: PairwiseModel<B>>(
+    b: &B,
+    gpu: Option<&Gpu>,
+    model: &mut M,
+    train: &gpurec::sparse::CsrHost,
+    fit: &FitConfig,
+    test_eval: &RankingEval<B>,
+) -> Result<Timed> {
+    let summary = fit_pairwise(b, model, train, None, fit, &mut gpurec::train::Silent)?;
+    let s0 = gpu.map(|g| g.stats());
+    let t = Instant::now();
+    test_eval.evaluate(b, model)?;
+    let secs = t.elapsed().as_secs_f64();
+    let ev = match (gpu, s0) {
+        (Some(g), Some(s0)) => Some(g.stats() - s0),
+        _ => None,
+    };
+    Ok((summary, secs, ev))
+}

@@ -26,6 +26,8 @@ enum Command {
     Recommend(commands::RecommendArgs),
     /// Evaluate a saved model on the test part of its data.
     Eval(commands::EvalArgs),
+    /// Time training epochs and full-ranking evaluation per model on each backend, with work counts.
+    Bench(commands::BenchArgs),
 }
 
 fn main() {
@@ -47,6 +49,7 @@ fn main() {
         Some(Command::Train(a)) => commands::train(&a),
         Some(Command::Recommend(a)) => commands::recommend(&a),
         Some(Command::Eval(a)) => commands::eval(&a),
+        Some(Command::Bench(a)) => commands::bench(&a),
         None => commands::train(&commands::TrainArgs::default()),
     };
     if let Err(e) = result {
