@@ -11,8 +11,8 @@ use gpurec::data::movielens::{self, CsvFormat};
 use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::data::Interactions;
-use gpurec::eval::{RankingEval, RankingMetrics};
 use gpurec::eval::Scorer;
+use gpurec::eval::{RankingEval, RankingMetrics};
 use gpurec::model_file::ModelFile;
 use gpurec::models::{BprConfig, BprMf, DotScorer, LightGcn, LightGcnConfig};
 use gpurec::train::{fit_pairwise, EpochReport, FitConfig, PairwiseModel, Progress};
@@ -413,9 +413,12 @@ fn load_model_file(path: &std::path::Path) -> Result<ModelFile> {
 fn data_of(file: &ModelFile, over: &Option<String>) -> Result<String> {
     match over {
         Some(d) => Ok(d.clone()),
-        None => file.info.get("data").and_then(|v| v.as_str()).map(str::to_string).ok_or_else(|| {
-            anyhow::anyhow!("the model file does not record its training data; pass --data")
-        }),
+        None => file
+            .info
+            .get("data")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("the model file does not record its training data; pass --data")),
     }
 }
 
@@ -497,9 +500,18 @@ fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
     let metrics = RankingEval::new(b, &test, &train_valid, &[10, 20], 1024)?.evaluate(b, &scorer)?;
     let secs = t.elapsed().as_secs_f64();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "model": file.kind, "data": source, "device": b.describe(), "test": metrics }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "model": file.kind, "data": source, "device": b.describe(), "test": metrics })
+            )?
+        );
     } else {
-        println!("model {} on {source} (test part of the per-user 8:1:1 split, seed {seed}), {}", file.kind, b.describe());
+        println!(
+            "model {} on {source} (test part of the per-user 8:1:1 split, seed {seed}), {}",
+            file.kind,
+            b.describe()
+        );
         print_table(&metrics, secs);
     }
     Ok(())

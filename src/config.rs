@@ -61,8 +61,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("run.toml");
         std::fs::write(&f, "epochs = 5\nlr = 0.01\njson = true\nbatch_size = 64\nuser = [\"1\", \"2\"]\n").unwrap();
-        let argv: Vec<String> =
-            ["gpurec", "train", "--config", f.to_str().unwrap(), "--epochs", "7"].iter().map(|s| s.to_string()).collect();
+        let argv: Vec<String> = ["gpurec", "train", "--config", f.to_str().unwrap(), "--epochs", "7"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let out = expand(argv).unwrap();
         assert_eq!(&out[..2], &["gpurec", "train"]);
         assert!(out.windows(2).any(|w| w == ["--batch-size", "64"]));
@@ -70,7 +72,8 @@ mod tests {
         assert_eq!(out.iter().filter(|a| *a == "--user").count(), 2);
         assert_eq!(&out[out.len() - 2..], &["--epochs", "7"], "the command line comes last");
         std::fs::write(&f, "epochs = [").unwrap();
-        let argv: Vec<String> = ["gpurec", "train", "--config", f.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+        let argv: Vec<String> =
+            ["gpurec", "train", "--config", f.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
         assert!(expand(argv).unwrap_err().to_string().contains("run.toml"));
     }
 }

@@ -10,6 +10,7 @@
 //! - [`cpu`]: the ndarray reference backend.
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod backend;
 pub mod cpu;
 pub mod data;

@@ -109,8 +109,13 @@ fn rank_among_hand_case_and_gpu_parity() {
         let (oc, og) = (Cpu.pattern(&oh).unwrap(), gpu.pattern(&oh).unwrap());
         for mode in 0..3 {
             let (want, got) = match mode {
-                0 => (Cpu.rank_among(&sc, &qc, Among::AllExcept(None)), gpu.rank_among(&sg, &qg, Among::AllExcept(None))),
-                1 => (Cpu.rank_among(&sc, &qc, Among::AllExcept(Some(&oc))), gpu.rank_among(&sg, &qg, Among::AllExcept(Some(&og)))),
+                0 => {
+                    (Cpu.rank_among(&sc, &qc, Among::AllExcept(None)), gpu.rank_among(&sg, &qg, Among::AllExcept(None)))
+                }
+                1 => (
+                    Cpu.rank_among(&sc, &qc, Among::AllExcept(Some(&oc))),
+                    gpu.rank_among(&sg, &qg, Among::AllExcept(Some(&og))),
+                ),
                 _ => (Cpu.rank_among(&sc, &qc, Among::Only(&oc)), gpu.rank_among(&sg, &qg, Among::Only(&og))),
             };
             assert_eq!(gpu.read_index(&got).unwrap(), want.to_vec(), "rank_among n={n} m={m} mode={mode}");

@@ -68,9 +68,10 @@ pub fn rank_among(scores: &CpuTensor, queries: &Pattern<Cpu>, among: Among<'_, C
         for &t in qs {
             let st = (s[r * m + t as usize], t);
             let count = match among {
-                Among::Only(o) => {
-                    row(o, r).iter().filter(|&&c| c != t && (c as usize) < m && better((s[r * m + c as usize], c), st)).count()
-                }
+                Among::Only(o) => row(o, r)
+                    .iter()
+                    .filter(|&&c| c != t && (c as usize) < m && better((s[r * m + c as usize], c), st))
+                    .count(),
                 Among::AllExcept(ex) => (0..m as u32)
                     .filter(|c| ex.is_none_or(|p| row(p, r).binary_search(c).is_err()) && qs.binary_search(c).is_err())
                     .filter(|&c| better((s[r * m + c as usize], c), st))

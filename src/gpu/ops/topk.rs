@@ -80,7 +80,14 @@ pub(crate) fn rank_among(gpu: &Gpu, scores: &GpuTensor, queries: &Pattern<Gpu>, 
     if let Some(o) = other {
         assert_eq!(o.rows, n, "rank_among: {} competitor rows for {n}", o.rows);
     }
-    let params = RankParams { rows: n as u32, m: m as u32, mode, has_other: other.is_some() as u32, nq: nq as u32, _pad: [0; 3] };
+    let params = RankParams {
+        rows: n as u32,
+        m: m as u32,
+        mode,
+        has_other: other.is_some() as u32,
+        nq: nq as u32,
+        _pad: [0; 3],
+    };
     let (o_ptr, o_idx) = match other {
         Some(o) => (o.row_ptr.raw(), o.col_idx.raw()),
         None => (queries.row_ptr.raw(), queries.col_idx.raw()),
@@ -90,7 +97,14 @@ pub(crate) fn rank_among(gpu: &Gpu, scores: &GpuTensor, queries: &Pattern<Gpu>, 
         "main",
         &[],
         &params,
-        &[(1, scores.raw()), (2, queries.row_ptr.raw()), (3, queries.col_idx.raw()), (4, o_ptr), (5, o_idx), (6, out.raw())],
+        &[
+            (1, scores.raw()),
+            (2, queries.row_ptr.raw()),
+            (3, queries.col_idx.raw()),
+            (4, o_ptr),
+            (5, o_idx),
+            (6, out.raw()),
+        ],
         gpu.grid(nq as u64, WG),
     );
     out
