@@ -85,3 +85,75 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
     }
 }
+
+// ---- main_128: the same contract for large outputs ----------------------
+// dispatch: (ceil(n / 128), ceil(m / 128), batch) workgroups of 16×16; each
+// invocation accumulates an 8×8 block in registers, strided by 16 in both
+// directions (thread (ty, tx) owns rows ty + 16r and columns tx + 16c) so
+// that loads from the tiles and stores to C are contiguous across a row of
+// threads. Tiles of A and B are 128×8 and 8×128 (8 KiB of workgroup memory).
+
+const TILE_L: u32 = 128u;
+const BK_L: u32 = 8u;
+
+var<workgroup> a_tile_l: array<f32, 1024>; // [BK_L][TILE_L]
+var<workgroup> b_tile_l: array<f32, 1024>; // [BK_L][TILE_L]
+
+@compute @workgroup_size(16, 16)
+fn main_128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let tid = lid.y * 16u + lid.x;
+    let row0 = wid.y * TILE_L;
+    let col0 = wid.x * TILE_L;
+    let a_base = wid.z * p.a_bs;
+    let b_base = wid.z * p.b_bs;
+    var acc: array<f32, 64>;
+    for (var i = 0u; i < 64u; i++) { acc[i] = 0.0; }
+
+    for (var k0 = 0u; k0 < p.k; k0 += BK_L) {
+        for (var l = 0u; l < 4u; l++) {
+            let e = tid + l * 256u;
+            // A: element (ai, ak) of the 128×8 tile; consecutive threads walk k first.
+            let ai = e / BK_L;
+            let ak = e % BK_L;
+            let gi = row0 + ai;
+            let gk = k0 + ak;
+            var av = 0.0;
+            if (gi < p.m && gk < p.k) { av = a[a_base + gi * p.a_rs + gk * p.a_cs]; }
+            a_tile_l[ak * TILE_L + ai] = av;
+            // B: element (bk, bj) of the 8×128 tile; consecutive threads walk columns.
+            let bk = e / TILE_L;
+            let bj = e % TILE_L;
+            let gk2 = k0 + bk;
+            let gj = col0 + bj;
+            var bv = 0.0;
+            if (gk2 < p.k && gj < p.n) { bv = b[b_base + gk2 * p.b_rs + gj * p.b_cs]; }
+            b_tile_l[bk * TILE_L + bj] = bv;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < BK_L; kk++) {
+            var ar: array<f32, 8>;
+            var br: array<f32, 8>;
+            for (var r = 0u; r < 8u; r++) { ar[r] = a_tile_l[kk * TILE_L + lid.y + 16u * r]; }
+            for (var q = 0u; q < 8u; q++) { br[q] = b_tile_l[kk * TILE_L + lid.x + 16u * q]; }
+            for (var r = 0u; r < 8u; r++) {
+                for (var q = 0u; q < 8u; q++) {
+                    acc[r * 8u + q] = acc[r * 8u + q] + ar[r] * br[q];
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+
+    let c_base = wid.z * p.m * p.n;
+    for (var r = 0u; r < 8u; r++) {
+        let i = row0 + lid.y + 16u * r;
+        if (i >= p.m) { continue; }
+        for (var q = 0u; q < 8u; q++) {
+            let j = col0 + lid.x + 16u * q;
+            if (j >= p.n) { continue; }
+            var v = acc[r * 8u + q];
+            if (p.has_bias == 1u) { v = v + bias[j]; }
+            c[c_base + i * p.n + j] = act_forward(v, p.act, p.alpha);
+        }
+    }
+}

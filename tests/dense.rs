@@ -12,7 +12,19 @@ const ACTS: &[Act] = &[Act::Identity, Act::Relu, Act::LeakyRelu(0.1), Act::Sigmo
 fn matmul_matches_cpu() {
     let Some(gpu) = gpu() else { return };
     let mut seed = 0;
-    for &(m, k, n) in &[(1, 1, 1), (7, 13, 5), (65, 17, 66), (64, 64, 64), (3, 0, 2), (0, 4, 3), (130, 33, 129)] {
+    // The last three take the 128×128-tile kernel (outputs ≥ 256 × 256), with ragged edges.
+    for &(m, k, n) in &[
+        (1, 1, 1),
+        (7, 13, 5),
+        (65, 17, 66),
+        (64, 64, 64),
+        (3, 0, 2),
+        (0, 4, 3),
+        (130, 33, 129),
+        (256, 8, 256),
+        (257, 19, 300),
+        (385, 3, 259),
+    ] {
         for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
             seed += 1;
             let ashape = if ta { [k, m] } else { [m, k] };

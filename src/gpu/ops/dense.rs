@@ -40,6 +40,9 @@ struct MatmulParams {
     alpha: f32,
 }
 
+/// Outputs at least this many rows and columns use the 128×128-tile kernel.
+pub const LARGE_TILE_MIN: usize = 256;
+
 /// Batched matmul with transposes and a fused bias + activation epilogue.
 pub(crate) fn matmul(
     gpu: &Gpu,
@@ -93,10 +96,13 @@ pub(crate) fn matmul(
         alpha,
     };
     let bias_buf = bias.map(|t| t.raw()).unwrap_or(a.raw());
-    let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, ba as u32];
+    // Large outputs take the 128×128-tile kernel (8×8 per invocation); small
+    // ones the 64×64 tile, which wastes less of a partly filled tile.
+    let (entry, tile) = if m >= LARGE_TILE_MIN && n >= LARGE_TILE_MIN { ("main_128", 128) } else { ("main", 64) };
+    let groups = [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, ba as u32];
     gpu.dispatch(
         Shader::Matmul,
-        "main",
+        entry,
         &[],
         &params,
         &[(1, a.raw()), (2, b.raw()), (3, bias_buf), (4, out.raw())],
