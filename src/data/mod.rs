@@ -3,7 +3,9 @@
 //! Users and items are remapped to dense indices `0..n` on load; [`IdMap`]
 //! keeps the original ids so everything a person sees uses them.
 
+pub mod filter;
 pub mod movielens;
+pub mod side;
 pub mod split;
 pub mod synthetic;
 

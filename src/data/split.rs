@@ -1,10 +1,14 @@
-//! Train / validation / test splits, seeded (see `shared/PROTOCOLS.md`).
+//! Train / validation / test splits, seeded (see `shared/PROTOCOLS.md`), and pre-split files.
+
+use std::path::Path;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::movielens::{append_delimited, read_utf8, CsvFormat};
 use super::Interactions;
+use crate::error::{Error, Result};
 
 /// Row indices of each part.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,6 +81,77 @@ pub fn k_fold(n: usize, k: usize, seed: u64) -> Vec<(Vec<usize>, Vec<usize>)> {
         .collect()
 }
 
+/// Random ratio split over all interactions (RecBole's `RS` with `group_by: none`, but with
+/// floors like [`per_user_ratio`]): the rows are shuffled with a seeded generator,
+/// `n_valid = floor(valid · n)`, `n_test = floor(test · n)`, the rest train. Each part lists
+/// its rows in shuffled order. A user or item may end up only in validation or test.
+///
+/// `valid` and `test` must be in `[0, 1]` with `valid + test ≤ 1` ([`Error::Invalid`] otherwise).
+pub fn random_ratio(data: &Interactions, valid: f64, test: f64, seed: u64) -> Result<Split> {
+    let ok = |r: f64| (0.0..=1.0).contains(&r);
+    if !ok(valid) || !ok(test) || valid + test > 1.0 {
+        return Err(Error::Invalid(format!(
+            "split ratios valid = {valid}, test = {test}: each must be in [0, 1] and their sum at most 1"
+        )));
+    }
+    let n = data.len();
+    let mut rows: Vec<usize> = (0..n).collect();
+    rows.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let n_valid = (valid * n as f64).floor() as usize;
+    let n_test = ((test * n as f64).floor() as usize).min(n - n_valid);
+    let n_train = n - n_valid - n_test;
+    Ok(Split {
+        train: rows[..n_train].to_vec(),
+        valid: rows[n_train..n_train + n_valid].to_vec(),
+        test: rows[n_train + n_valid..].to_vec(),
+    })
+}
+
+/// Loads a split that comes as separate files (MovieLens `u1.base`/`u1.test`, RecBole
+/// benchmark `.train.inter`/`.valid.inter`/`.test.inter`, …), all in the layout `fmt`.
+///
+/// The files go into one [`Interactions`] in the order train, valid, test, with one shared pair
+/// of id maps, so a user or item has the same index in every part (ids seen only in validation
+/// or test are in the maps too). The returned [`Split`] names the rows of each file. Each file
+/// must hold at least one interaction; pass `None` when there is no validation file.
+pub fn load_presplit(
+    train: &Path,
+    valid: Option<&Path>,
+    test: &Path,
+    fmt: &CsvFormat,
+) -> Result<(Interactions, Split)> {
+    load_parts(train, valid, test, |_| Ok(fmt.clone()))
+}
+
+/// [`load_presplit`] for RecBole atomic `.inter` files, each read with the columns its own
+/// header names (see [`CsvFormat::inter`]).
+pub fn load_presplit_inter(train: &Path, valid: Option<&Path>, test: &Path) -> Result<(Interactions, Split)> {
+    load_parts(train, valid, test, CsvFormat::inter)
+}
+
+fn load_parts(
+    train: &Path,
+    valid: Option<&Path>,
+    test: &Path,
+    fmt: impl Fn(&Path) -> Result<CsvFormat>,
+) -> Result<(Interactions, Split)> {
+    let mut data = Interactions::default();
+    let mut part = |path: &Path| -> Result<Vec<usize>> {
+        let f = fmt(path)?;
+        let text = read_utf8(path)?;
+        let start = data.len();
+        append_delimited(&mut data, path, &text, &f)?;
+        Ok((start..data.len()).collect())
+    };
+    let train = part(train)?;
+    let valid = match valid {
+        Some(p) => part(p)?,
+        None => Vec::new(),
+    };
+    let test = part(test)?;
+    Ok((data, Split { train, valid, test }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +184,25 @@ mod tests {
             }
         }
         assert!(seen.iter().all(|&c| c == 1));
+    }
+
+    #[test]
+    fn random_ratio_is_seeded_and_partitions() {
+        let d = generate(&SyntheticConfig { users: 30, items: 60, ..Default::default() });
+        let s = random_ratio(&d, 0.1, 0.2, 3).unwrap();
+        let n = d.len();
+        assert_eq!((s.valid.len(), s.test.len()), ((0.1 * n as f64) as usize, (0.2 * n as f64) as usize));
+        let mut all: Vec<usize> = s.train.iter().chain(&s.valid).chain(&s.test).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..n).collect::<Vec<_>>());
+        assert_eq!(s, random_ratio(&d, 0.1, 0.2, 3).unwrap(), "seeded");
+        assert_ne!(s, random_ratio(&d, 0.1, 0.2, 4).unwrap());
+        let all_test = random_ratio(&d, 0.0, 1.0, 3).unwrap();
+        assert_eq!((all_test.train.len(), all_test.test.len()), (0, n));
+        for (v, t) in [(0.6, 0.5), (-0.1, 0.1), (f64::NAN, 0.1), (0.1, 2.0)] {
+            assert!(matches!(random_ratio(&d, v, t, 1), Err(Error::Invalid(_))), "{v} {t}");
+        }
+        assert_eq!(random_ratio(&Interactions::default(), 0.1, 0.1, 1).unwrap(), Split::default());
     }
 
     #[test]
