@@ -44,7 +44,8 @@ pub struct TrainArgs {
     /// Model to train: bpr (BPR-MF) or lightgcn.
     #[arg(long, default_value = "bpr")]
     model: String,
-    /// Data: "synthetic" (embedded, default), a MovieLens folder, or an interaction file.
+    /// Data: "synthetic" (embedded, default), a MovieLens 100K folder, or an interaction file
+    /// (.inter: RecBole atomic file; .dat: MovieLens 1M/10M; .csv: MovieLens latest; else tab-separated u.data layout).
     #[arg(long, default_value = "synthetic")]
     data: String,
     /// Where to run (env GPUREC_DEVICE).
@@ -74,6 +75,15 @@ pub struct TrainArgs {
     /// Save the trained model to this file.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Keep only ratings at or above this value (implicit feedback); default: every rating counts.
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Drop users with fewer interactions (iterated with --min-item until stable).
+    #[arg(long, default_value_t = 0)]
+    min_user: usize,
+    /// Drop items with fewer interactions.
+    #[arg(long, default_value_t = 0)]
+    min_item: usize,
 }
 
 impl Default for TrainArgs {
@@ -93,6 +103,9 @@ impl Default for TrainArgs {
             seed: 2024,
             json: false,
             output: None,
+            threshold: None,
+            min_user: 0,
+            min_item: 0,
         }
     }
 }
@@ -165,6 +178,25 @@ fn bytes(b: u64) -> String {
     }
 }
 
+/// Applies the implicit threshold and the minimum-interaction filters.
+fn prepare(mut data: Interactions, threshold: Option<f32>, min_user: usize, min_item: usize) -> Interactions {
+    if threshold.is_some() {
+        data = data.implicit(threshold);
+    }
+    if min_user > 0 || min_item > 0 {
+        data = data.filter_min_interactions(min_user, min_item);
+    }
+    data
+}
+
+/// The data a model file was trained on, prepared the same way.
+fn data_for(file: &ModelFile, over: &Option<String>) -> Result<(Interactions, String)> {
+    let (data, source) = load_data(&data_of(file, over)?)?;
+    let threshold = file.info.get("threshold").and_then(|v| v.as_f64()).map(|v| v as f32);
+    let num = |k: &str| file.info.get(k).and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+    Ok((prepare(data, threshold, num("min_user"), num("min_item")), source))
+}
+
 fn load_data(spec: &str) -> Result<(Interactions, String)> {
     if spec == "synthetic" {
         let cfg = SyntheticConfig::default();
@@ -177,12 +209,12 @@ fn load_data(spec: &str) -> Result<(Interactions, String)> {
         }
         movielens::load_ml100k(&path)?
     } else {
-        let fmt = match path.extension().and_then(|e| e.to_str()) {
-            Some("dat") => CsvFormat::ml_dat(),
-            Some("csv") => CsvFormat::ml_latest_csv(),
-            _ => CsvFormat::ml100k(),
-        };
-        movielens::load_delimited(&path, &fmt)?
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("inter") => movielens::load_inter(&path)?,
+            Some("dat") => movielens::load_delimited(&path, &CsvFormat::ml_dat())?,
+            Some("csv") => movielens::load_delimited(&path, &CsvFormat::ml_latest_csv())?,
+            _ => movielens::load_delimited(&path, &CsvFormat::ml100k())?,
+        }
     };
     Ok((data, path.display().to_string()))
 }
@@ -230,6 +262,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
 
 fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
     let (data, source) = load_data(&args.data)?;
+    let data = prepare(data, args.threshold, args.min_user, args.min_item);
     if !args.json {
         println!("data:    {source}: {}", data.summary());
         println!("device:  {}", b.describe());
@@ -266,7 +299,14 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
         other => bail!("unknown model {other:?}; available: bpr, lightgcn"),
     };
     if let Some(path) = &args.output {
-        let info = serde_json::json!({ "data": args.data, "split_seed": args.seed, "split": "per_user_ratio 8:1:1" });
+        let info = serde_json::json!({
+            "data": args.data,
+            "split_seed": args.seed,
+            "split": "per_user_ratio 8:1:1",
+            "threshold": args.threshold,
+            "min_user": args.min_user,
+            "min_item": args.min_item,
+        });
         scorer.to_file(b, &args.model, config, info, &data.user_ids, &data.item_ids)?.save(path)?;
         if !args.json {
             println!("\nsaved {}", path.display());
@@ -433,7 +473,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
     let file = load_model_file(&args.model)?;
     let scorer = DotScorer::from_file(b, &file)?;
-    let (data, _) = load_data(&data_of(&file, &args.data)?)?;
+    let (data, _) = data_for(&file, &args.data)?;
     let n_items = file.item_ids.len();
     if args.k == 0 || args.k > gpurec::gpu::TOPK_MAX {
         bail!("-k must be between 1 and {}", gpurec::gpu::TOPK_MAX);
@@ -488,7 +528,7 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
 fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
     let file = load_model_file(&args.model)?;
     let scorer = DotScorer::from_file(b, &file)?;
-    let (data, source) = load_data(&data_of(&file, &args.data)?)?;
+    let (data, source) = data_for(&file, &args.data)?;
     if data.user_ids != file.user_ids || data.item_ids != file.item_ids {
         bail!("{source} does not have the users and items the model was trained on");
     }
