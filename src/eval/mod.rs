@@ -6,4 +6,5 @@ pub mod ranking;
 pub mod sampled;
 
 pub use ranking::{ranking_metrics, RankingEval, RankingMetrics, Scorer};
+pub use rating::{RatingEval, RatingMetrics, RatingModel, Ratings};
 pub use sampled::{SampledEval, SampledMetrics};

@@ -8,4 +8,5 @@ pub mod neumf;
 
 pub use bpr::{BprConfig, BprMf};
 pub use dot::DotScorer;
+pub use mf::{BiasedMf, MfConfig};
 pub use lightgcn::{LightGcn, LightGcnConfig};
