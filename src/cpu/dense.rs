@@ -114,16 +114,15 @@ pub fn broadcast_shape(a: &[usize], b: &[usize], op: &str) -> Vec<usize> {
 /// `a op b` with broadcasting.
 pub fn binary(op: BinaryOp, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
     let shape = broadcast_shape(a.shape(), b.shape(), "binary");
-    let av = a.broadcast(IxDyn(&shape)).unwrap();
-    let bv = b.broadcast(IxDyn(&shape)).unwrap();
-    let f = |x: f32, y: f32| match op {
-        BinaryOp::Add => x + y,
-        BinaryOp::Sub => x - y,
-        BinaryOp::Mul => x * y,
-        BinaryOp::Div => x / y,
-    };
-    let data: Vec<f32> = av.iter().zip(bv.iter()).map(|(&x, &y)| f(x, y)).collect();
-    from_vec(data, &shape)
+    let mut out = ndarray::ArrayD::<f32>::zeros(IxDyn(&shape));
+    let z = ndarray::Zip::from(&mut out).and_broadcast(a).and_broadcast(b);
+    match op {
+        BinaryOp::Add => z.for_each(|o, &x, &y| *o = x + y),
+        BinaryOp::Sub => z.for_each(|o, &x, &y| *o = x - y),
+        BinaryOp::Mul => z.for_each(|o, &x, &y| *o = x * y),
+        BinaryOp::Div => z.for_each(|o, &x, &y| *o = x / y),
+    }
+    out.into_shared()
 }
 
 /// `op(x)` elementwise.
@@ -247,7 +246,11 @@ pub fn softmax_backward(y: &CpuTensor, dy: &CpuTensor, log: bool) -> CpuTensor {
 pub fn dot_rows(a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
     assert_eq!(a.shape(), b.shape(), "dot_rows: a vs b");
     assert_eq!(a.ndim(), 2, "dot_rows: expected [n, d], got {:?}", a.shape());
+    let (n, d) = (a.shape()[0], a.shape()[1]);
+    let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
+    let (a, b) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+    // Sequential sum per row: the order of shaders/dot_rows.wgsl.
     let data: Vec<f32> =
-        a.outer_iter().zip(b.outer_iter()).map(|(x, y)| x.iter().zip(y.iter()).map(|(p, q)| p * q).sum()).collect();
-    from_vec(data, &a.shape()[..1])
+        (0..n).map(|r| a[r * d..(r + 1) * d].iter().zip(&b[r * d..(r + 1) * d]).fold(0.0, |s, (p, q)| s + p * q)).collect();
+    from_vec(data, &[n])
 }

@@ -72,6 +72,10 @@ impl Backend for Cpu {
     }
     fn reshape(&self, t: &CpuTensor, shape: &[usize]) -> CpuTensor {
         assert_eq!(t.len(), shape.iter().product::<usize>(), "reshape {:?} -> {shape:?}", t.shape());
+        if t.is_standard_layout() {
+            // Shares the data (copy-on-write), like the GPU backend's reshape.
+            return t.clone().into_shape_with_order(IxDyn(shape)).expect("contiguous");
+        }
         from_vec(t.iter().copied().collect(), shape)
     }
     fn assign(&self, dst: &mut CpuTensor, src: &CpuTensor) {

@@ -5,9 +5,16 @@ use crate::backend::AdamConfig;
 
 /// One Adam step for one element; returns (p, m, v).
 pub fn adam_scalar(p: f32, g: f32, m: f32, v: f32, cfg: &AdamConfig, step: u32) -> (f32, f32, f32) {
+    adam_corrected(p, g, m, v, cfg, bias_corrections(cfg, step))
+}
+
+/// (1 − β1^t, 1 − β2^t), computed once per step as the GPU kernel receives them.
+pub fn bias_corrections(cfg: &AdamConfig, step: u32) -> (f32, f32) {
     let t = step.max(1) as i32;
-    let bc1 = 1.0 - cfg.beta1.powi(t);
-    let bc2 = 1.0 - cfg.beta2.powi(t);
+    (1.0 - cfg.beta1.powi(t), 1.0 - cfg.beta2.powi(t))
+}
+
+fn adam_corrected(p: f32, g: f32, m: f32, v: f32, cfg: &AdamConfig, (bc1, bc2): (f32, f32)) -> (f32, f32, f32) {
     let g = if cfg.decoupled { g } else { g + cfg.weight_decay * p };
     let m = cfg.beta1 * m + (1.0 - cfg.beta1) * g;
     let v = cfg.beta2 * v + (1.0 - cfg.beta2) * g * g;
@@ -27,8 +34,9 @@ pub fn adam(p: &mut CpuTensor, g: &CpuTensor, m: &mut CpuTensor, v: &mut CpuTens
     let g = g.as_standard_layout();
     let gs = g.as_slice().unwrap();
     let (ps, ms, vs) = (p.as_slice_mut().unwrap(), m.as_slice_mut().unwrap(), v.as_slice_mut().unwrap());
+    let bc = bias_corrections(cfg, step);
     for i in 0..gs.len() {
-        (ps[i], ms[i], vs[i]) = adam_scalar(ps[i], gs[i], ms[i], vs[i], cfg, step);
+        (ps[i], ms[i], vs[i]) = adam_corrected(ps[i], gs[i], ms[i], vs[i], cfg, bc);
     }
 }
 
@@ -48,10 +56,11 @@ pub fn adam_rows(
     let g = g.as_standard_layout();
     let gs = g.as_slice().unwrap();
     let (ps, ms, vs) = (p.as_slice_mut().unwrap(), m.as_slice_mut().unwrap(), v.as_slice_mut().unwrap());
+    let bc = bias_corrections(cfg, step);
     for (k, &r) in rows.iter().enumerate() {
         for j in 0..d {
             let i = r as usize * d + j;
-            (ps[i], ms[i], vs[i]) = adam_scalar(ps[i], gs[k * d + j], ms[i], vs[i], cfg, step);
+            (ps[i], ms[i], vs[i]) = adam_corrected(ps[i], gs[k * d + j], ms[i], vs[i], cfg, bc);
         }
     }
 }
