@@ -15,6 +15,13 @@ pub fn normal(seed: u64, n: usize, std: f32) -> Vec<f32> {
         .collect()
 }
 
+/// `n` values from U(−bound, bound) (all zero when `bound` is 0); PyTorch's
+/// default for LSTM and convolution weights uses bound = 1/√fan.
+pub fn uniform(seed: u64, n: usize, bound: f32) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n).map(|_| if bound > 0.0 { rng.random_range(-bound..bound) } else { 0.0 }).collect()
+}
+
 /// Glorot/Xavier normal for a `[rows, cols]` matrix: std = √(2 / (rows + cols)).
 pub fn xavier_normal(seed: u64, rows: usize, cols: usize) -> Vec<f32> {
     normal(seed, rows * cols, (2.0 / (rows + cols) as f32).sqrt())

@@ -9,4 +9,5 @@ pub mod neumf;
 pub use bpr::{BprConfig, BprMf};
 pub use dot::DotScorer;
 pub use mf::{BiasedMf, MfConfig};
+pub use neumf::{NeuMf, NeuMfConfig};
 pub use lightgcn::{LightGcn, LightGcnConfig};

@@ -1,1 +1,312 @@
-//! NeuMF (in progress).
+//! NeuMF — X. He, L. Liao, H. Zhang, L. Nie, X. Hu, T.-S. Chua,
+//! "Neural Collaborative Filtering", WWW 2017.
+//!
+//! score:  ŷ(u, i) = σ(w_gᵀ (p_u ⊙ q_i) + w_mᵀ MLP([p′_u; q′_i]) + b)
+//! loss:   L = mean over 2n rows of BCE(ŷ, y): each of the n training pairs (u, i) with y = 1,
+//!         and for each, one item j drawn uniformly from those u never interacted with, y = 0
+//!
+//! The GMF branch (p, q) and the MLP branch (p′, q′) have embeddings of their
+//! own; the MLP is ReLU layers with dropout on each layer's input and the
+//! predict layer w = [w_g; w_m], b reads both, as RecBole's NeuMF (trained
+//! jointly from scratch, no pre-training).
+//!
+//! Two linear maps are split over the concatenations they read, so no
+//! column concat is ever built:
+//! - the first MLP layer W₁[p′; q′] + b₁ = W_u p′ + W_i q′ + b₁ with W₁ = [W_u W_i]
+//!   (two [`Linear`]s, `first_user` holding b₁, initialised as one Xavier W₁;
+//!   dropout on [p′; q′] is dropout on each half);
+//! - the predict layer wᵀ[g; m] + b = w_gᵀ g + w_mᵀ m + b (`out_gmf`, `out_mlp`).
+//!
+//! One training step is one submission. With δ = ∂L/∂logit = (σ(logit) − y) / 2n:
+//!   ∂L/∂w_g = Σ δ·(p_u ⊙ q_i),  ∂L/∂p_u = δ·w_g ⊙ q_i,  ∂L/∂q_i = δ·w_g ⊙ p_u,
+//! and the MLP branch backpropagates δ·w_m through the layers (`Linear::backward`)
+//! into p′_u and q′_i. The embedding rows a batch touched are summed per row
+//! (`scatter_add_rows`) and updated with lazy Adam; every dense buffer gets one
+//! fused Adam.
+//!
+//! Scoring all items for a batch of users runs on the device and uses the
+//! same split: with a_u = W_u p′_u + b₁ computed once per user, the first
+//! hidden layer of user u against every item is
+//!   Z_uᵀ = relu(W_i Q′ᵀ + a_u 1ᵀ) = relu([W_i | a_u] · [Q′ | 1]ᵀ)   `[h₁, items]`,
+//! one batched matmul over the users (inner size mlp_dim + 1) with the ReLU in
+//! its epilogue. That is the broadcast add [users, 1, h₁] + [1, items, h₁]
+//! done inside a matmul: one dispatch instead of two, and on the CPU backend
+//! about 4× faster than the broadcasting elementwise op. The next layer reads
+//! the transposed block through matmul's transpose flag ([`Linear::forward_t`]),
+//! the rest are batched matmuls, and the GMF part is one matmul (p_u ⊙ w_g)·Qᵀ.
+//! Users go through in chunks so the [chunk, h₁, items] block stays under
+//! `eval_block` floats.
+
+use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Indexed, Shaped};
+use crate::error::Result;
+use crate::eval::Scorer;
+use crate::init;
+use crate::layers::{Adam, Linear, Mlp, Param};
+use crate::rng::derive_seed;
+use crate::train::PairwiseModel;
+
+/// NeuMF hyper-parameters (defaults: RecBole's `NeuMF.yaml`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NeuMfConfig {
+    /// GMF embedding size.
+    pub mf_dim: usize,
+    /// MLP embedding size (the MLP's input is twice this).
+    pub mlp_dim: usize,
+    /// Widths of the MLP's layers (at least one).
+    pub hidden: Vec<usize>,
+    /// Dropout probability on each MLP layer's input during training.
+    pub dropout: f32,
+    /// Adam learning rate.
+    pub lr: f32,
+    /// Largest `[users, items, hidden[0]]` block scoring materialises at once, in floats.
+    pub eval_block: usize,
+}
+
+impl Default for NeuMfConfig {
+    fn default() -> Self {
+        Self { mf_dim: 64, mlp_dim: 64, hidden: vec![128, 64], dropout: 0.1, lr: 1e-3, eval_block: 1 << 24 }
+    }
+}
+
+/// A NeuMF model on backend `B`.
+pub struct NeuMf<B: Backend> {
+    /// GMF user embeddings p `[users, mf_dim]`.
+    pub user_gmf: Param<B>,
+    /// GMF item embeddings q `[items, mf_dim]`.
+    pub item_gmf: Param<B>,
+    /// MLP user embeddings p′ `[users, mlp_dim]`.
+    pub user_mlp: Param<B>,
+    /// MLP item embeddings q′ `[items, mlp_dim]`.
+    pub item_mlp: Param<B>,
+    /// User half of the first MLP layer: W_u p′ + b₁ (no activation).
+    pub first_user: Linear<B>,
+    /// Item half of the first MLP layer: W_i q′ (no bias, no activation).
+    pub first_item: Linear<B>,
+    /// The MLP's remaining layers, `hidden[0] → … → hidden[last]`, ReLU.
+    pub mlp: Mlp<B>,
+    /// Predict layer, GMF part: w_g (no bias).
+    pub out_gmf: Linear<B>,
+    /// Predict layer, MLP part: w_m and the output bias b.
+    pub out_mlp: Linear<B>,
+    opt: Adam,
+    /// I `[mlp_dim, mlp_dim]`, for transposes while scoring.
+    eye: B::Tensor,
+    labels: Option<B::Tensor>,
+    seed: u64,
+    cfg: NeuMfConfig,
+}
+
+impl<B: Backend> NeuMf<B> {
+    /// Embeddings from N(0, 0.01²) (RecBole's NeuMF), Xavier-normal layers
+    /// with zero biases, all seeded.
+    pub fn new(b: &B, n_users: usize, n_items: usize, cfg: NeuMfConfig, seed: u64) -> Result<Self> {
+        assert!(!cfg.hidden.is_empty(), "NeuMF: the MLP needs at least one layer");
+        let (d, e, h1) = (cfg.mf_dim, cfg.mlp_dim, cfg.hidden[0]);
+        let h_last = *cfg.hidden.last().unwrap();
+        let s = |tag| derive_seed(seed, tag);
+        let user_gmf = Param::normal(b, &[n_users, d], 0.01, s(1))?;
+        let item_gmf = Param::normal(b, &[n_items, d], 0.01, s(2))?;
+        let user_mlp = Param::normal(b, &[n_users, e], 0.01, s(3))?;
+        let item_mlp = Param::normal(b, &[n_items, e], 0.01, s(4))?;
+
+        // W₁ `[h₁, 2e]` drawn as one Xavier matrix, then split by columns.
+        let w1 = init::xavier_normal(s(5), h1, 2 * e);
+        let (mut wu, mut wi) = (Vec::with_capacity(h1 * e), Vec::with_capacity(h1 * e));
+        for row in w1.chunks(2 * e) {
+            wu.extend_from_slice(&row[..e]);
+            wi.extend_from_slice(&row[e..]);
+        }
+        let first_user = Linear::from_weights(b, &wu, Some(&vec![0.0; h1]), e, h1, Act::Identity)?;
+        let first_item = Linear::from_weights(b, &wi, None, e, h1, Act::Identity)?;
+        let mlp = Mlp::new(b, &cfg.hidden, Act::Relu, Act::Relu, cfg.dropout, s(6))?;
+
+        // w `[1, d + h_last]` drawn as one Xavier row, then split.
+        let w = init::xavier_normal(s(7), 1, d + h_last);
+        let out_gmf = Linear::from_weights(b, &w[..d], None, d, 1, Act::Identity)?;
+        let out_mlp = Linear::from_weights(b, &w[d..], Some(&[0.0]), h_last, 1, Act::Identity)?;
+        let opt = Adam::new(AdamConfig { lr: cfg.lr, ..Default::default() });
+        let eye: Vec<f32> = (0..e * e).map(|k| (k % (e + 1) == 0) as u8 as f32).collect();
+        let eye = b.tensor(&eye, &[e, e])?;
+        Ok(Self {
+            user_gmf,
+            item_gmf,
+            user_mlp,
+            item_mlp,
+            first_user,
+            first_item,
+            mlp,
+            out_gmf,
+            out_mlp,
+            opt,
+            eye,
+            labels: None,
+            seed,
+            cfg,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NeuMfConfig {
+        &self.cfg
+    }
+
+    /// Number of items scored.
+    pub fn n_items(&self) -> usize {
+        self.item_gmf.dims()[0]
+    }
+
+    /// Logits (before the sigmoid) of the pairs `(users[k], items[k])`, `[n]`,
+    /// without dropout: RecBole's `predict`, and the reference that scoring
+    /// all items is tested against.
+    pub fn score_pairs(&self, b: &B, users: &B::Index, items: &B::Index) -> B::Tensor {
+        let gmf = b.binary(
+            BinaryOp::Mul,
+            &b.gather_rows(&self.user_gmf.value, users),
+            &b.gather_rows(&self.item_gmf.value, items),
+        );
+        let a = self.first_user.forward(b, &b.gather_rows(&self.user_mlp.value, users));
+        let c = self.first_item.forward(b, &b.gather_rows(&self.item_mlp.value, items));
+        let z1 = b.activate(&b.binary(BinaryOp::Add, &a, &c), Act::Relu);
+        let mlp = self.out_mlp.forward(b, &self.mlp.forward(b, &z1));
+        let logits = b.binary(BinaryOp::Add, &self.out_gmf.forward(b, &gmf), &mlp);
+        b.reshape(&logits, &[users.count()])
+    }
+
+    /// Targets `[2n, 1]`: n ones then n zeros, built on the device once per batch size.
+    fn labels(&mut self, b: &B, n: usize) -> B::Tensor {
+        if self.labels.as_ref().map(|t| t.dims()[0]) != Some(2 * n) {
+            self.labels = Some(b.concat_rows(&b.full(&[n, 1], 1.0), &b.zeros(&[n, 1])));
+        }
+        self.labels.clone().unwrap()
+    }
+}
+
+impl<B: Backend> Scorer<B> for NeuMf<B> {
+    fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
+        let (n, items) = (users.count(), self.n_items());
+        let (e, h1) = (self.first_item.fan_in(), self.first_item.fan_out());
+        if n == 0 {
+            return b.zeros(&[0, items]);
+        }
+        // GMF: w_gᵀ(p_u ⊙ q_i) for all i is (p_u ⊙ w_g)·Qᵀ.
+        let pw = b.binary(BinaryOp::Mul, &b.gather_rows(&self.user_gmf.value, users), &self.out_gmf.weight.value);
+        let gmf = b.matmul(&pw, &self.item_gmf.value, false, true, None, Act::Identity);
+        // The backend has no transpose or column concat: Aᵀ is I·Aᵀ (one small
+        // matmul), and [W_i | a_u]ᵀ = [W_iᵀ; a_u] is gathered from the rows of
+        // S = [W_iᵀ; a_1; …; a_n] `[e + n, h₁]`.
+        let transpose = |t: &B::Tensor| b.matmul(&self.eye, t, false, true, None, Act::Identity);
+        let a = self.first_user.forward(b, &b.gather_rows(&self.user_mlp.value, users));
+        let s = b.concat_rows(&transpose(&self.first_item.weight.value), &a);
+        let x_t = b.concat_rows(&transpose(&self.item_mlp.value), &b.full(&[1, items], 1.0));
+
+        let chunk = (self.cfg.eval_block / (items * h1).max(1)).clamp(1, n);
+        let mut scores: Option<B::Tensor> = None;
+        for start in (0..n).step_by(chunk) {
+            let len = chunk.min(n - start);
+            let stack: Vec<u32> = (start..start + len).flat_map(|u| (0..e).chain([e + u])).map(|r| r as u32).collect();
+            // Some kilobytes; the device's only failure here would be out of memory.
+            let stack = b.index(&stack).expect("NeuMF scoring: uploading a chunk's row indices");
+            let m = b.reshape(&b.gather_rows(&s, &stack), &[len, e + 1, h1]);
+            let z_t = b.matmul(&m, &x_t, true, false, None, Act::Relu);
+            let mlp = match self.mlp.layers.split_first() {
+                Some((first, rest)) => {
+                    let h = rest.iter().fold(first.forward_t(b, &z_t), |h, layer| layer.forward(b, &h));
+                    self.out_mlp.forward(b, &h)
+                }
+                None => self.out_mlp.forward_t(b, &z_t),
+            };
+            let gmf = if len == n {
+                gmf.clone()
+            } else {
+                let rows: Vec<u32> = (start as u32..(start + len) as u32).collect();
+                b.gather_rows(&gmf, &b.index(&rows).expect("NeuMF scoring: uploading a chunk's row indices"))
+            };
+            let s = b.binary(BinaryOp::Add, &b.reshape(&mlp, &[len, items]), &gmf);
+            scores = Some(match scores {
+                None => s,
+                Some(prev) => b.concat_rows(&prev, &s),
+            });
+        }
+        scores.unwrap()
+    }
+}
+
+impl<B: Backend> PairwiseModel<B> for NeuMf<B> {
+    fn train_step(&mut self, b: &B, users: &[u32], pos: &[u32], neg: &[u32]) -> Result<B::Tensor> {
+        let n = users.len();
+        assert!(pos.len() == n && neg.len() == n, "NeuMF train_step: {n} users, {} pos, {} neg", pos.len(), neg.len());
+        // Rows 0..n are the positives (y = 1), rows n..2n the negatives (y = 0).
+        let rows_u: Vec<u32> = users.iter().chain(users).copied().collect();
+        let rows_i: Vec<u32> = pos.iter().chain(neg).copied().collect();
+        let (u, i) = (b.index(&rows_u)?, b.index(&rows_i)?);
+        let (user_groups, item_groups) = (b.row_groups(&rows_u)?, b.row_groups(&rows_i)?);
+        let labels = self.labels(b, n);
+        self.opt.next_step();
+        let seed = derive_seed(self.seed, self.opt.step() as u64);
+        let p = self.cfg.dropout;
+        // Dropout on the MLP's input; the backward applies the same mask to the gradient.
+        let dropout =
+            |x: &B::Tensor, tag: u64| if p > 0.0 { b.dropout(x, p, derive_seed(seed, tag)) } else { x.clone() };
+
+        // Forward.
+        let (pg, qg) = (b.gather_rows(&self.user_gmf.value, &u), b.gather_rows(&self.item_gmf.value, &i));
+        let gmf = b.binary(BinaryOp::Mul, &pg, &qg);
+        let pm = dropout(&b.gather_rows(&self.user_mlp.value, &u), 1);
+        let qm = dropout(&b.gather_rows(&self.item_mlp.value, &i), 2);
+        let (a, c) = (self.first_user.forward(b, &pm), self.first_item.forward(b, &qm));
+        let z1 = b.activate(&b.binary(BinaryOp::Add, &a, &c), Act::Relu);
+        let (m, saved) = self.mlp.forward_train(b, &z1, derive_seed(seed, 3));
+        let (sg, sm) = (self.out_gmf.forward(b, &gmf), self.out_mlp.forward(b, &m));
+        let (loss, dlogit) = b.bce_with_logits(&b.binary(BinaryOp::Add, &sg, &sm), &labels);
+
+        // Backward.
+        let (dgmf, g_out_gmf) = self.out_gmf.backward(b, &gmf, &sg, &dlogit);
+        let (dm, g_out_mlp) = self.out_mlp.backward(b, &m, &sm, &dlogit);
+        let (dz1, g_mlp) = self.mlp.backward(b, &saved, &dm);
+        let dpre = b.activate_backward(&z1, &dz1, Act::Relu);
+        let (dpm, g_first_user) = self.first_user.backward(b, &pm, &a, &dpre);
+        let (dqm, g_first_item) = self.first_item.backward(b, &qm, &c, &dpre);
+        let (dpm, dqm) = (dropout(&dpm, 1), dropout(&dqm, 2));
+        let dpg = b.binary(BinaryOp::Mul, &dgmf, &qg);
+        let dqg = b.binary(BinaryOp::Mul, &dgmf, &pg);
+
+        // Updates: lazy Adam on the touched rows, fused Adam on each dense buffer.
+        let opt = &self.opt;
+        self.user_gmf.update_rows(b, &user_groups.rows, &b.scatter_add_rows(&dpg, &user_groups), opt);
+        self.user_mlp.update_rows(b, &user_groups.rows, &b.scatter_add_rows(&dpm, &user_groups), opt);
+        self.item_gmf.update_rows(b, &item_groups.rows, &b.scatter_add_rows(&dqg, &item_groups), opt);
+        self.item_mlp.update_rows(b, &item_groups.rows, &b.scatter_add_rows(&dqm, &item_groups), opt);
+        self.first_user.update(b, &g_first_user, opt);
+        self.first_item.update(b, &g_first_item, opt);
+        self.mlp.update(b, &g_mlp, opt);
+        self.out_gmf.update(b, &g_out_gmf, opt);
+        self.out_mlp.update(b, &g_out_mlp, opt);
+        Ok(loss)
+    }
+
+    fn parameters(&self) -> Vec<&B::Tensor> {
+        let tables = [&self.user_gmf, &self.item_gmf, &self.user_mlp, &self.item_mlp].map(|p| &p.value);
+        let mut out: Vec<&B::Tensor> = tables.into();
+        out.extend(self.first_user.parameters());
+        out.extend(self.first_item.parameters());
+        out.extend(self.mlp.parameters());
+        out.extend(self.out_gmf.parameters());
+        out.extend(self.out_mlp.parameters());
+        out
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
+        let mut out: Vec<&mut B::Tensor> = vec![
+            &mut self.user_gmf.value,
+            &mut self.item_gmf.value,
+            &mut self.user_mlp.value,
+            &mut self.item_mlp.value,
+        ];
+        out.extend(self.first_user.parameters_mut());
+        out.extend(self.first_item.parameters_mut());
+        out.extend(self.mlp.parameters_mut());
+        out.extend(self.out_gmf.parameters_mut());
+        out.extend(self.out_mlp.parameters_mut());
+        out
+    }
+}
