@@ -14,7 +14,7 @@ use gpurec::data::Interactions;
 use gpurec::eval::Scorer;
 use gpurec::eval::{RankingEval, RankingMetrics};
 use gpurec::model_file::ModelFile;
-use gpurec::models::{BprConfig, BprMf, DotScorer, LightGcn, LightGcnConfig};
+use gpurec::models::{BprConfig, BprMf, DotScorer, LightGcn, LightGcnConfig, NeuMf, NeuMfConfig};
 use gpurec::train::{fit_pairwise, EpochReport, FitConfig, PairwiseModel, Progress};
 use gpurec::{Backend, Cpu, Gpu};
 
@@ -39,9 +39,9 @@ pub struct InfoArgs {
 }
 
 /// `gpurec train`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct TrainArgs {
-    /// Model to train: bpr (BPR-MF) or lightgcn.
+    /// Model to train: bpr (BPR-MF), lightgcn or neumf.
     #[arg(long, default_value = "bpr")]
     model: String,
     /// Data: "synthetic" (embedded, default), a MovieLens 100K folder, or an interaction file
@@ -296,7 +296,21 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
             run_pairwise(b, &mut model, args, &source, &train, &valid_eval, &test_eval)?;
             (model.export(b), serde_json::to_value(cfg)?)
         }
-        other => bail!("unknown model {other:?}; available: bpr, lightgcn"),
+        "neumf" => {
+            if args.output.is_some() {
+                bail!("saving NeuMF models is not supported yet (bpr and lightgcn are)");
+            }
+            let cfg = NeuMfConfig { mf_dim: args.dim, mlp_dim: args.dim, lr: args.lr, ..Default::default() };
+            if !args.json {
+                println!("model:   NeuMF {cfg:?}, {} positives + as many negatives per step", args.batch_size / 2);
+            }
+            let mut model = NeuMf::new(b, data.n_users(), data.n_items(), cfg, args.seed)?;
+            // RecBole counts a pointwise batch in rows: half positives, half negatives.
+            let halved = TrainArgs { batch_size: (args.batch_size / 2).max(1), ..args.clone() };
+            run_pairwise(b, &mut model, &halved, &source, &train, &valid_eval, &test_eval)?;
+            return Ok(());
+        }
+        other => bail!("unknown model {other:?}; available: bpr, lightgcn, neumf"),
     };
     if let Some(path) = &args.output {
         let info = serde_json::json!({
@@ -582,8 +596,8 @@ pub struct BenchArgs {
     /// Data: a MovieLens folder or file; default ML-100K when found (../shared/datasets or $GPUREC_ML100K), else synthetic.
     #[arg(long)]
     data: Option<String>,
-    /// Models to time.
-    #[arg(long = "model", default_values = ["bpr", "lightgcn"])]
+    /// Models to time (bpr, lightgcn, neumf).
+    #[arg(long = "model", default_values = ["bpr", "lightgcn", "neumf"])]
     models: Vec<String>,
     /// Epochs per model and backend.
     #[arg(long, default_value_t = 3)]
@@ -690,7 +704,12 @@ fn bench_one<B: Backend>(
             let mut m = LightGcn::new(b, train, LightGcnConfig::default(), 1)?;
             timed_fit(b, gpu, &mut m, train, &fit, &test_eval)?
         }
-        other => bail!("unknown model {other:?}; available: bpr, lightgcn"),
+        "neumf" => {
+            let mut m = NeuMf::new(b, data.n_users(), data.n_items(), NeuMfConfig::default(), 1)?;
+            let fit = FitConfig { batch_size: fit.batch_size / 2, ..fit.clone() };
+            timed_fit(b, gpu, &mut m, train, &fit, &test_eval)?
+        }
+        other => bail!("unknown model {other:?}; available: bpr, lightgcn, neumf"),
     };
     let steps = summary.epochs.first().map(|e| e.steps).unwrap_or(0);
     let total_steps = (steps * summary.epochs.len()).max(1) as f64;
