@@ -39,7 +39,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Top 5 unseen levels for one player, ranked on the device.
     let user = data.user_ids.get("player-5").unwrap();
-    let mask = CsrHost::from_triplets(1, data.n_items(), &seen.row(user as usize).iter().map(|&i| (0, i, 1.0)).collect::<Vec<_>>());
+    let mask = CsrHost::from_triplets(
+        1,
+        data.n_items(),
+        &seen.row(user as usize).iter().map(|&i| (0, i, 1.0)).collect::<Vec<_>>(),
+    );
     let scores = model.score_users(&gpu, &gpu.index(&[user])?);
     let (top, _) = gpu.topk_masked(&scores, 5, Some(&gpu.pattern(&mask)?));
     let names: Vec<&str> = gpu.read_index(&top)?.iter().map(|&i| data.item_ids.id(i)).collect();

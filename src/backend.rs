@@ -431,7 +431,15 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     );
     /// Adagrad with L2 weight decay: `s ← s + g²; p ← p − lr·g / (√s + eps)`.
     #[allow(clippy::too_many_arguments)]
-    fn adagrad(&self, p: &mut Self::Tensor, g: &Self::Tensor, accum: &mut Self::Tensor, lr: f32, eps: f32, weight_decay: f32);
+    fn adagrad(
+        &self,
+        p: &mut Self::Tensor,
+        g: &Self::Tensor,
+        accum: &mut Self::Tensor,
+        lr: f32,
+        eps: f32,
+        weight_decay: f32,
+    );
     /// SGD with momentum and weight decay: `v ← μ·v + g + λ·p; p ← p − lr·v`.
     fn sgd(
         &self,

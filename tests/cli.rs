@@ -20,7 +20,20 @@ fn train_save_recommend_eval_round_trip_across_backends() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["test"]["ndcg"][0].as_f64().unwrap() > 0.0);
 
-    let (ok, cpu_recs, err) = gpurec(&["recommend", "--model", model, "--user", "u3", "--user", "u7", "-k", "5", "--device", "cpu", "--json"]);
+    let (ok, cpu_recs, err) = gpurec(&[
+        "recommend",
+        "--model",
+        model,
+        "--user",
+        "u3",
+        "--user",
+        "u7",
+        "-k",
+        "5",
+        "--device",
+        "cpu",
+        "--json",
+    ]);
     assert!(ok, "{err}");
     let recs: serde_json::Value = serde_json::from_str(&cpu_recs).unwrap();
     assert_eq!(recs[0]["user"], "u3");
@@ -30,11 +43,27 @@ fn train_save_recommend_eval_round_trip_across_backends() {
     let (ok, eval_out, err) = gpurec(&["eval", "--model", model, "--device", "cpu", "--json"]);
     assert!(ok, "{err}");
     let e: serde_json::Value = serde_json::from_str(&eval_out).unwrap();
-    assert!((e["test"]["ndcg"][0].as_f64().unwrap() - v["test"]["ndcg"][0].as_f64().unwrap()).abs() < 1e-9, "eval of the saved model = the metrics at training");
+    assert!(
+        (e["test"]["ndcg"][0].as_f64().unwrap() - v["test"]["ndcg"][0].as_f64().unwrap()).abs() < 1e-9,
+        "eval of the saved model = the metrics at training"
+    );
 
     if common::gpu().is_some() {
         // Loading on the other backend gives the same top-K.
-        let (ok, gpu_recs, err) = gpurec(&["recommend", "--model", model, "--user", "u3", "--user", "u7", "-k", "5", "--device", "gpu", "--json"]);
+        let (ok, gpu_recs, err) = gpurec(&[
+            "recommend",
+            "--model",
+            model,
+            "--user",
+            "u3",
+            "--user",
+            "u7",
+            "-k",
+            "5",
+            "--device",
+            "gpu",
+            "--json",
+        ]);
         assert!(ok, "{err}");
         let g: serde_json::Value = serde_json::from_str(&gpu_recs).unwrap();
         for u in 0..2 {

@@ -250,7 +250,8 @@ pub fn dot_rows(a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
     let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
     let (a, b) = (a.as_slice().unwrap(), b.as_slice().unwrap());
     // Sequential sum per row: the order of shaders/dot_rows.wgsl.
-    let data: Vec<f32> =
-        (0..n).map(|r| a[r * d..(r + 1) * d].iter().zip(&b[r * d..(r + 1) * d]).fold(0.0, |s, (p, q)| s + p * q)).collect();
+    let data: Vec<f32> = (0..n)
+        .map(|r| a[r * d..(r + 1) * d].iter().zip(&b[r * d..(r + 1) * d]).fold(0.0, |s, (p, q)| s + p * q))
+        .collect();
     from_vec(data, &[n])
 }

@@ -1,8 +1,8 @@
 //! Evaluation on the device: full-ranking top-K metrics ([`ranking`]) and
 //! rating-prediction errors ([`rating`]).
 
-pub mod rating;
 pub mod ranking;
+pub mod rating;
 pub mod sampled;
 
 pub use ranking::{ranking_metrics, RankingEval, RankingMetrics, Scorer};

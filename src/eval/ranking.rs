@@ -5,7 +5,7 @@
 //!
 //! Definitions follow RecBole (see `shared/PROTOCOLS.md`). With R(u) the
 //! user's target items and hits@K those among the top K:
-//! - Recall@K = hits@K / |R(u)|;  Precision@K = hits@K / K;  Hit@K = [hits@K > 0];
+//! - Recall@K = hits@K / |R(u)|;  Precision@K = hits@K / K;  Hit@K = 1 if hits@K > 0, else 0;
 //! - MRR@K = 1 / rank of the first hit (0 if none);
 //! - NDCG@K = Σ_hits 1/log2(rank + 1) / Σ_{r ≤ min(|R|, K)} 1/log2(r + 1);
 //! - MAP@K = Σ_hits precision@rank / min(|R(u)|, K);

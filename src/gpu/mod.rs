@@ -19,10 +19,10 @@ mod tensor;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use ops::topk::TOPK_MAX;
 pub use pool::GpuBuffer;
 pub use select::AdapterSummary;
 pub use shaders::Shader;
-pub use ops::topk::TOPK_MAX;
 pub use tensor::{GpuIndex, GpuTensor};
 
 use crate::error::{Error, Result};
@@ -111,7 +111,7 @@ impl std::fmt::Debug for Gpu {
 }
 
 impl Gpu {
-    /// Picks the best adapter (see [`select`]) and creates a device on it.
+    /// Picks the best adapter (WGPU_ADAPTER_NAME match, then discrete > integrated > virtual > software; native APIs before GL) and creates a device on it.
     pub fn new() -> Result<Self> {
         pollster::block_on(Self::new_async())
     }

@@ -1,6 +1,11 @@
-//! Dense layers with written-out backward passes: [`Linear`], [`Mlp`], and
-//! the [`Param`]/[`Adam`] pair that keeps a parameter's optimizer moments
-//! beside it so a model updates each dense buffer with one fused Adam.
+//! Layers with written-out backward passes: [`Linear`], [`Mlp`],
+//! [`lstm::Lstm`] (a sequence, with masks, by backpropagation through time),
+//! [`conv::Conv2d`] / [`conv::Conv1d`] / [`conv::MaxPool2d`], [`graph::NgcfLayer`]
+//! (NGCF's weighted graph convolution; LightGCN's weightless one is
+//! [`crate::models::LightGcn::propagate`]), and the [`Param`]/[`Adam`] pair that
+//! keeps a parameter's optimizer moments beside it so a model updates each
+//! dense buffer with one fused Adam. Embedding tables are `Param`s updated
+//! with [`Param::update_rows`] (lazy Adam on the rows a batch touched).
 //!
 //! - `Linear`: y = act(x·Wᵀ + b), one matmul with the bias and activation in
 //!   its epilogue. Backward, from the saved input x and output y:
@@ -35,5 +40,6 @@ mod param;
 pub use linear::{Linear, LinearGrads};
 pub use mlp::{Mlp, MlpSaved};
 pub use param::{Adam, Param};
-pub mod lstm;
 pub mod conv;
+pub mod graph;
+pub mod lstm;

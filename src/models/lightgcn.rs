@@ -83,7 +83,8 @@ impl<B: Backend> LightGcn<B> {
         let n = users.len();
         let off = self.users as u32;
         // Gather rows of all three roles at once: [users; pos; neg] in node ids.
-        let rows: Vec<u32> = users.iter().copied().chain(pos.iter().map(|i| i + off)).chain(neg.iter().map(|j| j + off)).collect();
+        let rows: Vec<u32> =
+            users.iter().copied().chain(pos.iter().map(|i| i + off)).chain(neg.iter().map(|j| j + off)).collect();
         let idx = b.index(&rows)?;
         let select_t = b.csr(&gather_transpose(&rows, self.users + self.items))?;
 
@@ -111,7 +112,10 @@ impl<B: Backend> LightGcn<B> {
     /// The propagated embeddings for serving (the graph is not needed after this).
     pub fn export(&self, b: &B) -> crate::models::DotScorer<B> {
         let e = self.propagate(b);
-        crate::models::DotScorer { user: b.slice_rows(&e, 0, self.users), item: b.slice_rows(&e, self.users, self.items) }
+        crate::models::DotScorer {
+            user: b.slice_rows(&e, 0, self.users),
+            item: b.slice_rows(&e, self.users, self.items),
+        }
     }
 }
 

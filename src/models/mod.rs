@@ -8,6 +8,6 @@ pub mod neumf;
 
 pub use bpr::{BprConfig, BprMf};
 pub use dot::DotScorer;
+pub use lightgcn::{LightGcn, LightGcnConfig};
 pub use mf::{BiasedMf, MfConfig};
 pub use neumf::{NeuMf, NeuMfConfig};
-pub use lightgcn::{LightGcn, LightGcnConfig};

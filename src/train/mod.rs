@@ -4,5 +4,5 @@
 pub mod pairwise;
 pub mod pointwise;
 
-pub use pointwise::{fit_pointwise, PointSampler, PointwiseModel, PointwiseSummary};
 pub use pairwise::{fit_pairwise, EpochReport, FitConfig, FitSummary, PairSampler, PairwiseModel, Progress, Silent};
+pub use pointwise::{fit_pointwise, PointSampler, PointwiseModel, PointwiseSummary};
