@@ -93,3 +93,13 @@ fn bad_input_gets_clear_errors() {
     let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--model", "nope"]);
     assert!(!ok && err.contains("unknown model"), "{err}");
 }
+
+#[test]
+fn mf_cross_validation_from_the_command_line() {
+    let (ok, out, err) = gpurec(&["train", "--model", "mf", "--device", "cpu", "--epochs", "2", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["folds"].as_array().unwrap().len(), 5);
+    let rmse = v["rmse"].as_f64().unwrap();
+    assert!(rmse > 0.3 && rmse < 1.5, "synthetic ratings 1..5: rmse {rmse}");
+}
