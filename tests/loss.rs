@@ -91,3 +91,34 @@ fn softmax_cross_entropy_matches_cpu_and_finite_differences() {
         assert!((fd - g[[i / c, i % c]]).abs() < 1e-3, "i={i}: fd {fd} vs {}", g[[i / c, i % c]]);
     }
 }
+
+#[test]
+fn sampled_softmax_cross_entropy_composes_from_gathers() {
+    // Softmax over each user's positive and S sampled items (target column 0):
+    // logits = ⟨p_u, q_c⟩ for the gathered candidates, one batched matmul.
+    let Some(gpu) = gpu() else { return };
+    let (n, s, d, items) = (5, 3, 4, 11);
+    let (uc, ug) = both(&gpu, &rand_vec(1, n * d), &[n, 1, d]);
+    let (tc, tg) = both(&gpu, &rand_vec(2, items * d), &[items, d]);
+    let cand = rand_ints(3, n * (1 + s), items as u32);
+    let run = |b: &dyn Fn() -> (Vec<f32>, Vec<f32>)| b();
+    let cpu = run(&|| {
+        let q = Cpu.reshape(&Cpu.gather_rows(&tc, &Cpu.index(&cand).unwrap()), &[n, 1 + s, d]);
+        let logits = Cpu.reshape(&Cpu.matmul(&uc, &q, false, true, None, gpurec::Act::Identity), &[n, 1 + s]);
+        let (l, g) = Cpu.softmax_cross_entropy(&logits, &Cpu.index(&vec![0; n]).unwrap());
+        (Cpu.read(&l).unwrap(), Cpu.read(&g).unwrap())
+    });
+    let gpu_out = run(&|| {
+        let q = gpu.reshape(&gpu.gather_rows(&tg, &gpu.index(&cand).unwrap()), &[n, 1 + s, d]);
+        let logits = gpu.reshape(&gpu.matmul(&ug, &q, false, true, None, gpurec::Act::Identity), &[n, 1 + s]);
+        let (l, g) = gpu.softmax_cross_entropy(&logits, &gpu.index(&vec![0; n]).unwrap());
+        (gpu.read(&l).unwrap(), gpu.read(&g).unwrap())
+    });
+    assert_close("sampled softmax loss", &gpu_out.0, &cpu.0, SUMS);
+    assert_close("sampled softmax grad", &gpu_out.1, &cpu.1, SUMS);
+    // Each row's gradient sums to zero and is negative only at the target.
+    for r in 0..n {
+        let row = &cpu.1[r * (1 + s)..(r + 1) * (1 + s)];
+        assert!(row.iter().sum::<f32>().abs() < 1e-6 && row[0] < 0.0 && row[1..].iter().all(|&v| v > 0.0));
+    }
+}
