@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::pairwise::{EpochReport, FitConfig, Progress};
-use crate::backend::{Backend, BinaryOp};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::eval::rating::{RatingEval, RatingMetrics, RatingModel, Ratings};
 
@@ -111,21 +111,10 @@ pub fn fit_pointwise<B: Backend, M: PointwiseModel<B>>(
     for epoch in 1..=cfg.epochs {
         let t0 = Instant::now();
         sampler.shuffle();
-        let mut total: Option<B::Tensor> = None;
-        for k in 0..steps {
+        let loss = super::run_epoch(b, epoch, steps, progress, |k| {
             let (u, i, r) = sampler.batch(k, cfg.batch_size);
-            let loss = model.train_step(b, &u, &i, &r)?;
-            total = Some(match total {
-                None => loss,
-                Some(t) => b.binary(BinaryOp::Add, &t, &loss),
-            });
-            b.flush()?;
-            progress.on_step(epoch, k + 1, steps);
-        }
-        let loss = b.read(&total.expect("at least one step"))?[0] / steps as f32;
-        if !loss.is_finite() {
-            return Err(Error::Invalid(format!("training diverged: loss {loss} at epoch {epoch}")));
-        }
+            model.train_step(b, &u, &i, &r)
+        })?;
         let train_seconds = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         let metrics = valid.map(|v| v.evaluate(b, model)).transpose()?;
