@@ -59,3 +59,24 @@ fn rng_f32(seed_lo: u32, seed_hi: u32, i: u32) -> f32 {
 fn neg_inf() -> f32 {
     return bitcast<f32>(0xff800000u);
 }
+
+// Workgroup reduction shared by the row kernels (reduce, softmax, loss):
+// each of the 256 invocations stores its partial in part[t], then calls
+// tree(t, is_max) — a halving tree, the order cpu::dense::tree_sum mirrors.
+// Every invocation of the group must call it (it holds barriers). Modules
+// that never call it do not pay for `part`: unused workgroup variables are
+// not part of any entry point.
+var<workgroup> part: array<f32, 256>;
+
+fn tree(t: u32, is_max: bool) -> f32 {
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if (t < s) {
+            if (is_max) { part[t] = max(part[t], part[t + s]); } else { part[t] += part[t + s]; }
+        }
+        workgroupBarrier();
+    }
+    let v = part[0];
+    workgroupBarrier();
+    return v;
+}

@@ -41,20 +41,6 @@ fn pointwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     grad[i] = g * p.inv_n;
 }
 
-var<workgroup> part: array<f32, 256>;
-
-fn tree(t: u32, is_max: bool) -> f32 {
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if (t < s) {
-            if (is_max) { part[t] = max(part[t], part[t + s]); } else { part[t] += part[t + s]; }
-        }
-        workgroupBarrier();
-    }
-    let v = part[0];
-    workgroupBarrier();
-    return v;
-}
 
 @compute @workgroup_size(256)
 fn softmax_ce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -18,7 +18,7 @@ struct Params { outer: u32, len: u32, stride: u32, op: u32 }
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-var<workgroup> part: array<f32, 256>;
+
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -36,15 +36,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
     }
     part[t] = acc;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if (t < s) {
-            if (p.op == 2u) { part[t] = max(part[t], part[t + s]); } else { part[t] += part[t + s]; }
-        }
-        workgroupBarrier();
-    }
+    let total = tree(t, p.op == 2u);
     if (live && t == 0u) {
-        var v = part[0];
+        var v = total;
         if (p.op == 1u) { v = select(v / f32(p.len), 0.0, p.len == 0u); }
         out[r] = v;
     }

@@ -17,20 +17,6 @@ struct Params { rows: u32, len: u32, log: u32, _pad: u32 }
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-var<workgroup> part: array<f32, 256>;
-
-fn tree(t: u32, is_max: bool) -> f32 {
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if (t < s) {
-            if (is_max) { part[t] = max(part[t], part[t + s]); } else { part[t] += part[t + s]; }
-        }
-        workgroupBarrier();
-    }
-    let v = part[0];
-    workgroupBarrier();
-    return v;
-}
 
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
