@@ -487,3 +487,24 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         exclude: Option<&Pattern<Self>>,
     ) -> (Self::Index, Self::Tensor);
 }
+
+/// Checks the shapes of `A · X` for [`Backend::spmm_csr`] (panicking with the
+/// op name and shapes, as every op does) and returns the width `d` of `X`.
+pub(crate) fn spmm_width<B: Backend>(a: &Csr<B>, xs: &[usize]) -> usize {
+    let p = &a.pattern;
+    assert!(
+        xs.len() == 2 && xs[0] == p.cols,
+        "spmm_csr: x must be [{}, d] for A [{}, {}], got {xs:?}",
+        p.cols,
+        p.rows,
+        p.cols
+    );
+    assert!(p.row_ptr.count() == p.rows + 1, "spmm_csr: row_ptr has {} offsets for {} rows", p.row_ptr.count(), p.rows);
+    assert!(
+        a.vals.dims() == [p.col_idx.count()],
+        "spmm_csr: vals {:?} for {} stored entries",
+        a.vals.dims(),
+        p.col_idx.count()
+    );
+    xs[1]
+}

@@ -9,22 +9,7 @@ use crate::backend::Csr;
 /// agree to the rounding of fused multiply-adds.
 pub fn spmm_csr(a: &Csr<Cpu>, x: &CpuTensor) -> CpuTensor {
     let p = &a.pattern;
-    let xs = x.shape();
-    assert!(
-        xs.len() == 2 && xs[0] == p.cols,
-        "spmm_csr: x must be [{}, d] for A [{}, {}], got {xs:?}",
-        p.cols,
-        p.rows,
-        p.cols
-    );
-    assert!(p.row_ptr.len() == p.rows + 1, "spmm_csr: row_ptr has {} offsets for {} rows", p.row_ptr.len(), p.rows);
-    assert!(
-        a.vals.shape() == [p.col_idx.len()],
-        "spmm_csr: vals {:?} for {} stored entries",
-        a.vals.shape(),
-        p.col_idx.len()
-    );
-    let d = xs[1];
+    let d = crate::backend::spmm_width(a, x.shape());
     let x = x.as_standard_layout();
     let xv = x.as_slice().expect("standard layout");
     let vals = a.vals.as_standard_layout();

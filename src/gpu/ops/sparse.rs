@@ -17,22 +17,7 @@ struct SpmmParams {
 /// CSR order (deterministic, no atomics).
 pub(crate) fn spmm_csr(gpu: &Gpu, a: &Csr<Gpu>, x: &GpuTensor) -> GpuTensor {
     let p = &a.pattern;
-    let xs = x.shape();
-    assert!(
-        xs.len() == 2 && xs[0] == p.cols,
-        "spmm_csr: x must be [{}, d] for A [{}, {}], got {xs:?}",
-        p.cols,
-        p.rows,
-        p.cols
-    );
-    assert!(p.row_ptr.len() == p.rows + 1, "spmm_csr: row_ptr has {} offsets for {} rows", p.row_ptr.len(), p.rows);
-    assert!(
-        a.vals.shape() == [p.col_idx.len()],
-        "spmm_csr: vals {:?} for {} stored entries",
-        a.vals.shape(),
-        p.col_idx.len()
-    );
-    let d = xs[1];
+    let d = crate::backend::spmm_width(a, x.shape());
     let total = p.rows * d;
     assert!(u32::try_from(total).is_ok(), "spmm_csr: output [{}, {d}] exceeds u32 indexing", p.rows);
     let out = gpu.empty(&[p.rows, d]);
