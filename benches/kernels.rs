@@ -8,8 +8,9 @@
 //! the time covers recording, submission and execution of ops queued back to
 //! back, as in a training step. Throughput is reported next to the time:
 //! elements/s is FLOP/s for `matmul` and `spmm_csr`, cells/s for the LSTM,
-//! parameters/s for Adam and dispatches/s for `dispatch`; bytes/s counts the
-//! nominal memory traffic (each operand read once, each output written once).
+//! parameters/s for Adam, users/s for `rank_metrics` and dispatches/s for
+//! `dispatch`; bytes/s counts the nominal memory traffic (each operand read
+//! once, each output written once).
 //!
 //! Sizes: by default a reduced set that finishes in a few minutes even on a
 //! software adapter; `GPUREC_BENCH_FULL=1` adds the big shapes (4096³ matmul,
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use gpurec::backend::LstmStep;
+use gpurec::backend::{AucCounts, LstmStep, Pattern};
 use gpurec::gpu::GpuStats;
 use gpurec::sparse::CsrHost;
 use gpurec::{Act, AdamConfig, Backend, Cpu, Gpu};
@@ -444,6 +445,56 @@ fn bench_adam(c: &mut Criterion, ctx: &Ctx) {
     g.finish();
 }
 
+// ---- rank_metrics ---------------------------------------------------------
+
+/// Inputs of one evaluation batch: top-`k` lists, targets, AUC counts and the coverage table.
+type RankInputs<B> =
+    (<B as Backend>::Index, Pattern<B>, <B as Backend>::Index, <B as Backend>::Index, <B as Backend>::Tensor);
+
+/// One batch of `n` users over `m` items, top-`k` lists and about 10 targets
+/// each (half of them listed), metrics at K = 10 and `k` with AUC and coverage.
+fn rank_metrics_op<'a, B: Timed>(n: usize, m: usize, k: usize) -> Op<'a, B, RankInputs<B>> {
+    Op {
+        shape: format!("{n}x{k}of{m}"),
+        throughput: Throughput::Elements(n as u64),
+        flush_every: flush_every(n * 13 * 4),
+        setup: Box::new(move |b: &B| {
+            let mut rng = ChaCha8Rng::seed_from_u64(12);
+            let mut items: Vec<u32> = (0..m as u32).collect();
+            let (mut top, mut trip) = (Vec::with_capacity(n * k), Vec::new());
+            for u in 0..n as u32 {
+                items.shuffle(&mut rng);
+                top.extend_from_slice(&items[..k]);
+                trip.extend(items[k / 2..k / 2 + 10].iter().map(|&c| (u, c, 1.0)));
+            }
+            let targets = CsrHost::from_triplets(n, m, &trip);
+            let before: Vec<u32> = (0..targets.nnz()).map(|_| rng.random_range(0..m as u32 / 2)).collect();
+            let negatives = vec![m as u32 - 10; n];
+            (
+                b.index(&top).expect("upload"),
+                b.pattern(&targets).expect("upload"),
+                b.index(&before).expect("upload"),
+                b.index(&negatives).expect("upload"),
+                b.zeros(&[2, m]),
+            )
+        }),
+        run: Box::new(move |b: &B, (top, targets, before, negatives, covered)| {
+            let auc = AucCounts { before, negatives };
+            black_box(b.rank_metrics(top, k, targets, &[10, k], Some(auc), Some(covered)));
+        }),
+    }
+}
+
+fn bench_rank_metrics(c: &mut Criterion, ctx: &Ctx) {
+    // An ML-100K evaluation batch: 943 users, 1682 items.
+    let mut g = group(c, "rank_metrics");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, rank_metrics_op(943, 1682, 20));
+    }
+    bench(&mut g, &Cpu, rank_metrics_op(943, 1682, 20));
+    g.finish();
+}
+
 // ---- dispatch overhead ----------------------------------------------------
 
 /// A chain of [`CHAIN`] dependent `scale` ops on a `[CHAIN_LEN]` tensor, then
@@ -532,6 +583,7 @@ fn main() {
     bench_spmm(&mut c, &ctx);
     bench_lstm(&mut c, &ctx);
     bench_adam(&mut c, &ctx);
+    bench_rank_metrics(&mut c, &ctx);
     bench_dispatch(&mut c, &ctx);
     c.final_summary();
 }

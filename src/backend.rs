@@ -178,6 +178,19 @@ pub enum Among<'a, B: Backend> {
     Only(&'a Pattern<B>),
 }
 
+/// The AUC inputs of [`Backend::rank_metrics`].
+#[derive(Clone, Copy, Debug)]
+pub struct AucCounts<'a, B: Backend> {
+    /// Per target entry, in CSR order, the negatives ranked before it
+    /// ([`Backend::rank_among`] with [`Among::AllExcept`]).
+    pub before: &'a B::Index,
+    /// Per row, the number of negatives: columns neither masked nor targets.
+    pub negatives: &'a B::Index,
+}
+
+/// Metrics per cut-off in the output of [`Backend::rank_metrics`], in column order.
+pub const RANK_METRICS: [&str; 6] = ["recall", "precision", "hit", "ndcg", "mrr", "map"];
+
 /// Shape-carrying tensors.
 pub trait Shaped {
     /// The tensor's shape.
@@ -486,6 +499,26 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         k: usize,
         exclude: Option<&Pattern<Self>>,
     ) -> (Self::Index, Self::Tensor);
+    /// Per-row ranking metrics of top-`k` lists `top` (`[n·k]` columns, best
+    /// first, `u32::MAX` for an empty slot) against the rows of `targets`, at
+    /// each cut-off `ks[i]` ≥ 1 (at most 16 on the GPU; a cut-off above `k`
+    /// sees only the `k` listed).
+    /// Returns `[n, 6·ks.len() + 1]`: column `j·ks.len() + i` holds metric
+    /// [`RANK_METRICS`]`[j]` at `ks[i]` (RecBole's definitions, see
+    /// `eval::ranking`), the last column the row's AUC `1 − Σ before /
+    /// (|targets| · negatives)` when `auc` is given; rows without targets (or,
+    /// for AUC, without negatives) are zeros. `covered` (`[ks.len(),
+    /// targets.cols]`), when given, gets `covered[i, c] = 1` for each column c
+    /// among any row's first `ks[i]`: item coverage accumulated over batches.
+    fn rank_metrics(
+        &self,
+        top: &Self::Index,
+        k: usize,
+        targets: &Pattern<Self>,
+        ks: &[usize],
+        auc: Option<AucCounts<'_, Self>>,
+        covered: Option<&mut Self::Tensor>,
+    ) -> Self::Tensor;
 }
 
 /// Checks the shapes of `A · X` for [`Backend::spmm_csr`] (panicking with the
@@ -507,4 +540,43 @@ pub(crate) fn spmm_width<B: Backend>(a: &Csr<B>, xs: &[usize]) -> usize {
         p.col_idx.count()
     );
     xs[1]
+}
+
+/// Checks the inputs of [`Backend::rank_metrics`] (panicking with the op name
+/// and shapes) and returns the number of rows.
+pub(crate) fn rank_metrics_rows<B: Backend>(
+    top: &B::Index,
+    k: usize,
+    targets: &Pattern<B>,
+    ks: &[usize],
+    auc: Option<&AucCounts<'_, B>>,
+    covered: Option<&B::Tensor>,
+) -> usize {
+    let n = targets.rows;
+    assert!(top.count() == n * k, "rank_metrics: top has {} entries for {n} rows of k = {k}", top.count());
+    assert!(ks.iter().all(|&c| c >= 1), "rank_metrics: cut-offs must be ≥ 1, got {ks:?}");
+    assert!(
+        targets.row_ptr.count() == n + 1,
+        "rank_metrics: targets row_ptr has {} offsets for {n} rows",
+        targets.row_ptr.count()
+    );
+    if let Some(a) = auc {
+        assert!(
+            a.before.count() == targets.col_idx.count(),
+            "rank_metrics: {} AUC counts for {} targets",
+            a.before.count(),
+            targets.col_idx.count()
+        );
+        assert!(a.negatives.count() == n, "rank_metrics: {} negative counts for {n} rows", a.negatives.count());
+    }
+    if let Some(c) = covered {
+        assert!(
+            c.dims() == [ks.len(), targets.cols],
+            "rank_metrics: covered {:?}, want [{}, {}]",
+            c.dims(),
+            ks.len(),
+            targets.cols
+        );
+    }
+    n
 }

@@ -4,9 +4,13 @@
 mod common;
 
 use common::*;
-use gpurec::eval::{RankingEval, Scorer};
+use gpurec::backend::{AucCounts, Pattern, RANK_METRICS};
+use gpurec::eval::{ranking_metrics, RankingEval, RankingMetrics, Scorer};
 use gpurec::sparse::CsrHost;
-use gpurec::{Backend, Cpu};
+use gpurec::{Backend, Cpu, Gpu};
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// Scores from a fixed host matrix.
 struct Fixed<B: Backend>(B::Tensor);
@@ -66,7 +70,8 @@ fn auc_matches_brute_force_and_perfect_rankings_score_one() {
     let model = Fixed::<Cpu>(Cpu.tensor(&scores, &[n, m]).unwrap());
     let metrics = RankingEval::new(&Cpu, &targets, &exclude, &[5], 4).unwrap().evaluate(&Cpu, &model).unwrap();
     let want = brute_auc(&scores, m, &targets, &exclude);
-    assert!((metrics.auc.unwrap() - want).abs() < 1e-12, "auc {:?} vs brute {want}", metrics.auc);
+    // Per-user AUC is computed in f32 on the device.
+    assert!((metrics.auc.unwrap() - want).abs() < 1e-6, "auc {:?} vs brute {want}", metrics.auc);
 
     // Targets scored above everything: AUC 1, NDCG 1, Recall@5 1 for users with ≤ 5 targets.
     let mut perfect = vec![0f32; n * m];
@@ -94,8 +99,239 @@ fn evaluation_is_the_same_on_both_backends() {
         .unwrap()
         .evaluate(&gpu, &Fixed::<gpurec::Gpu>(gpu.tensor(&scores, &[n, m]).unwrap()))
         .unwrap();
-    assert_eq!(cpu, g, "identical rankings give identical metrics");
+    // Per-user values are f32 on both backends; only log2 and division may round differently.
+    assert_metrics_close("gpu vs cpu", &g, &cpu, 1e-6);
     assert!(cpu.users > 0 && cpu.auc.is_some());
+}
+
+/// Asserts every metric of `got` is within `tol` of `want` (and the users and cut-offs agree).
+fn assert_metrics_close(what: &str, got: &RankingMetrics, want: &RankingMetrics, tol: f64) {
+    assert_eq!((&got.ks, got.users), (&want.ks, want.users), "{what}: cut-offs or users");
+    assert_eq!(got.auc.is_some(), want.auc.is_some(), "{what}: AUC presence");
+    let pairs = got.rows().into_iter().zip(want.rows());
+    for ((name, g), (_, w)) in
+        pairs.chain([(("auc".into(), got.auc.unwrap_or(0.0)), ("auc".into(), want.auc.unwrap_or(0.0)))])
+    {
+        assert!((g - w).abs() <= tol, "{what}: {name} got {g}, want {w}");
+    }
+}
+
+/// Random inputs of `rank_metrics`: `n` top-`k` lists over `m` items (some
+/// rows cut short by empty slots), targets (some rows empty, some overlapping
+/// the lists), and AUC counts (some rows without negatives, some whose sums
+/// pass 2^32).
+struct MetricsCase {
+    n: usize,
+    k: usize,
+    m: usize,
+    top: Vec<u32>,
+    targets: CsrHost,
+    before: Vec<u32>,
+    negatives: Vec<u32>,
+}
+
+fn metrics_case(n: usize, k: usize, m: usize, seed: u64) -> MetricsCase {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut items: Vec<u32> = (0..m as u32).collect();
+    let (mut top, mut trip) = (Vec::with_capacity(n * k), Vec::new());
+    for r in 0..n {
+        items.shuffle(&mut rng);
+        let listed = if r % 5 == 3 { rng.random_range(0..=k) } else { k };
+        top.extend(items[..listed].iter().copied().chain(std::iter::repeat_n(u32::MAX, k - listed)));
+        if r % 4 == 1 {
+            continue; // no targets
+        }
+        // A few of the listed items and a few others.
+        let from_list = rng.random_range(0..=listed.min(6));
+        let others = rng.random_range(usize::from(from_list == 0)..=4);
+        for &c in items[..from_list].iter().chain(&items[listed..(listed + others).min(m)]) {
+            trip.push((r as u32, c, 1.0));
+        }
+    }
+    let targets = CsrHost::from_triplets(n, m, &trip);
+    let (mut before, mut negatives) = (Vec::new(), Vec::new());
+    for r in 0..n {
+        let neg = match r % 7 {
+            2 => 0,
+            5 => u32::MAX - 7,
+            _ => rng.random_range(1..=m as u32),
+        };
+        negatives.push(neg);
+        before.extend((0..targets.row(r).len()).map(|_| rng.random_range(0..=neg)));
+    }
+    MetricsCase { n, k, m, top, targets, before, negatives }
+}
+
+/// Runs `rank_metrics` on `b`: per-user metrics and coverage flags.
+fn run_rank_metrics<B: Backend>(b: &B, c: &MetricsCase, ks: &[usize], auc: bool) -> (Vec<f32>, Vec<f32>) {
+    let top = b.index(&c.top).unwrap();
+    let targets: Pattern<B> = b.pattern(&c.targets).unwrap();
+    let (before, negatives) = (b.index(&c.before).unwrap(), b.index(&c.negatives).unwrap());
+    let mut covered = b.zeros(&[ks.len(), c.m]);
+    let counts = auc.then_some(AucCounts { before: &before, negatives: &negatives });
+    let out = b.rank_metrics(&top, c.k, &targets, ks, counts, Some(&mut covered));
+    use gpurec::backend::Shaped;
+    assert_eq!(out.dims(), [c.n, RANK_METRICS.len() * ks.len() + 1]);
+    (b.read(&out).unwrap(), b.read(&covered).unwrap())
+}
+
+/// The CPU op against the host reference `ranking_metrics` (f64), user by user.
+fn check_against_reference(c: &MetricsCase, ks: &[usize], auc: bool, per_user: &[f32], covered: &[f32]) {
+    let (nk, width) = (ks.len(), RANK_METRICS.len() * ks.len() + 1);
+    let mut tops = Vec::new();
+    for (r, row) in per_user.chunks(width).enumerate() {
+        let list = c.top[r * c.k..(r + 1) * c.k].to_vec();
+        let t = c.targets.row(r).to_vec();
+        let want = ranking_metrics(std::slice::from_ref(&list), std::slice::from_ref(&t), ks, c.m);
+        for (j, name) in RANK_METRICS.iter().enumerate() {
+            for (i, &kc) in ks.iter().enumerate() {
+                let w = want.get(name, kc).unwrap();
+                let g = row[j * nk + i] as f64;
+                assert!((g - w).abs() <= 1e-5, "row {r}: {name}@{kc} got {g}, want {w}");
+            }
+        }
+        let neg = c.negatives[r] as f64;
+        let want_auc = if !auc || t.is_empty() || neg == 0.0 {
+            0.0
+        } else {
+            let wrong: f64 = c.before[c.targets.row_ptr[r] as usize..c.targets.row_ptr[r + 1] as usize]
+                .iter()
+                .map(|&b| b as f64)
+                .sum();
+            1.0 - wrong / (t.len() as f64 * neg)
+        };
+        assert!((row[width - 1] as f64 - want_auc).abs() <= 1e-5, "row {r}: auc {} vs {want_auc}", row[width - 1]);
+        tops.push(list);
+    }
+    for (i, &kc) in ks.iter().enumerate() {
+        let mut want = vec![0f32; c.m];
+        for list in &tops {
+            for &item in list.iter().take(kc).filter(|&&item| (item as usize) < c.m) {
+                want[item as usize] = 1.0;
+            }
+        }
+        assert_eq!(&covered[i * c.m..(i + 1) * c.m], &want[..], "coverage flags @{kc}");
+    }
+}
+
+#[test]
+fn rank_metrics_matches_reference_and_cpu() {
+    let gpu = gpu();
+    let shapes: &[(usize, usize, &[usize])] = &[
+        (1, 1, &[1]),
+        (2, 5, &[5, 1, 3]),
+        (7, 10, &[1, 5, 10]),
+        (13, 20, &[10, 20, 20]),
+        (65, 128, &[1, 10, 50, 128]),
+        (257, 16, &[2, 16, 19]), // a cut-off past the list length sees only the list
+        (300, 128, &[128, 1, 64]),
+    ];
+    for (s, &(n, k, ks)) in shapes.iter().enumerate() {
+        let m = [1, 7, 41, 300, 1000][s % 5].max(k + 4);
+        let c = metrics_case(n, k, m, 100 + s as u64);
+        for auc in [true, false] {
+            let what = format!("n {n} k {k} ks {ks:?} m {m} auc {auc}");
+            let (cpu, cpu_cov) = run_rank_metrics(&Cpu, &c, ks, auc);
+            check_against_reference(&c, ks, auc, &cpu, &cpu_cov);
+            if let Some(g) = &gpu {
+                let (got, got_cov) = run_rank_metrics(g, &c, ks, auc);
+                assert_close(&format!("rank_metrics {what}"), &got, &cpu, EXACTISH);
+                assert_eq!(got_cov, cpu_cov, "coverage flags {what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn rank_metrics_accumulates_coverage_over_batches() {
+    // Two batches of one user marking the same flag table: the union of their items.
+    fn both_batches<B: Backend>(b: &B) -> Vec<f32> {
+        let targets = b.pattern(&CsrHost::from_triplets(1, 6, &[(0, 2, 1.0)])).unwrap();
+        let mut covered = b.zeros(&[2, 6]);
+        for top in [[3, 1, u32::MAX], [1, 4, 0]] {
+            b.rank_metrics(&b.index(&top).unwrap(), 3, &targets, &[1, 3], None, Some(&mut covered));
+        }
+        b.read(&covered).unwrap()
+    }
+    // @1: items 3 and 1; @3: also 0 and 4. The empty slot marks nothing.
+    let want = [0., 1., 0., 1., 0., 0., 1., 1., 0., 1., 1., 0.];
+    assert_eq!(both_batches(&Cpu), want);
+    if let Some(g) = gpu() {
+        assert_eq!(both_batches(&g), want);
+    }
+}
+
+/// Metrics from the backend's own top-K lists, read back and scored on the host.
+fn host_reference<B: Backend>(
+    b: &B,
+    scores: &[f32],
+    (n, m): (usize, usize),
+    targets: &CsrHost,
+    exclude: &CsrHost,
+    ks: &[usize],
+) -> RankingMetrics {
+    let k = *ks.iter().max().unwrap();
+    let s = b.tensor(scores, &[n, m]).unwrap();
+    let top = b.read_index(&b.topk_masked(&s, k, Some(&b.pattern(exclude).unwrap())).0).unwrap();
+    let (mut tops, mut ts) = (Vec::new(), Vec::new());
+    for u in (0..n).filter(|&u| !targets.row(u).is_empty()) {
+        tops.push(top[u * k..(u + 1) * k].to_vec());
+        ts.push(targets.row(u).to_vec());
+    }
+    let mut want = ranking_metrics(&tops, &ts, ks, m);
+    want.auc = Some(brute_auc(scores, m, targets, exclude));
+    want
+}
+
+#[test]
+fn evaluate_matches_ranking_metrics_of_the_read_back_top_k() {
+    let gpu = gpu();
+    for (n, m, ks, batch) in [(1, 9, vec![1, 3], 4), (70, 300, vec![1, 10, 20], 32), (263, 150, vec![5, 128, 50], 100)]
+    {
+        let (scores, targets, exclude) = random_case(n, m, n as u64);
+        let what = format!("n {n} m {m} ks {ks:?}");
+        let want = host_reference(&Cpu, &scores, (n, m), &targets, &exclude, &ks);
+        let model = Fixed::<Cpu>(Cpu.tensor(&scores, &[n, m]).unwrap());
+        let got = RankingEval::new(&Cpu, &targets, &exclude, &ks, batch).unwrap().evaluate(&Cpu, &model).unwrap();
+        assert_metrics_close(&format!("cpu {what}"), &got, &want, 1e-5);
+        if let Some(g) = &gpu {
+            let want = host_reference(g, &scores, (n, m), &targets, &exclude, &ks);
+            let model = Fixed::<Gpu>(g.tensor(&scores, &[n, m]).unwrap());
+            let got = RankingEval::new(g, &targets, &exclude, &ks, batch).unwrap().evaluate(g, &model).unwrap();
+            assert_metrics_close(&format!("gpu {what}"), &got, &want, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn gpu_evaluate_reads_back_one_small_vector() {
+    if gpu().is_none() {
+        return;
+    }
+    // A context of its own: the shared one counts other tests' work too.
+    let g = Gpu::new().unwrap();
+    let ks = [1, 10, 20];
+    let want_bytes = ((RANK_METRICS.len() + 1) * ks.len() + 1) as u64 * 4;
+    for (n, batch) in [(40, 16), (600, 64)] {
+        let m = 200;
+        let (scores, targets, exclude) = random_case(n, m, 11);
+        let model = Fixed::<Gpu>(g.tensor(&scores, &[n, m]).unwrap());
+        for auc in [true, false] {
+            let mut eval = RankingEval::new(&g, &targets, &exclude, &ks, batch).unwrap();
+            if !auc {
+                eval = eval.without_auc();
+            }
+            g.sync().unwrap();
+            let before = g.stats();
+            let metrics = eval.evaluate(&g, &model).unwrap();
+            let d = g.stats() - before;
+            eprintln!("evaluate, {n} users in batches of {batch}, auc {auc}: {d:?}");
+            assert_eq!(d.readbacks, 1, "{n} users, auc {auc}: one read-back per evaluate");
+            assert_eq!(d.bytes_downloaded, want_bytes, "{n} users, auc {auc}: the metric sums only");
+            assert_eq!(d.bytes_uploaded, 0, "{n} users, auc {auc}: the evaluation set stays on the device");
+            assert_eq!(metrics.auc.is_some(), auc);
+        }
+    }
 }
 
 #[test]

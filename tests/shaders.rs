@@ -42,6 +42,19 @@ fn every_registered_shader_has_a_file() {
 }
 
 #[test]
+fn every_shader_file_is_registered() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        if path.extension().and_then(|e| e.to_str()) != Some("wgsl") || stem == "common" {
+            continue;
+        }
+        assert!(Shader::ALL.iter().any(|s| s.stem() == stem), "shaders/{stem}.wgsl is not in gpu::shaders");
+    }
+}
+
+#[test]
 fn every_shader_compiles_on_the_adapter() {
     let Some(gpu) = common::gpu() else { return };
     gpu.validate_shaders().unwrap();

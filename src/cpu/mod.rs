@@ -10,6 +10,7 @@ pub mod dense;
 pub mod embedding;
 pub mod loss;
 pub mod lstm;
+pub mod metrics;
 pub mod optim;
 pub mod random;
 pub mod sparse;
@@ -320,5 +321,16 @@ impl Backend for Cpu {
     }
     fn topk_masked(&self, scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (CpuIndex, CpuTensor) {
         topk::topk_masked(scores, k, exclude)
+    }
+    fn rank_metrics(
+        &self,
+        top: &CpuIndex,
+        k: usize,
+        targets: &Pattern<Self>,
+        ks: &[usize],
+        auc: Option<AucCounts<'_, Self>>,
+        covered: Option<&mut CpuTensor>,
+    ) -> CpuTensor {
+        metrics::rank_metrics(top, k, targets, ks, auc, covered)
     }
 }

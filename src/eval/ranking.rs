@@ -1,7 +1,19 @@
-//! Full-ranking evaluation: every user's scores over all items are computed
-//! and ranked on the device with seen items masked out; only the top-K item
-//! indices per user come back to the host, where the metrics are a few
-//! additions per user.
+//! Full-ranking evaluation, all on the device. Per batch of users:
+//! 1. the model scores every item ([`Scorer::score_users`]);
+//! 2. [`Backend::topk_masked`] keeps each user's best `max(ks)` items, seen
+//!    items masked out, and (for AUC) [`Backend::rank_among`] counts the
+//!    negatives ranked above each target;
+//! 3. [`Backend::rank_metrics`] turns each user's list into one row of
+//!    per-user metrics (every metric at every K, then AUC) and marks the items
+//!    each cut-off covers in a `[ks, items]` flag table shared by the batches;
+//! 4. [`Backend::reduce_cols`] sums the rows over users.
+//!
+//! The batch sums are added in a balanced tree, the coverage flags summed per
+//! K, and the host reads back only those `7·ks.len() + 1` floats, once per
+//! [`RankingEval::evaluate`]; it divides by the user counts it knew when the
+//! set was built. No float atomics anywhere, so the result is deterministic.
+//! [`ranking_metrics`] computes the same metrics on the host from top-K lists
+//! (f64): the reference the device path is tested against.
 //!
 //! Definitions follow RecBole (see `shared/PROTOCOLS.md`). With R(u) the
 //! user's target items and hits@K those among the top K:
@@ -13,10 +25,11 @@
 //! - AUC = mean over users of the fraction of (target, non-target) pairs
 //!   ranked correctly, where non-targets are the items not masked out.
 //!
-//! Averages are over users with at least one target. Ties in scores rank the
-//! lower item index first, on every backend.
+//! Averages are over users with at least one target (for AUC, and at least
+//! one non-target). Ties in scores rank the lower item index first, on every
+//! backend.
 
-use crate::backend::{Among, Backend, Pattern};
+use crate::backend::{Among, AucCounts, Backend, BinaryOp, Pattern, Reduce, RANK_METRICS};
 use crate::error::Result;
 use crate::sparse::CsrHost;
 
@@ -154,10 +167,9 @@ pub fn ranking_metrics(tops: &[Vec<u32>], targets: &[Vec<u32>], ks: &[usize], n_
 struct EvalBatch<B: Backend> {
     users: B::Index,
     exclude: Pattern<B>,
-    targets: Vec<Vec<u32>>,
-    target_pattern: Pattern<B>,
+    targets: Pattern<B>,
     /// Per user: items neither masked nor targets (the AUC's negatives).
-    negatives: Vec<usize>,
+    negatives: B::Index,
 }
 
 /// A full-ranking evaluation set uploaded once and reused every epoch.
@@ -165,6 +177,10 @@ pub struct RankingEval<B: Backend> {
     batches: Vec<EvalBatch<B>>,
     ks: Vec<usize>,
     n_items: usize,
+    /// Users ranked: those with at least one target.
+    users: usize,
+    /// Users with at least one negative, over which AUC averages.
+    auc_users: usize,
     auc: bool,
 }
 
@@ -176,6 +192,7 @@ impl<B: Backend> RankingEval<B> {
         assert_eq!((targets.rows, targets.cols), (exclude.rows, exclude.cols), "RankingEval: targets vs exclude");
         let users: Vec<u32> = (0..targets.rows as u32).filter(|&u| !targets.row(u as usize).is_empty()).collect();
         let mut batches = Vec::new();
+        let mut auc_users = 0;
         for chunk in users.chunks(batch_users.max(1)) {
             let trip: Vec<(u32, u32, f32)> = chunk
                 .iter()
@@ -189,22 +206,22 @@ impl<B: Backend> RankingEval<B> {
                 .flat_map(|(r, &u)| targets.row(u as usize).iter().map(move |&c| (r as u32, c, 1.0)))
                 .collect();
             let target_host = CsrHost::from_triplets(chunk.len(), targets.cols, &tt);
-            let negatives = (0..chunk.len())
+            let negatives: Vec<u32> = (0..chunk.len())
                 .map(|r| {
                     let t = target_host.row(r);
                     let masked_targets = t.iter().filter(|c| mask.row(r).binary_search(c).is_ok()).count();
-                    targets.cols - mask.row(r).len() - t.len() + masked_targets
+                    (targets.cols - mask.row(r).len() - t.len() + masked_targets) as u32
                 })
                 .collect();
+            auc_users += negatives.iter().filter(|&&n| n > 0).count();
             batches.push(EvalBatch {
                 users: backend.index(chunk)?,
                 exclude: backend.pattern(&mask)?,
-                targets: chunk.iter().map(|&u| targets.row(u as usize).to_vec()).collect(),
-                target_pattern: backend.pattern(&target_host)?,
-                negatives,
+                targets: backend.pattern(&target_host)?,
+                negatives: backend.index(&negatives)?,
             });
         }
-        Ok(Self { batches, ks: ks.to_vec(), n_items: targets.cols, auc: true })
+        Ok(Self { batches, ks: ks.to_vec(), n_items: targets.cols, users: users.len(), auc_users, auc: true })
     }
 
     /// Skips AUC (it scans every item per target): for validation during training.
@@ -213,52 +230,57 @@ impl<B: Backend> RankingEval<B> {
         self
     }
 
-    /// Ranks and scores `model`.
+    /// Ranks and scores `model`, reading back only the sums of the metrics
+    /// (one read-back of `7·ks.len() + 1` floats).
     pub fn evaluate(&self, backend: &B, model: &impl Scorer<B>) -> Result<RankingMetrics> {
         let k = *self.ks.iter().max().unwrap_or(&10);
-        let picks: Vec<(B::Index, Option<B::Index>)> = self
-            .batches
-            .iter()
-            .map(|b| {
-                let scores = model.score_users(backend, &b.users);
-                let top = backend.topk_masked(&scores, k, Some(&b.exclude)).0;
-                let before = self
-                    .auc
-                    .then(|| backend.rank_among(&scores, &b.target_pattern, Among::AllExcept(Some(&b.exclude))));
-                (top, before)
+        let nk = self.ks.len();
+        let mut covered = backend.zeros(&[nk, self.n_items]);
+        let mut sums = Vec::with_capacity(self.batches.len());
+        for b in &self.batches {
+            let scores = model.score_users(backend, &b.users);
+            let top = backend.topk_masked(&scores, k, Some(&b.exclude)).0;
+            let before = self.auc.then(|| backend.rank_among(&scores, &b.targets, Among::AllExcept(Some(&b.exclude))));
+            let auc = before.as_ref().map(|before| AucCounts { before, negatives: &b.negatives });
+            let per_user = backend.rank_metrics(&top, k, &b.targets, &self.ks, auc, Some(&mut covered));
+            sums.push(backend.reduce_cols(&per_user, Reduce::Sum));
+        }
+        let width = RANK_METRICS.len() * nk + 1;
+        let total = pairwise_sum(backend, sums).unwrap_or_else(|| backend.zeros(&[width]));
+        let covered = backend.reduce_rows(&covered, Reduce::Sum);
+        let all = backend.concat_rows(&backend.reshape(&total, &[width, 1]), &backend.reshape(&covered, &[nk, 1]));
+        let v = backend.read(&all)?;
+        let n = self.users.max(1) as f64;
+        let avg = |j: usize| v[j * nk..(j + 1) * nk].iter().map(|&x| x as f64 / n).collect::<Vec<_>>();
+        Ok(RankingMetrics {
+            ks: self.ks.clone(),
+            recall: avg(0),
+            precision: avg(1),
+            hit: avg(2),
+            ndcg: avg(3),
+            mrr: avg(4),
+            map: avg(5),
+            coverage: v[width..].iter().map(|&c| c as f64 / self.n_items.max(1) as f64).collect(),
+            auc: (self.auc && self.auc_users > 0).then(|| v[width - 1] as f64 / self.auc_users as f64),
+            users: self.users,
+        })
+    }
+}
+
+/// Σ of equally shaped tensors as a balanced tree of additions: its rounding
+/// error grows with log(batches), not with the number of batches.
+fn pairwise_sum<B: Backend>(backend: &B, mut xs: Vec<B::Tensor>) -> Option<B::Tensor> {
+    while xs.len() > 1 {
+        xs = xs
+            .chunks(2)
+            .map(|p| match p {
+                [a, b] => backend.binary(BinaryOp::Add, a, b),
+                [a] => a.clone(),
+                _ => unreachable!(),
             })
             .collect();
-        let mut tops = Vec::new();
-        let mut targets = Vec::new();
-        let (mut auc_sum, mut auc_users) = (0.0, 0usize);
-        for (b, (cols, before)) in self.batches.iter().zip(&picks) {
-            let cols = backend.read_index(cols)?;
-            let before = match before {
-                Some(x) => backend.read_index(x)?,
-                None => Vec::new(),
-            };
-            let mut e = 0;
-            for (r, t) in b.targets.iter().enumerate() {
-                tops.push(cols[r * k..(r + 1) * k].to_vec());
-                targets.push(t.clone());
-                // Each target is beaten by `before[e]` of the user's negatives (and by none of
-                // the other targets, which are not competitors).
-                if before.is_empty() {
-                    continue;
-                }
-                let counts = &before[e..e + t.len()];
-                e += t.len();
-                if !t.is_empty() && b.negatives[r] > 0 {
-                    let wrong: f64 = counts.iter().map(|&c| c as f64).sum();
-                    auc_sum += 1.0 - wrong / (t.len() as f64 * b.negatives[r] as f64);
-                    auc_users += 1;
-                }
-            }
-        }
-        let mut m = ranking_metrics(&tops, &targets, &self.ks, self.n_items);
-        m.auc = (auc_users > 0).then(|| auc_sum / auc_users as f64);
-        Ok(m)
     }
+    xs.pop()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `Backend` for the wgpu context: each method forwards to the op's function
 //! in `gpu::ops::<family>`, which records its dispatches.
 
-use super::ops::{conv, dense, embedding, loss, lstm, optim, random, sparse, topk};
+use super::ops::{conv, dense, embedding, loss, lstm, metrics, optim, random, sparse, topk};
 use super::{Gpu, GpuIndex, GpuTensor};
 use crate::backend::*;
 use crate::error::{Error, Result};
@@ -305,6 +305,17 @@ impl Backend for Gpu {
     }
     fn topk_masked(&self, scores: &GpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (GpuIndex, GpuTensor) {
         topk::topk_masked(self, scores, k, exclude)
+    }
+    fn rank_metrics(
+        &self,
+        top: &GpuIndex,
+        k: usize,
+        targets: &Pattern<Self>,
+        ks: &[usize],
+        auc: Option<AucCounts<'_, Self>>,
+        covered: Option<&mut GpuTensor>,
+    ) -> GpuTensor {
+        metrics::rank_metrics(self, top, k, targets, ks, auc, covered)
     }
 }
 

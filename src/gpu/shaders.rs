@@ -53,4 +53,5 @@ shaders! {
     Dropout => "dropout",
     TopkMasked => "topk_masked",
     RankAmong => "rank_among",
+    RankMetrics => "rank_metrics",
 }

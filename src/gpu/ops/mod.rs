@@ -6,6 +6,7 @@ pub(crate) mod dense;
 pub(crate) mod embedding;
 pub(crate) mod loss;
 pub(crate) mod lstm;
+pub(crate) mod metrics;
 pub(crate) mod optim;
 pub(crate) mod random;
 pub(crate) mod sparse;
