@@ -101,7 +101,8 @@ fn scoring_reuses_the_propagation_until_the_embeddings_change() {
     }
     run(&Cpu);
     if let Some(g) = common::gpu() {
-        let m = run(&g);
+        let mut m = run(&g);
+        m.parameters_mut(); // as if weights were restored: the next scoring propagates
         let count = |users: &[u32]| {
             let s0 = g.stats();
             scores(&g, &m, users);
