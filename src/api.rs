@@ -22,11 +22,12 @@ use std::path::Path;
 use crate::backend::Backend;
 use crate::data::{IdMap, Interactions};
 use crate::error::{Error, Result};
+use crate::eval::Ratings;
 use crate::eval::Scorer;
 use crate::model_file::ModelFile;
-use crate::models::{BprConfig, BprMf, DotScorer, LightGcn, LightGcnConfig};
+use crate::models::{BiasedMf, BprConfig, BprMf, LightGcn, LightGcnConfig, Loaded, MfConfig, NeuMf, NeuMfConfig};
 use crate::sparse::CsrHost;
-use crate::train::{fit_pairwise, FitConfig, Silent};
+use crate::train::{fit_pairwise, fit_pointwise, FitConfig, Silent};
 use crate::{Cpu, Gpu};
 
 /// Where a recommender runs.
@@ -49,13 +50,23 @@ pub enum ModelKind {
     Bpr,
     /// LightGCN.
     LightGcn,
+    /// NeuMF (GMF + MLP), trained with sampled negatives.
+    NeuMf,
+    /// Biased MF on the interactions' ratings (explicit feedback); it
+    /// recommends the items with the highest predicted rating.
+    Mf,
 }
 
 impl ModelKind {
-    fn name(self) -> &'static str {
+    /// Default (embedding size, learning rate, epochs) per model.
+    fn defaults(self) -> (usize, f32, usize) {
         match self {
-            ModelKind::Bpr => "bpr",
-            ModelKind::LightGcn => "lightgcn",
+            ModelKind::Bpr | ModelKind::LightGcn => (64, 5e-3, 30),
+            ModelKind::NeuMf => (64, 1e-3, 30),
+            ModelKind::Mf => {
+                let c = MfConfig::default();
+                (c.dim, c.lr, 7)
+            }
         }
     }
 }
@@ -64,9 +75,9 @@ impl ModelKind {
 #[derive(Clone, Debug)]
 pub struct RecommenderBuilder {
     kind: ModelKind,
-    dim: usize,
-    lr: f32,
-    epochs: usize,
+    dim: Option<usize>,
+    lr: Option<f32>,
+    epochs: Option<usize>,
     batch_size: usize,
     seed: u64,
     device: Device,
@@ -78,22 +89,22 @@ impl RecommenderBuilder {
         self.kind = kind;
         self
     }
-    /// Embedding size (default 64).
+    /// Embedding size (default 64; 32 factors for MF).
     pub fn dim(mut self, dim: usize) -> Self {
-        self.dim = dim;
+        self.dim = Some(dim);
         self
     }
-    /// Adam learning rate (default 0.005).
+    /// Adam learning rate (default 0.005 for BPR and LightGCN, 0.001 for NeuMF, 0.01 for MF).
     pub fn lr(mut self, lr: f32) -> Self {
-        self.lr = lr;
+        self.lr = Some(lr);
         self
     }
-    /// Training epochs (default 30).
+    /// Training epochs (default 30; 7 for MF).
     pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
+        self.epochs = Some(epochs);
         self
     }
-    /// Triples per step (default 2048).
+    /// Training pairs (or ratings, for MF) per step (default 2048).
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
         self
@@ -109,44 +120,64 @@ impl RecommenderBuilder {
         self
     }
 
-    /// Trains on every interaction in `data` (all count as implicit feedback).
+    /// Trains on every interaction in `data`: as implicit feedback, or for
+    /// [`ModelKind::Mf`] on their ratings.
     pub fn fit(self, data: &Interactions) -> Result<Recommender> {
         if data.is_empty() {
             return Err(Error::Invalid("no interactions to fit".into()));
         }
         let seen = data.user_item_csr(&(0..data.len()).collect::<Vec<_>>());
-        let fit = FitConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            patience: 0,
-            seed: self.seed,
-            ..Default::default()
-        };
-        let ids = (data.user_ids.clone(), data.item_ids.clone());
         let engine: Box<dyn Engine> = match resolve(&self.device) {
-            Resolved::Cpu => Box::new(self.train(Cpu, &seen, &fit, ids)?),
-            Resolved::Gpu(g) => Box::new(self.train(g, &seen, &fit, ids)?),
+            Resolved::Cpu => Box::new(self.train(Cpu, data, seen)?),
+            Resolved::Gpu(g) => Box::new(self.train(g, data, seen)?),
         };
         Ok(Recommender { engine })
     }
 
-    fn train<B: Backend>(&self, b: B, seen: &CsrHost, fit: &FitConfig, ids: (IdMap, IdMap)) -> Result<Served<B>> {
-        let (scorer, config) = match self.kind {
+    fn train<B: Backend>(&self, b: B, data: &Interactions, seen: CsrHost) -> Result<Served<B>> {
+        let (dim, lr, epochs) = self.kind.defaults();
+        let (dim, lr, epochs) = (self.dim.unwrap_or(dim), self.lr.unwrap_or(lr), self.epochs.unwrap_or(epochs));
+        let fit = FitConfig { epochs, batch_size: self.batch_size, patience: 0, seed: self.seed, ..Default::default() };
+        let model = match self.kind {
             ModelKind::Bpr => {
-                let cfg = BprConfig { dim: self.dim, lr: self.lr, reg: 0.0 };
+                let cfg = BprConfig { dim, lr, reg: 0.0 };
                 let mut m = BprMf::new(&b, seen.rows, seen.cols, cfg.clone(), self.seed)?;
-                fit_pairwise(&b, &mut m, seen, None, fit, &mut Silent)?;
-                (m.export(), serde_json::to_value(cfg).expect("config serialises"))
+                fit_pairwise(&b, &mut m, &seen, None, &fit, &mut Silent)?;
+                Loaded::Dot { kind: "bpr", scorer: m.export(), config: config_json(&cfg) }
             }
             ModelKind::LightGcn => {
-                let cfg = LightGcnConfig { dim: self.dim, lr: self.lr, ..Default::default() };
-                let mut m = LightGcn::new(&b, seen, cfg.clone(), self.seed)?;
-                fit_pairwise(&b, &mut m, seen, None, fit, &mut Silent)?;
-                (m.export(&b), serde_json::to_value(cfg).expect("config serialises"))
+                let cfg = LightGcnConfig { dim, lr, ..Default::default() };
+                let mut m = LightGcn::new(&b, &seen, cfg.clone(), self.seed)?;
+                fit_pairwise(&b, &mut m, &seen, None, &fit, &mut Silent)?;
+                Loaded::Dot { kind: "lightgcn", scorer: m.export(&b), config: config_json(&cfg) }
+            }
+            ModelKind::NeuMf => {
+                let cfg = NeuMfConfig { mf_dim: dim, mlp_dim: dim, lr, ..Default::default() };
+                let mut m = NeuMf::new(&b, seen.rows, seen.cols, cfg, self.seed)?;
+                fit_pairwise(&b, &mut m, &seen, None, &fit, &mut Silent)?;
+                Loaded::NeuMf(m)
+            }
+            ModelKind::Mf => {
+                let ratings = Ratings::from_rows(data, &(0..data.len()).collect::<Vec<_>>());
+                let cfg = MfConfig { dim, lr, ..Default::default() };
+                let mut m = BiasedMf::new(&b, seen.rows, seen.cols, &ratings, cfg, self.seed)?;
+                fit_pointwise(
+                    &b,
+                    &mut m,
+                    &ratings,
+                    None,
+                    &FitConfig { metric: ("rmse".into(), 0), ..fit },
+                    &mut Silent,
+                )?;
+                Loaded::Mf(m)
             }
         };
-        Ok(Served { b, scorer, seen: seen.clone(), user_ids: ids.0, item_ids: ids.1, kind: self.kind.name(), config })
+        Ok(Served { b, model, seen, user_ids: data.user_ids.clone(), item_ids: data.item_ids.clone() })
     }
+}
+
+fn config_json(cfg: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(cfg).expect("a model configuration serialises to JSON")
 }
 
 enum Resolved {
@@ -175,9 +206,9 @@ impl Recommender {
     pub fn builder() -> RecommenderBuilder {
         RecommenderBuilder {
             kind: ModelKind::Bpr,
-            dim: 64,
-            lr: 5e-3,
-            epochs: 30,
+            dim: None,
+            lr: None,
+            epochs: None,
             batch_size: 2048,
             seed: 2024,
             device: Device::Auto,
@@ -225,24 +256,15 @@ trait Engine {
 
 struct Served<B: Backend> {
     b: B,
-    scorer: DotScorer<B>,
+    model: Loaded<B>,
     seen: CsrHost,
     user_ids: IdMap,
     item_ids: IdMap,
-    kind: &'static str,
-    config: serde_json::Value,
 }
 
 impl<B: Backend> Served<B> {
     fn from_file(b: B, file: ModelFile) -> Result<Self> {
-        let kind = match file.kind.as_str() {
-            "bpr" => "bpr",
-            "lightgcn" => "lightgcn",
-            other => {
-                return Err(Error::Invalid(format!("model kind {other:?} cannot be served by this version")));
-            }
-        };
-        let scorer = DotScorer::from_file(&b, &file)?;
+        let model = Loaded::from_file(&b, &file)?;
         let seen = match file.info.get("seen") {
             Some(v) => {
                 let pairs: Vec<(u32, u32)> = serde_json::from_value(v.clone())
@@ -255,7 +277,7 @@ impl<B: Backend> Served<B> {
             }
             None => CsrHost::from_triplets(file.user_ids.len(), file.item_ids.len(), &[]),
         };
-        Ok(Self { b, scorer, seen, user_ids: file.user_ids, item_ids: file.item_ids, kind, config: file.config })
+        Ok(Self { b, model, seen, user_ids: file.user_ids, item_ids: file.item_ids })
     }
 }
 
@@ -274,7 +296,7 @@ impl<B: Backend> Engine for Served<B> {
             .flat_map(|(r, &u)| self.seen.row(u as usize).iter().map(move |&i| (r as u32, i, 1.0)))
             .collect();
         let mask = CsrHost::from_triplets(idx.len(), self.item_ids.len(), &trip);
-        let scores = self.scorer.score_users(&self.b, &self.b.index(&idx)?);
+        let scores = self.model.score_users(&self.b, &self.b.index(&idx)?);
         let (cols, vals) = self.b.topk_masked(&scores, k, Some(&self.b.pattern(&mask)?));
         let (cols, vals) = (self.b.read_index(&cols)?, self.b.read(&vals)?);
         Ok((0..idx.len())
@@ -291,7 +313,7 @@ impl<B: Backend> Engine for Served<B> {
         let seen: Vec<(u32, u32)> =
             (0..self.seen.rows).flat_map(|u| self.seen.row(u).iter().map(move |&i| (u as u32, i))).collect();
         let info = serde_json::json!({ "seen": seen, "source": "gpurec::api" });
-        self.scorer.to_file(&self.b, self.kind, self.config.clone(), info, &self.user_ids, &self.item_ids)
+        self.model.to_file(&self.b, info, &self.user_ids, &self.item_ids)
     }
 
     fn describe(&self) -> String {

@@ -39,7 +39,7 @@ fn main() {
     let argv = match config::expand(std::env::args().collect()) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             std::process::exit(2);
         }
     };
@@ -53,7 +53,22 @@ fn main() {
         None => commands::train(&commands::TrainArgs::default()),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", report(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, each cause once: gpurec's errors already print
+/// their source (e.g. "path: No such file"), so a cause whose text is already
+/// shown is not repeated.
+fn report(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let m = cause.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+    }
+    out
 }

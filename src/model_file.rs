@@ -150,6 +150,25 @@ impl ModelFile {
         }
     }
 
+    /// Checks that the file holds exactly the tensors of `layout`, by name
+    /// and shape (a model's weights, in any order), naming the first that
+    /// differs.
+    pub fn check_layout(&self, layout: &[(String, Vec<usize>)]) -> Result<()> {
+        for (name, shape) in layout {
+            let t = self.tensor(name)?;
+            if &t.shape != shape {
+                return Err(self.err(format!(
+                    "tensor `{name}` is {:?} but this {} model's configuration needs {shape:?}",
+                    t.shape, self.kind
+                )));
+            }
+        }
+        if let Some(extra) = self.tensors.iter().find(|t| !layout.iter().any(|(n, _)| n == &t.name)) {
+            return Err(self.err(format!("tensor `{}` is not part of a {} model", extra.name, self.kind)));
+        }
+        Ok(())
+    }
+
     fn err(&self, message: String) -> Error {
         match &self.path {
             Some(p) => bad(p, message),

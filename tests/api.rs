@@ -75,3 +75,65 @@ fn lightgcn_through_the_api_on_the_gpu() {
         assert!(level < 25, "player-0 (style 0) got {item}");
     }
 }
+
+/// Saves `rec`, loads it on the CPU (and the GPU when present) and checks both
+/// recommend what `rec` does for `user`.
+fn same_after_reload(rec: &Recommender, user: &str) {
+    let top = rec.recommend(user, 5).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.gpurec");
+    rec.save(&path).unwrap();
+    let ids = |v: Vec<(String, f32)>| v.into_iter().map(|(i, _)| i).collect::<Vec<_>>();
+    let cpu = Recommender::load(&path, Device::Cpu).unwrap();
+    assert_eq!(ids(cpu.recommend(user, 5).unwrap()), ids(top.clone()), "the same top-K after reloading on the CPU");
+    if let Some(gpu) = common::gpu() {
+        let g = Recommender::load(&path, Device::Gpu(gpu)).unwrap();
+        assert_eq!(ids(g.recommend(user, 5).unwrap()), ids(top), "the same top-K after reloading on the GPU");
+    }
+}
+
+#[test]
+fn neumf_through_the_api() {
+    let data = players();
+    let rec = Recommender::builder()
+        .model(ModelKind::NeuMf)
+        .dim(8)
+        .lr(0.01)
+        .epochs(30)
+        .batch_size(256)
+        .device(Device::Cpu)
+        .fit(&data)
+        .unwrap();
+    let top = rec.recommend("player-6", 5).unwrap();
+    let in_style = top
+        .iter()
+        .filter(|(item, _)| (50..75).contains(&item.trim_start_matches("level-").parse::<usize>().unwrap()))
+        .count();
+    assert!(in_style >= 4, "player-6 (style 2) got {top:?}");
+    same_after_reload(&rec, "player-6");
+}
+
+#[test]
+fn mf_through_the_api_ranks_by_predicted_rating() {
+    // Every player rates all 40 games: 5 for the 10 of their own style, 1 for the rest,
+    // except for three games of their style they have not rated yet.
+    let mut data = Interactions::default();
+    for p in 0..80 {
+        let style = p % 4;
+        for g in 0..40 {
+            let own = g / 10 == style;
+            if own && (g + p) % 10 < 3 {
+                continue;
+            }
+            data.push(&format!("p{p}"), &format!("g{g}"), if own { 5.0 } else { 1.0 }, 0);
+        }
+    }
+    let rec = Recommender::builder().model(ModelKind::Mf).epochs(30).device(Device::Cpu).fit(&data).unwrap();
+    let top = rec.recommend("p1", 3).unwrap();
+    for (game, score) in &top {
+        let g: usize = game.trim_start_matches('g').parse().unwrap();
+        assert_eq!(g / 10, 1, "p1 (style 1) got {top:?}");
+        assert!(*score > 3.0, "predicted rating {score} of an own-style game");
+    }
+    same_after_reload(&rec, "p1");
+}

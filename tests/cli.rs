@@ -103,3 +103,78 @@ fn mf_cross_validation_from_the_command_line() {
     let rmse = v["rmse"].as_f64().unwrap();
     assert!(rmse > 0.3 && rmse < 1.5, "synthetic ratings 1..5: rmse {rmse}");
 }
+
+/// `recommend --json` for users u3 and u7 on `device`: per user, the item ids in rank order.
+fn recommend_ids(model: &str, device: &str) -> Vec<Vec<String>> {
+    let args = ["recommend", "--model", model, "--user", "u3", "--user", "u7", "-k", "5", "--device", device, "--json"];
+    let (ok, out, err) = gpurec(&args);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["items"].as_array().unwrap().iter().map(|i| i["item"].as_str().unwrap().to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn neumf_saves_evaluates_and_recommends_on_both_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("neumf.gpurec");
+    let model = model.to_str().unwrap();
+    let train = ["train", "--model", "neumf", "--device", "cpu", "--epochs", "2", "--dim", "8", "--json", "-o", model];
+    let (ok, out, err) = gpurec(&train);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+
+    let (ok, eval_out, err) = gpurec(&["eval", "--model", model, "--device", "cpu", "--json"]);
+    assert!(ok, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&eval_out).unwrap();
+    assert_eq!(e["model"], "neumf");
+    assert!(
+        (e["test"]["ndcg"][0].as_f64().unwrap() - v["test"]["ndcg"][0].as_f64().unwrap()).abs() < 1e-9,
+        "eval of the saved NeuMF = the metrics at training"
+    );
+    let cpu = recommend_ids(model, "cpu");
+    assert_eq!(cpu.len(), 2);
+    assert!(cpu.iter().all(|items| items.len() == 5 && items.iter().all(|i| i.starts_with('i'))));
+    if common::gpu().is_some() {
+        assert_eq!(recommend_ids(model, "gpu"), cpu, "the same NeuMF top-K on the GPU backend");
+    }
+}
+
+#[test]
+fn mf_saves_and_serves_ratings_and_recommendations() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("mf.gpurec");
+    let model = model.to_str().unwrap();
+    let (ok, out, err) = gpurec(&["train", "--model", "mf", "--device", "cpu", "--json", "-o", model]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["early_stopping_patience"], 2, "MF stops early by default");
+    assert!(v["folds"].as_array().unwrap().iter().all(|f| f["best_epoch"].as_u64().unwrap() >= 1));
+
+    // Without --data: the training ratings, flagged as in-sample.
+    let (ok, eval_out, err) = gpurec(&["eval", "--model", model, "--device", "cpu", "--json"]);
+    assert!(ok, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&eval_out).unwrap();
+    assert_eq!(e["in_sample"], true);
+    let fitted = e["rmse"].as_f64().unwrap();
+    assert!(fitted > 0.0 && fitted < v["rmse"].as_f64().unwrap(), "training error {fitted} below the CV error");
+
+    // Held-out ratings in original ids; an unknown user and an unknown item are skipped and counted.
+    let held_out = dir.path().join("held_out.tsv");
+    std::fs::write(&held_out, "u3\ti1\t4\t0\nu7\ti2\t2\t0\nstranger\ti1\t5\t0\nu3\tno-such-item\t1\t0\n").unwrap();
+    let args = ["eval", "--model", model, "--device", "cpu", "--json", "--data", held_out.to_str().unwrap()];
+    let (ok, eval_out, err) = gpurec(&args);
+    assert!(ok, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&eval_out).unwrap();
+    assert_eq!((e["ratings"].as_u64(), e["skipped_unknown"].as_u64()), (Some(2), Some(2)), "{e}");
+    assert_eq!(e["in_sample"], false);
+
+    let cpu = recommend_ids(model, "cpu");
+    assert!(cpu.iter().all(|items| items.len() == 5));
+    if common::gpu().is_some() {
+        assert_eq!(recommend_ids(model, "gpu"), cpu, "the same MF top-K on the GPU backend");
+    }
+}

@@ -5,9 +5,10 @@ mod common;
 use common::*;
 use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
+use gpurec::eval::Scorer;
 use gpurec::models::{LightGcn, LightGcnConfig};
 use gpurec::sparse::CsrHost;
-use gpurec::train::{fit_pairwise, FitConfig, Silent};
+use gpurec::train::{fit_pairwise, FitConfig, PairwiseModel, Silent};
 use gpurec::{Backend, Cpu};
 
 fn tiny() -> CsrHost {
@@ -22,11 +23,11 @@ fn lightgcn_gradient_matches_finite_differences() {
         let cfg = LightGcnConfig { dim: 3, layers: 2, lr: 0.0, reg };
         let mut m = LightGcn::new(&Cpu, &tiny(), cfg, 3).unwrap();
         // Larger weights than Xavier's so the loss is far from flat.
-        m.emb = m.emb.mapv(|v| v * 8.0).into_shared();
+        m.set_embeddings(m.embeddings().mapv(|v| v * 8.0).into_shared());
         let (_, grad) = m.loss_and_grad(&Cpu, &users, &pos, &neg).unwrap();
-        let base = m.emb.clone();
+        let base = m.embeddings().clone();
         let loss = |m: &mut LightGcn<Cpu>, e: &gpurec::cpu::CpuTensor| -> f64 {
-            m.emb = e.clone();
+            m.set_embeddings(e.clone());
             let (l, _) = m.loss_and_grad(&Cpu, &users, &pos, &neg).unwrap();
             let l = l[[0]] as f64;
             // The model's loss excludes the L2 term; add it to match the gradient.
@@ -46,7 +47,7 @@ fn lightgcn_gradient_matches_finite_differences() {
             let an = grad[[row, col]] as f64;
             assert!((fd - an).abs() < 2e-3 + 2e-2 * fd.abs(), "reg {reg} node {row} dim {col}: fd {fd} vs {an}");
         }
-        m.emb = base;
+        m.set_embeddings(base);
     }
 }
 
@@ -58,7 +59,7 @@ fn curve<B: Backend>(b: &B) -> (Vec<f32>, Vec<f32>) {
     let mut m = LightGcn::new(b, &train, cfg, 5).unwrap();
     let fit = FitConfig { epochs: 3, batch_size: 256, patience: 0, seed: 9, ..Default::default() };
     let summary = fit_pairwise(b, &mut m, &train, None, &fit, &mut Silent).unwrap();
-    (summary.epochs.iter().map(|e| e.loss).collect(), b.read(&m.emb).unwrap())
+    (summary.epochs.iter().map(|e| e.loss).collect(), b.read(m.embeddings()).unwrap())
 }
 
 #[test]
@@ -72,4 +73,42 @@ fn lightgcn_trains_the_same_on_gpu_and_cpu() {
     assert!(lc[2] < lc[0], "loss falls: {lc:?}");
     let (lg2, wg2) = curve(&gpu);
     assert_eq!((lg, wg), (lg2, wg2), "bit for bit on the same adapter");
+}
+
+/// Scoring propagates the graph once and reuses it for later user batches
+/// until a training step (or restored weights) changes the embeddings.
+#[test]
+fn scoring_reuses_the_propagation_until_the_embeddings_change() {
+    fn scores<B: Backend>(b: &B, m: &LightGcn<B>, users: &[u32]) -> Vec<f32> {
+        b.read(&m.score_users(b, &b.index(users).unwrap())).unwrap()
+    }
+    fn run<B: Backend>(b: &B) -> LightGcn<B> {
+        let cfg = LightGcnConfig { dim: 4, layers: 2, lr: 0.05, reg: 0.0 };
+        let mut m = LightGcn::new(b, &tiny(), cfg, 3).unwrap();
+        let before = scores(b, &m, &[0, 1]);
+        m.train_step(b, &[0, 1], &[2, 4], &[1, 0]).unwrap();
+        let after = scores(b, &m, &[0, 1]);
+        assert_ne!(before, after, "a training step changes the scores");
+        let fresh = m.export(b);
+        assert_eq!(after, b.read(&fresh.score_users(b, &b.index(&[0, 1]).unwrap())).unwrap());
+        let restored: Vec<B::Tensor> = m.parameters().into_iter().cloned().collect();
+        m.train_step(b, &[3], &[5], &[1]).unwrap();
+        for (p, r) in m.parameters_mut().into_iter().zip(restored) {
+            *p = r;
+        }
+        assert_eq!(scores(b, &m, &[0, 1]), after, "restored weights score as before");
+        m
+    }
+    run(&Cpu);
+    if let Some(g) = common::gpu() {
+        let mut m = run(&g);
+        m.parameters_mut(); // as if weights were restored: the next scoring propagates
+        let count = |users: &[u32]| {
+            let s0 = g.stats();
+            scores(&g, &m, users);
+            (g.stats() - s0).dispatches
+        };
+        let (first, second) = (count(&[0]), count(&[1, 2]));
+        assert!(second < first, "the second batch does not propagate again: {first} vs {second} dispatches");
+    }
 }

@@ -144,3 +144,25 @@ fn tune_on_validation_slices() {
     eprintln!("{cfg:?}: best epoch {} mean validation RMSE {rmse:.4}", best + 1);
     eprintln!("  per epoch: {}", mean.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(" "));
 }
+
+/// `gpurec train --model mf` as a user runs it: early stopping on a validation
+/// tenth of each training fold (patience 2) instead of the fixed 7 epochs.
+#[test]
+fn early_stopping_cli_five_fold_cv_on_ml100k_cpu() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(dir) = find_ml100k() else {
+        eprintln!("ML-100K NOT FOUND: quality test not run");
+        return;
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gpurec"))
+        .args(["train", "--model", "mf", "--device", "cpu", "--json", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rmse = v["rmse"].as_f64().unwrap();
+    let epochs: Vec<u64> = v["folds"].as_array().unwrap().iter().map(|f| f["best_epoch"].as_u64().unwrap()).collect();
+    eprintln!("CLI, early stopping: mean RMSE {rmse:.4}, best epochs {epochs:?}, {:.2} s", v["seconds"]);
+    assert!(rmse <= 0.92, "5-fold RMSE {rmse:.4} with early stopping > 0.92");
+}

@@ -12,7 +12,9 @@
 //! matrix: deterministic, no atomics), back through the K layers (Â is
 //! symmetric, so the backward is the same SpMM), and applies one dense Adam.
 
-use crate::backend::{AdamConfig, Backend, BinaryOp, Csr};
+use std::cell::RefCell;
+
+use crate::backend::{AdamConfig, Backend, BinaryOp, Csr, Shaped};
 use crate::error::Result;
 use crate::eval::Scorer;
 use crate::graph::{gather_transpose, normalized_adjacency};
@@ -42,7 +44,11 @@ impl Default for LightGcnConfig {
 /// A LightGCN model on backend `B`.
 pub struct LightGcn<B: Backend> {
     /// Layer-0 embeddings `[users + items, dim]`, users first.
-    pub emb: B::Tensor,
+    emb: B::Tensor,
+    /// The propagated embeddings of `emb`, computed on the first
+    /// [`Scorer::score_users`] after `emb` changed, so an evaluation over many
+    /// user batches propagates once.
+    propagated: RefCell<Option<B::Tensor>>,
     adj: Csr<B>,
     m: B::Tensor,
     v: B::Tensor,
@@ -59,7 +65,20 @@ impl<B: Backend> LightGcn<B> {
         let n = users + items;
         let emb = b.tensor(&init::xavier_normal(seed, n, cfg.dim), &[n, cfg.dim])?;
         let adj = b.csr(&normalized_adjacency(train))?;
-        Ok(Self { emb, adj, m: b.zeros(&[n, cfg.dim]), v: b.zeros(&[n, cfg.dim]), step: 0, users, items, cfg })
+        let (m, v) = (b.zeros(&[n, cfg.dim]), b.zeros(&[n, cfg.dim]));
+        Ok(Self { emb, propagated: RefCell::new(None), adj, m, v, step: 0, users, items, cfg })
+    }
+
+    /// The layer-0 embeddings E⁽⁰⁾ `[users + items, dim]`, users first.
+    pub fn embeddings(&self) -> &B::Tensor {
+        &self.emb
+    }
+
+    /// Replaces the layer-0 embeddings (same shape).
+    pub fn set_embeddings(&mut self, emb: B::Tensor) {
+        assert_eq!(emb.dims(), self.emb.dims(), "LightGcn::set_embeddings: shape");
+        self.emb = emb;
+        self.propagated.replace(None);
     }
 
     /// E = 1/(K+1) Σ Âᵏ E⁽⁰⁾ over all nodes.
@@ -121,7 +140,7 @@ impl<B: Backend> LightGcn<B> {
 
 impl<B: Backend> Scorer<B> for LightGcn<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
-        let e = self.propagate(b);
+        let e = self.propagated.borrow_mut().get_or_insert_with(|| self.propagate(b)).clone();
         let items = b.slice_rows(&e, self.users, self.items);
         b.matmul(&b.gather_rows(&e, users), &items, false, true, None, Act::Identity)
     }
@@ -133,6 +152,7 @@ impl<B: Backend> PairwiseModel<B> for LightGcn<B> {
         self.step += 1;
         let adam = AdamConfig { lr: self.cfg.lr, ..Default::default() };
         b.adam(&mut self.emb, &grad, &mut self.m, &mut self.v, &adam, self.step);
+        self.propagated.replace(None);
         Ok(loss)
     }
 
@@ -141,6 +161,8 @@ impl<B: Backend> PairwiseModel<B> for LightGcn<B> {
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
+        // The caller may change the embeddings through these.
+        self.propagated.replace(None);
         vec![&mut self.emb]
     }
 }

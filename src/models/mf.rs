@@ -36,10 +36,14 @@
 //! what is known: μ + b_i for an unseen user, μ + b_u for an unseen item, μ
 //! for both.
 
-use crate::backend::{AdamConfig, Backend, BinaryOp, Csr, Pattern};
+use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Csr, Indexed, Pattern};
+use crate::data::IdMap;
 use crate::error::{Error, Result};
 use crate::eval::rating::{RatingModel, Ratings};
+use crate::eval::Scorer;
 use crate::init;
+use crate::model_file::ModelFile;
+use crate::models::loaded::{download_weights, upload_weights, Layout};
 use crate::train::pointwise::PointwiseModel;
 
 /// Biased-MF hyper-parameters. The defaults were chosen on validation slices
@@ -191,6 +195,93 @@ impl<B: Backend> BiasedMf<B> {
     /// The table rows of `items`.
     fn item_rows(&self, items: &[u32]) -> Vec<u32> {
         items.iter().map(|&i| self.n_users as u32 + i).collect()
+    }
+}
+
+impl<B: Backend> BiasedMf<B> {
+    /// The names and shapes of the weights of a `cfg` model over `n_users × n_items`:
+    /// the two tables and μ.
+    pub fn layout(cfg: &MfConfig, n_users: usize, n_items: usize) -> Layout {
+        let rows = n_users + n_items;
+        vec![
+            ("factors".into(), vec![rows, cfg.dim]),
+            ("biases".into(), vec![rows + 1, 1]),
+            ("global_mean".into(), vec![1]),
+        ]
+    }
+
+    /// A model file (kind `mf`) with the tables, μ and the configuration.
+    pub fn to_file(&self, b: &B, info: serde_json::Value, user_ids: &IdMap, item_ids: &IdMap) -> Result<ModelFile> {
+        if (user_ids.len(), item_ids.len()) != (self.n_users, self.n_items) {
+            return Err(Error::Invalid(format!(
+                "MF model over {} × {} saved with {} user and {} item ids",
+                self.n_users,
+                self.n_items,
+                user_ids.len(),
+                item_ids.len()
+            )));
+        }
+        let layout = Self::layout(&self.cfg, self.n_users, self.n_items);
+        let mean = b.tensor(&[self.mean], &[1])?;
+        Ok(ModelFile {
+            kind: "mf".into(),
+            config: serde_json::to_value(&self.cfg).map_err(|e| Error::Invalid(format!("MF config: {e}")))?,
+            info,
+            user_ids: user_ids.clone(),
+            item_ids: item_ids.clone(),
+            tensors: download_weights(b, &layout, vec![&self.factors, &self.biases, &mean])?,
+            ..Default::default()
+        })
+    }
+
+    /// The model an `mf` model file holds, on `b`, ready to predict and rank
+    /// (training it further starts a fresh optimizer without the row penalties).
+    pub fn from_file(b: &B, file: &ModelFile) -> Result<Self> {
+        file.expect_kind("mf")?;
+        let cfg: MfConfig = serde_json::from_value(file.config.clone())
+            .map_err(|e| Error::Invalid(format!("MF model file: configuration: {e}")))?;
+        if cfg.dim == 0 {
+            return Err(Error::Invalid("MF model file: configuration has 0 factors".into()));
+        }
+        let (n_users, n_items) = (file.user_ids.len(), file.item_ids.len());
+        let layout = Self::layout(&cfg, n_users, n_items);
+        file.check_layout(&layout)?;
+        let rows = n_users + n_items;
+        let mut factors = b.zeros(&[rows, cfg.dim]);
+        let mut biases = b.zeros(&[rows + 1, 1]);
+        let mut mean = b.zeros(&[1]);
+        upload_weights(b, file, &layout, vec![&mut factors, &mut biases, &mut mean])?;
+        Ok(Self {
+            factors,
+            biases,
+            adam: [
+                b.zeros(&[rows, cfg.dim]),
+                b.zeros(&[rows, cfg.dim]),
+                b.zeros(&[rows + 1, 1]),
+                b.zeros(&[rows + 1, 1]),
+            ],
+            mean: file.tensor("global_mean")?.data[0],
+            n_users,
+            n_items,
+            step: 0,
+            cfg,
+            row_weight: vec![0.0; rows],
+            count: vec![0; rows],
+            next: vec![0; rows],
+        })
+    }
+}
+
+/// Ranks every item by its predicted rating r̂(u, i) = μ + b_u + b_i + p_u · q_i:
+/// one matmul with the item biases in its epilogue, plus the user's bias and μ.
+impl<B: Backend> Scorer<B> for BiasedMf<B> {
+    fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
+        let n = users.count();
+        let q = b.slice_rows(&self.factors, self.n_users, self.n_items);
+        let bi = b.reshape(&b.slice_rows(&self.biases, self.n_users, self.n_items), &[self.n_items]);
+        let dots = b.matmul(&b.gather_rows(&self.factors, users), &q, false, true, Some(&bi), Act::Identity);
+        let bu = b.scale(&b.gather_rows(&self.biases, users), 1.0, self.mean);
+        b.binary(BinaryOp::Add, &dots, &b.reshape(&bu, &[n, 1]))
     }
 }
 

@@ -38,10 +38,13 @@
 //! `eval_block` floats.
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Indexed, Shaped};
-use crate::error::Result;
+use crate::data::IdMap;
+use crate::error::{Error, Result};
 use crate::eval::Scorer;
 use crate::init;
 use crate::layers::{Adam, Linear, Mlp, Param};
+use crate::model_file::ModelFile;
+use crate::models::loaded::{download_weights, upload_weights, Layout};
 use crate::rng::derive_seed;
 use crate::train::PairwiseModel;
 
@@ -60,6 +63,22 @@ pub struct NeuMfConfig {
     pub lr: f32,
     /// Largest `[users, items, hidden[0]]` block scoring materialises at once, in floats.
     pub eval_block: usize,
+}
+
+impl NeuMfConfig {
+    /// An error for sizes or rates no model can be built with.
+    pub fn check(&self) -> Result<()> {
+        if self.mf_dim == 0 || self.mlp_dim == 0 || self.hidden.is_empty() || self.hidden.contains(&0) {
+            return Err(Error::Invalid(format!(
+                "NeuMF needs positive sizes and at least one MLP layer: mf_dim {}, mlp_dim {}, hidden {:?}",
+                self.mf_dim, self.mlp_dim, self.hidden
+            )));
+        }
+        if !(0.0..1.0).contains(&self.dropout) || !self.lr.is_finite() {
+            return Err(Error::Invalid(format!("NeuMF: dropout {} outside [0, 1) or lr {}", self.dropout, self.lr)));
+        }
+        Ok(())
+    }
 }
 
 impl Default for NeuMfConfig {
@@ -100,7 +119,7 @@ impl<B: Backend> NeuMf<B> {
     /// Embeddings from N(0, 0.01²) (RecBole's NeuMF), Xavier-normal layers
     /// with zero biases, all seeded.
     pub fn new(b: &B, n_users: usize, n_items: usize, cfg: NeuMfConfig, seed: u64) -> Result<Self> {
-        assert!(!cfg.hidden.is_empty(), "NeuMF: the MLP needs at least one layer");
+        cfg.check()?;
         let (d, e, h1) = (cfg.mf_dim, cfg.mlp_dim, cfg.hidden[0]);
         let h_last = *cfg.hidden.last().unwrap();
         let s = |tag| derive_seed(seed, tag);
@@ -153,6 +172,58 @@ impl<B: Backend> NeuMf<B> {
     /// Number of items scored.
     pub fn n_items(&self) -> usize {
         self.item_gmf.dims()[0]
+    }
+
+    /// The names and shapes of the weights of a `cfg` model over
+    /// `n_users × n_items`, in the order of [`PairwiseModel::parameters`].
+    pub fn layout(cfg: &NeuMfConfig, n_users: usize, n_items: usize) -> Layout {
+        let (d, e, h) = (cfg.mf_dim, cfg.mlp_dim, &cfg.hidden);
+        let mut out: Layout = vec![
+            ("user_gmf".into(), vec![n_users, d]),
+            ("item_gmf".into(), vec![n_items, d]),
+            ("user_mlp".into(), vec![n_users, e]),
+            ("item_mlp".into(), vec![n_items, e]),
+            ("first_user.weight".into(), vec![h[0], e]),
+            ("first_user.bias".into(), vec![h[0]]),
+            ("first_item.weight".into(), vec![h[0], e]),
+        ];
+        for (l, w) in h.windows(2).enumerate() {
+            out.push((format!("mlp.{l}.weight"), vec![w[1], w[0]]));
+            out.push((format!("mlp.{l}.bias"), vec![w[1]]));
+        }
+        out.push(("out_gmf.weight".into(), vec![1, d]));
+        out.push(("out_mlp.weight".into(), vec![1, *h.last().unwrap()]));
+        out.push(("out_mlp.bias".into(), vec![1]));
+        out
+    }
+
+    /// A model file (kind `neumf`) with every weight and the configuration.
+    pub fn to_file(&self, b: &B, info: serde_json::Value, user_ids: &IdMap, item_ids: &IdMap) -> Result<ModelFile> {
+        let layout = Self::layout(&self.cfg, self.user_gmf.dims()[0], self.n_items());
+        Ok(ModelFile {
+            kind: "neumf".into(),
+            config: serde_json::to_value(&self.cfg).map_err(|e| Error::Invalid(format!("NeuMF config: {e}")))?,
+            info,
+            user_ids: user_ids.clone(),
+            item_ids: item_ids.clone(),
+            tensors: download_weights(b, &layout, self.parameters())?,
+            ..Default::default()
+        })
+    }
+
+    /// The model a `neumf` model file holds, on `b`, ready to score (its
+    /// optimizer state starts afresh).
+    pub fn from_file(b: &B, file: &ModelFile) -> Result<Self> {
+        file.expect_kind("neumf")?;
+        let cfg: NeuMfConfig = serde_json::from_value(file.config.clone())
+            .map_err(|e| Error::Invalid(format!("NeuMF model file: configuration: {e}")))?;
+        cfg.check()?;
+        let layout = Self::layout(&cfg, file.user_ids.len(), file.item_ids.len());
+        // Checked before anything is allocated from the configuration's sizes.
+        file.check_layout(&layout)?;
+        let mut model = Self::new(b, file.user_ids.len(), file.item_ids.len(), cfg, 0)?;
+        upload_weights(b, file, &layout, model.parameters_mut())?;
+        Ok(model)
     }
 
     /// Logits (before the sigmoid) of the pairs `(users[k], items[k])`, `[n]`,
