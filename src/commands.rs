@@ -309,6 +309,7 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
             // RecBole counts a pointwise batch in rows: half positives, half negatives.
             let halved = TrainArgs { batch_size: (args.batch_size / 2).max(1), ..args.clone() };
             run_pairwise(b, &mut model, &halved, &source, &train, &valid_eval, &test_eval)?;
+            print_samples(b, &model, &data, args)?;
             if let Some(path) = &args.output {
                 model.to_file(b, ranking_info(args), &data.user_ids, &data.item_ids)?.save(path)?;
                 if !args.json {
@@ -319,6 +320,7 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
         }
         other => bail!("unknown model {other:?}; available: bpr, lightgcn, neumf, mf"),
     };
+    print_samples(b, &scorer, &data, args)?;
     if let Some(path) = &args.output {
         scorer.to_file(b, &args.model, config, ranking_info(args), &data.user_ids, &data.item_ids)?.save(path)?;
         if !args.json {
@@ -628,6 +630,47 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     with_backend(args.device, &mut |b| b.eval(args))
 }
 
+/// The `k` best items (index, score) for each of `users`, best first, never
+/// one of the `(row, item, _)` entries of `seen` (rows index `users`).
+fn top_k_unseen<B: Backend>(
+    b: &B,
+    scorer: &impl Scorer<B>,
+    users: &[u32],
+    seen: &[(u32, u32, f32)],
+    n_items: usize,
+    k: usize,
+) -> Result<Vec<Vec<(u32, f32)>>> {
+    let mask = gpurec::sparse::CsrHost::from_triplets(users.len(), n_items, seen);
+    let scores = scorer.score_users(b, &b.index(users)?);
+    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
+    let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
+    Ok((0..users.len())
+        .map(|row| (row * k..(row + 1) * k).filter(|&q| cols[q] != u32::MAX).map(|q| (cols[q], vals[q])).collect())
+        .collect())
+}
+
+/// After training: the top 5 of the first three users, everything they
+/// interacted with excluded, so a first run ends with recommendations.
+fn print_samples<B: Backend>(b: &B, scorer: &impl Scorer<B>, data: &Interactions, args: &TrainArgs) -> Result<()> {
+    if args.json || data.n_users() == 0 {
+        return Ok(());
+    }
+    let users: Vec<u32> = (0..data.n_users().min(3) as u32).collect();
+    let seen: Vec<(u32, u32, f32)> =
+        (0..data.len()).filter(|&r| data.users[r] < 3).map(|r| (data.users[r], data.items[r], 1.0)).collect();
+    println!("\nrecommendations (top 5, items the user interacted with excluded):");
+    for (u, top) in users.iter().zip(top_k_unseen(b, scorer, &users, &seen, data.n_items(), 5)?) {
+        let items: Vec<String> = top.iter().map(|&(i, s)| format!("{} ({s:.3})", data.item_ids.id(i))).collect();
+        println!("  user {}: {}", data.user_ids.id(*u), items.join(", "));
+    }
+    if args.output.is_none() {
+        println!(
+            "(the model was not saved: add -o model.gpurec, then `gpurec recommend --model model.gpurec --user ID`)"
+        );
+    }
+    Ok(())
+}
+
 fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
     let file = load_model_file(&args.model)?;
     let scorer = Loaded::from_file(b, &file)?;
@@ -652,18 +695,13 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
             }
         }
     }
-    let mask = gpurec::sparse::CsrHost::from_triplets(users.len(), n_items, &seen);
-    let scores = scorer.score_users(b, &b.index(&users)?);
-    let (cols, vals) = b.topk_masked(&scores, args.k, Some(&b.pattern(&mask)?));
-    let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
-    let mut out = Vec::new();
-    for (row, id) in args.users.iter().enumerate() {
-        let items: Vec<(String, f32)> = (0..args.k)
-            .filter(|&q| cols[row * args.k + q] != u32::MAX)
-            .map(|q| (file.item_ids.id(cols[row * args.k + q]).to_string(), vals[row * args.k + q]))
-            .collect();
-        out.push((id.clone(), items));
-    }
+    let tops = top_k_unseen(b, &scorer, &users, &seen, n_items, args.k)?;
+    let out: Vec<(String, Vec<(String, f32)>)> = args
+        .users
+        .iter()
+        .zip(tops)
+        .map(|(id, top)| (id.clone(), top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect()))
+        .collect();
     if args.json {
         let j: Vec<_> = out
             .iter()

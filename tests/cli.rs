@@ -178,3 +178,12 @@ fn mf_saves_and_serves_ratings_and_recommendations() {
         assert_eq!(recommend_ids(model, "gpu"), cpu, "the same MF top-K on the GPU backend");
     }
 }
+
+#[test]
+fn a_first_run_ends_with_metrics_and_recommendations() {
+    let (ok, out, err) = gpurec(&["train", "--device", "cpu", "--epochs", "1", "--dim", "8"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("ndcg") && out.contains("auc"), "metrics table: {out}");
+    let line = out.lines().find(|l| l.trim_start().starts_with("user u0:")).expect("recommendations for u0");
+    assert_eq!(line.matches(" (").count(), 5, "five items with scores: {line}");
+}
