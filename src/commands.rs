@@ -867,6 +867,7 @@ struct BenchRow {
     upload_bytes_per_step: Option<f64>,
     eval_dispatches: Option<u64>,
     eval_readbacks: Option<u64>,
+    eval_download_bytes: Option<u64>,
 }
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
@@ -912,8 +913,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
                     row.steps_per_epoch,
                     match (row.dispatches_per_step, row.submissions_per_step, row.upload_bytes_per_step) {
                         (Some(d), Some(s), Some(u)) => format!(
-                            "  {d:.0} dispatches, {s:.0} submission(s), {:.1} KB up per step{}",
+                            "  {d:.0} dispatches, {s:.0} submission(s), {:.1} KB up per step; eval {} dispatches, {} read-back(s), {} B down{}",
                             u / 1024.0,
+                            row.eval_dispatches.unwrap_or(0),
+                            row.eval_readbacks.unwrap_or(0),
+                            row.eval_download_bytes.unwrap_or(0),
                             if row.software_adapter { "  [software adapter: timings are not GPU figures]" } else { "" }
                         ),
                         _ => String::new(),
@@ -1032,6 +1036,7 @@ fn bench_one<B: Backend>(
         upload_bytes_per_step: train_stats.map(|s| s.bytes_uploaded as f64 / total_steps),
         eval_dispatches: eval_stats.map(|s| s.dispatches),
         eval_readbacks: eval_stats.map(|s| s.readbacks),
+        eval_download_bytes: eval_stats.map(|s| s.bytes_downloaded),
     })
 }
 
