@@ -560,6 +560,14 @@ pub struct EvalArgs {
     /// Data to evaluate on (default: the data the model was trained on, with its split seed).
     #[arg(long)]
     data: Option<String>,
+    /// Also score the NCF paper's sampled protocol: each test positive against N seeded
+    /// negatives (items the user never interacted with). Labelled "sampled", never full ranking.
+    #[arg(long, value_name = "N")]
+    sampled: Option<usize>,
+    /// Sampled protocol with fixed negatives from a file in the NCF `.test.negative` format
+    /// ("(user,item)<TAB>neg<TAB>neg…", original ids).
+    #[arg(long, value_name = "FILE", conflicts_with = "sampled")]
+    negatives: Option<PathBuf>,
     /// Where to run.
     #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
     device: DeviceChoice,
@@ -738,13 +746,29 @@ fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
     let t = Instant::now();
     let metrics = RankingEval::new(b, &test, &train_valid, &[10, 20], 1024)?.evaluate(b, &model)?;
     let secs = t.elapsed().as_secs_f64();
+    let sampled = if args.sampled.is_some() || args.negatives.is_some() {
+        use gpurec::eval::SampledEval;
+        let eval = match (&args.negatives, args.sampled) {
+            (Some(path), _) => {
+                let negatives = gpurec::data::negatives::load_test_negatives(path, &data.user_ids, &data.item_ids)?;
+                SampledEval::with_negatives(b, &test, &negatives, &[1, 5, 10])?
+            }
+            (None, n) => {
+                let seen = data.user_item_csr(&(0..data.len()).collect::<Vec<_>>());
+                SampledEval::new(b, &test, &seen, n.unwrap_or(99), &[1, 5, 10], seed)?
+            }
+        };
+        Some(eval.evaluate(b, &model)?)
+    } else {
+        None
+    };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "model": file.kind, "data": source, "device": b.describe(), "test": metrics })
-            )?
-        );
+        let mut out =
+            serde_json::json!({ "model": file.kind, "data": source, "device": b.describe(), "test": metrics });
+        if let Some(s) = &sampled {
+            out["sampled"] = serde_json::to_value(s)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!(
             "model {} on {source} (test part of the per-user 8:1:1 split, seed {seed}), {}",
@@ -752,6 +776,9 @@ fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
             b.describe()
         );
         print_table(&metrics, secs);
+        if let Some(s) = sampled {
+            println!("\n{s}  ({} test positives; not comparable with full ranking)", s.positives);
+        }
     }
     Ok(())
 }
@@ -767,6 +794,9 @@ fn eval_ratings<B: Backend>(
     args: &EvalArgs,
 ) -> Result<()> {
     use gpurec::eval::{RatingEval, Ratings};
+    if args.sampled.is_some() || args.negatives.is_some() {
+        bail!("--sampled and --negatives rank items; an mf model is evaluated on ratings (RMSE, MAE)");
+    }
     let mut set = Ratings::default();
     for r in 0..data.len() {
         let u = file.user_ids.get(data.user_ids.id(data.users[r]));

@@ -187,3 +187,43 @@ fn a_first_run_ends_with_metrics_and_recommendations() {
     let line = out.lines().find(|l| l.trim_start().starts_with("user u0:")).expect("recommendations for u0");
     assert_eq!(line.matches(" (").count(), 5, "five items with scores: {line}");
 }
+
+#[test]
+fn eval_scores_the_sampled_protocol_labelled_as_such() {
+    use gpurec::data::synthetic::{generate, SyntheticConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bpr.gpurec");
+    let model = model.to_str().unwrap();
+    let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--epochs", "2", "--dim", "8", "--json", "-o", model]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = gpurec(&["eval", "--model", model, "--device", "cpu", "--json", "--sampled", "50"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sampled"]["negatives"], 50);
+    let (sampled_hit, full_hit) = (v["sampled"]["hit"][2].as_f64().unwrap(), v["test"]["hit"][0].as_f64().unwrap());
+    assert!(sampled_hit > 0.0 && full_hit > 0.0, "{v}");
+    let (ok, text, _) = gpurec(&["eval", "--model", model, "--device", "cpu", "--sampled", "50"]);
+    assert!(ok && text.contains("sampled, 50 negatives"), "{text}");
+
+    // Fixed negatives from a file: the three items of lowest index each user never touched.
+    let data = generate(&SyntheticConfig::default());
+    let mut lines = String::new();
+    for u in 0..data.n_users() as u32 {
+        let seen: std::collections::HashSet<u32> =
+            (0..data.len()).filter(|&r| data.users[r] == u).map(|r| data.items[r]).collect();
+        let negs: Vec<&str> =
+            (0..data.n_items() as u32).filter(|i| !seen.contains(i)).take(3).map(|i| data.item_ids.id(i)).collect();
+        lines += &format!("({},x)\t{}\n", data.user_ids.id(u), negs.join("\t"));
+    }
+    let file = dir.path().join("fixed.test.negative");
+    std::fs::write(&file, lines).unwrap();
+    let args = ["eval", "--model", model, "--device", "cpu", "--json", "--negatives", file.to_str().unwrap()];
+    let (ok, out, err) = gpurec(&args);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sampled"]["negatives"], 3);
+
+    std::fs::write(&file, "(u0,x)\ti1\tno-such-item\n").unwrap();
+    let (ok, _, err) = gpurec(&args);
+    assert!(!ok && err.contains("fixed.test.negative:1") && err.contains("no-such-item"), "{err}");
+}

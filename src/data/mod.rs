@@ -5,6 +5,7 @@
 
 pub mod filter;
 pub mod movielens;
+pub mod negatives;
 pub mod side;
 pub mod split;
 pub mod synthetic;

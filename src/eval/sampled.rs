@@ -93,6 +93,9 @@ impl<B: Backend> SampledEval<B> {
         let mut n = usize::MAX;
         let mut neg = Vec::new();
         for (r, &u) in users.iter().enumerate() {
+            if negatives[u as usize].is_empty() {
+                return Err(Error::Invalid(format!("user {u} has test items but no negatives to rank them against")));
+            }
             n = n.min(negatives[u as usize].len());
             for &j in &negatives[u as usize] {
                 if j as usize >= test.cols {
