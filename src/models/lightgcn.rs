@@ -22,7 +22,11 @@ use crate::sparse::CsrHost;
 use crate::train::PairwiseModel;
 use crate::{init, Act};
 
-/// LightGCN hyper-parameters.
+/// LightGCN hyper-parameters. The defaults are RecBole's (dim 64, 2 layers,
+/// Adam) except the learning rate: on MovieLens 100K's validation part
+/// (per-user 8:1:1, early stopping with patience 10) 2e-3 reached NDCG@10
+/// 0.2461, against 0.2090 for RecBole's 1e-3, which plateaus near epoch 70
+/// and stops there (with patience 30 it reaches 0.2452 at epoch 216).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LightGcnConfig {
     /// Embedding size.
@@ -37,7 +41,7 @@ pub struct LightGcnConfig {
 
 impl Default for LightGcnConfig {
     fn default() -> Self {
-        Self { dim: 64, layers: 2, lr: 1e-3, reg: 1e-4 }
+        Self { dim: 64, layers: 2, lr: 2e-3, reg: 1e-4 }
     }
 }
 
