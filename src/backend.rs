@@ -472,6 +472,23 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn bce_with_logits(&self, logits: &Self::Tensor, target: &Self::Tensor) -> (Self::Tensor, Self::Tensor);
     /// BPR: `mean(−ln σ(pos − neg))`; the gradient for `neg` is the negation of the one returned for `pos`.
     fn bpr_loss(&self, pos: &Self::Tensor, neg: &Self::Tensor) -> (Self::Tensor, Self::Tensor);
+    /// BPR-MF's loss and gradients in one pass over `n` triples `(u, i, j)`
+    /// laid out as `idx = [u_0‥u_n | i_0‥i_n | j_0‥j_n]`, rows of `user`
+    /// `[users, d]` and `item` `[items, d]`. With x = p_u·q_i − p_u·q_j (each
+    /// dot summed in order over d) and g = −σ(−x)/n, returns
+    /// - the loss `[1]`: mean of −ln σ(x) (without the penalty);
+    /// - per-triple user gradients `[n, d]`: g (q_i − q_j) + (λ/n) p_u;
+    /// - per-triple item gradients `[2n, d]`: rows g p_u + (λ/n) q_i, then rows −g p_u + (λ/n) q_j;
+    ///
+    /// the gradient of mean(−ln σ(x)) + λ/(2n) Σ (‖p_u‖² + ‖q_i‖² + ‖q_j‖²) per
+    /// occurrence, ready for [`Backend::scatter_add_rows`]. Indices must be in range.
+    fn bpr_triples(
+        &self,
+        user: &Self::Tensor,
+        item: &Self::Tensor,
+        idx: &Self::Index,
+        reg: f32,
+    ) -> (Self::Tensor, Self::Tensor, Self::Tensor);
     /// Softmax cross-entropy of `logits` `[n, c]` against class indices `[n]`.
     fn softmax_cross_entropy(&self, logits: &Self::Tensor, target: &Self::Index) -> (Self::Tensor, Self::Tensor);
 
@@ -519,6 +536,15 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         auc: Option<AucCounts<'_, Self>>,
         covered: Option<&mut Self::Tensor>,
     ) -> Self::Tensor;
+}
+
+/// Checks the inputs of [`Backend::bpr_triples`] (both backends): two 2-D
+/// tables of one width and `3n` indices. Returns the width.
+pub(crate) fn bpr_triples_width(user: &[usize], item: &[usize], indices: usize) -> usize {
+    assert!(user.len() == 2 && item.len() == 2, "bpr_triples: tables must be 2-D, got {user:?} and {item:?}");
+    assert_eq!(user[1], item[1], "bpr_triples: user width {} vs item width {}", user[1], item[1]);
+    assert_eq!(indices % 3, 0, "bpr_triples: {indices} indices is not 3n");
+    user[1]
 }
 
 /// Checks the shapes of `A · X` for [`Backend::spmm_csr`] (panicking with the

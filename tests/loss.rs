@@ -122,3 +122,99 @@ fn sampled_softmax_cross_entropy_composes_from_gathers() {
         assert!(row.iter().sum::<f32>().abs() < 1e-6 && row[0] < 0.0 && row[1..].iter().all(|&v| v > 0.0));
     }
 }
+
+/// The fused BPR-MF kernel against the same math composed from single ops
+/// (gathers, row dots, `bpr_loss`, broadcasts), and GPU against CPU, on
+/// shapes with repeated rows.
+#[test]
+fn bpr_triples_matches_composed_ops_and_cpu() {
+    use gpurec::backend::BinaryOp;
+    for &n in SIZES {
+        for (d, reg) in [(1, 0.0), (7, 0.1), (64, 0.0)] {
+            let (users, items) = (n / 2 + 1, n + 3);
+            let user: Vec<f32> = rand_vec(n as u64, users * d);
+            let item: Vec<f32> = rand_vec(n as u64 + 1, items * d);
+            let mut idx = rand_ints(n as u64 + 2, n, users as u32);
+            idx.extend(rand_ints(n as u64 + 3, 2 * n, items as u32));
+            let (uc, ic) = (Cpu.tensor(&user, &[users, d]).unwrap(), Cpu.tensor(&item, &[items, d]).unwrap());
+            let (lc, duc, dic) = Cpu.bpr_triples(&uc, &ic, &Cpu.index(&idx).unwrap(), reg);
+
+            // Composed reference on the CPU backend.
+            let (u, i, j) = (&idx[..n], &idx[n..2 * n], &idx[2 * n..]);
+            let b = Cpu;
+            let pu = b.gather_rows(&uc, &b.index(u).unwrap());
+            let qi = b.gather_rows(&ic, &b.index(i).unwrap());
+            let qj = b.gather_rows(&ic, &b.index(j).unwrap());
+            let (loss, g) = b.bpr_loss(&b.dot_rows(&pu, &qi), &b.dot_rows(&pu, &qj));
+            let g = b.reshape(&g, &[n, 1]);
+            let r = reg / n as f32;
+            let du = b.binary(
+                BinaryOp::Add,
+                &b.binary(BinaryOp::Mul, &b.binary(BinaryOp::Sub, &qi, &qj), &g),
+                &b.scale(&pu, r, 0.0),
+            );
+            let gp = b.binary(BinaryOp::Mul, &pu, &g);
+            let di = b.binary(BinaryOp::Add, &gp, &b.scale(&qi, r, 0.0));
+            let dj = b.binary(BinaryOp::Add, &b.scale(&gp, -1.0, 0.0), &b.scale(&qj, r, 0.0));
+            let what = |t: &str| format!("bpr_triples {t} n={n} d={d} reg={reg}");
+            assert_close(&what("loss vs composed"), &Cpu.read(&lc).unwrap(), &Cpu.read(&loss).unwrap(), EXACTISH);
+            assert_close(&what("d_user vs composed"), &Cpu.read(&duc).unwrap(), &Cpu.read(&du).unwrap(), EXACTISH);
+            let dij = Cpu.read(&b.concat_rows(&di, &dj)).unwrap();
+            assert_close(&what("d_item vs composed"), &Cpu.read(&dic).unwrap(), &dij, EXACTISH);
+
+            if let Some(gpu) = gpu() {
+                let (ug, ig) = (gpu.tensor(&user, &[users, d]).unwrap(), gpu.tensor(&item, &[items, d]).unwrap());
+                let (lg, dug, dig) = gpu.bpr_triples(&ug, &ig, &gpu.index(&idx).unwrap(), reg);
+                check(&what("loss gpu"), &gpu, &lg, &lc, EXACTISH);
+                check(&what("d_user gpu"), &gpu, &dug, &duc, SUMS);
+                check(&what("d_item gpu"), &gpu, &dig, &dic, SUMS);
+            }
+        }
+    }
+}
+
+/// The fused kernel's gradients are those of its loss plus the penalty, by
+/// central differences (distinct rows, so each table row gets one triple's gradient).
+#[test]
+fn bpr_triples_gradients_match_finite_differences() {
+    let (n, d, reg) = (3, 4, 0.3f32);
+    let (users, items) = (3, 6);
+    let user = rand_vec(7, users * d).iter().map(|v| v * 2.0).collect::<Vec<_>>();
+    let item = rand_vec(8, items * d).iter().map(|v| v * 2.0).collect::<Vec<_>>();
+    let idx = Cpu.index(&[2, 0, 1, 4, 1, 3, 0, 5, 2]).unwrap();
+    let objective = |user: &[f32], item: &[f32]| -> f64 {
+        let (l, _, _) = Cpu.bpr_triples(
+            &Cpu.tensor(user, &[users, d]).unwrap(),
+            &Cpu.tensor(item, &[items, d]).unwrap(),
+            &idx,
+            0.0,
+        );
+        let sq = |t: &[f32], rows: &[u32]| {
+            rows.iter().map(|&r| (0..d).map(|c| (t[r as usize * d + c] as f64).powi(2)).sum::<f64>()).sum::<f64>()
+        };
+        l[[0]] as f64 + reg as f64 / (2.0 * n as f64) * (sq(user, &[2, 0, 1]) + sq(item, &[4, 1, 3, 0, 5, 2]))
+    };
+    let (_, du, di) =
+        Cpu.bpr_triples(&Cpu.tensor(&user, &[users, d]).unwrap(), &Cpu.tensor(&item, &[items, d]).unwrap(), &idx, reg);
+    let h = 1e-2f32;
+    for (k, &row) in [2usize, 0, 1].iter().enumerate() {
+        for c in 0..d {
+            let (mut p, mut m) = (user.clone(), user.clone());
+            p[row * d + c] += h;
+            m[row * d + c] -= h;
+            let fd = (objective(&p, &item) - objective(&m, &item)) / (2.0 * h as f64);
+            let an = du[[k, c]] as f64;
+            assert!((fd - an).abs() < 1e-3 + 1e-2 * fd.abs(), "user row {row} c {c}: fd {fd} vs {an}");
+        }
+    }
+    for (k, &row) in [4usize, 1, 3, 0, 5, 2].iter().enumerate() {
+        for c in 0..d {
+            let (mut p, mut m) = (item.clone(), item.clone());
+            p[row * d + c] += h;
+            m[row * d + c] -= h;
+            let fd = (objective(&user, &p) - objective(&user, &m)) / (2.0 * h as f64);
+            let an = di[[k, c]] as f64;
+            assert!((fd - an).abs() < 1e-3 + 1e-2 * fd.abs(), "item row {row} c {c}: fd {fd} vs {an}");
+        }
+    }
+}

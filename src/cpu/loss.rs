@@ -45,6 +45,37 @@ pub fn bpr_loss(pos: &CpuTensor, neg: &CpuTensor) -> (CpuTensor, CpuTensor) {
     reduce_pointwise(2, pos, neg, "bpr_loss")
 }
 
+/// Fused BPR-MF loss and per-triple gradients ([`crate::Backend::bpr_triples`]),
+/// in the order of `shaders/bpr_triples.wgsl`.
+pub fn bpr_triples(user: &CpuTensor, item: &CpuTensor, idx: &CpuIndex, reg: f32) -> (CpuTensor, CpuTensor, CpuTensor) {
+    let d = crate::backend::bpr_triples_width(user.shape(), item.shape(), idx.len());
+    let n = idx.len() / 3;
+    let (users, items) = (user.shape()[0], item.shape()[0]);
+    let (pu, qi) = (user.as_standard_layout(), item.as_standard_layout());
+    let (pu, qi) = (pu.as_slice().unwrap(), qi.as_slice().unwrap());
+    let inv_n = 1.0 / n.max(1) as f32;
+    let reg_n = reg * inv_n;
+    let (mut terms, mut d_user, mut d_item) = (Vec::with_capacity(n), vec![0f32; n * d], vec![0f32; 2 * n * d]);
+    for k in 0..n {
+        let (u, i, j) = (idx[k] as usize, idx[n + k] as usize, idx[2 * n + k] as usize);
+        assert!(u < users && i < items && j < items, "bpr_triples: triple ({u}, {i}, {j}) outside {users} × {items}");
+        let (p, a, b) = (&pu[u * d..(u + 1) * d], &qi[i * d..(i + 1) * d], &qi[j * d..(j + 1) * d]);
+        let xi = p.iter().zip(a).fold(0.0, |s, (x, y)| s + x * y);
+        let xj = p.iter().zip(b).fold(0.0, |s, (x, y)| s + x * y);
+        let x: f32 = xi - xj;
+        terms.push((-x).max(0.0) + (1.0 + (-x.abs()).exp()).ln());
+        let g = -1.0 / (1.0 + x.exp()) * inv_n;
+        for c in 0..d {
+            d_user[k * d + c] = (a[c] - b[c]) * g + reg_n * p[c];
+            let gp = p[c] * g;
+            d_item[k * d + c] = gp + reg_n * a[c];
+            d_item[(n + k) * d + c] = -gp + reg_n * b[c];
+        }
+    }
+    let loss = tree_sum(terms.into_iter()) / n.max(1) as f32;
+    (from_vec(vec![loss], &[1]), from_vec(d_user, &[n, d]), from_vec(d_item, &[2 * n, d]))
+}
+
 /// Softmax cross-entropy against class indices.
 pub fn softmax_cross_entropy(logits: &CpuTensor, target: &CpuIndex) -> (CpuTensor, CpuTensor) {
     assert_eq!(logits.ndim(), 2, "softmax_cross_entropy: logits {:?}", logits.shape());

@@ -306,6 +306,15 @@ impl Backend for Cpu {
     fn bpr_loss(&self, pos: &CpuTensor, neg: &CpuTensor) -> (CpuTensor, CpuTensor) {
         loss::bpr_loss(pos, neg)
     }
+    fn bpr_triples(
+        &self,
+        user: &CpuTensor,
+        item: &CpuTensor,
+        idx: &CpuIndex,
+        reg: f32,
+    ) -> (CpuTensor, CpuTensor, CpuTensor) {
+        loss::bpr_triples(user, item, idx, reg)
+    }
     fn softmax_cross_entropy(&self, logits: &CpuTensor, target: &CpuIndex) -> (CpuTensor, CpuTensor) {
         loss::softmax_cross_entropy(logits, target)
     }

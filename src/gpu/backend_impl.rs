@@ -290,6 +290,15 @@ impl Backend for Gpu {
     fn bpr_loss(&self, pos: &GpuTensor, neg: &GpuTensor) -> (GpuTensor, GpuTensor) {
         loss::pointwise(self, loss::Kind::Bpr, pos, neg)
     }
+    fn bpr_triples(
+        &self,
+        user: &GpuTensor,
+        item: &GpuTensor,
+        idx: &GpuIndex,
+        reg: f32,
+    ) -> (GpuTensor, GpuTensor, GpuTensor) {
+        loss::bpr_triples(self, user, item, idx, reg)
+    }
     fn softmax_cross_entropy(&self, logits: &GpuTensor, target: &GpuIndex) -> (GpuTensor, GpuTensor) {
         loss::softmax_cross_entropy(self, logits, target)
     }

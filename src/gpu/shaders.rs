@@ -50,6 +50,7 @@ shaders! {
     Adagrad => "adagrad",
     Sgd => "sgd",
     Loss => "loss",
+    BprTriples => "bpr_triples",
     Dropout => "dropout",
     TopkMasked => "topk_masked",
     RankAmong => "rank_among",

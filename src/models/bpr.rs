@@ -5,14 +5,16 @@
 //! loss:   L = mean over (u, i, j) of −ln σ(x̂(u, i) − x̂(u, j)) + λ/2 (‖p_u‖² + ‖q_i‖² + ‖q_j‖²)
 //!
 //! with i a training item of u and j a sampled item u has not interacted with.
-//! One training step is one submission of ~15 dispatches: three embedding
-//! gathers, two row dots, the loss, the gradient products, two grouped
-//! scatter-adds and two lazy-Adam row updates. The gradients are
-//!   ∂L/∂p_u = g·(q_i − q_j) + λ p_u,  ∂L/∂q_i = g·p_u + λ q_i,  ∂L/∂q_j = −g·p_u + λ q_j,
-//! where g = ∂L/∂x̂_ui = −σ(−(x̂_ui − x̂_uj)) / batch.
+//! One training step is one submission of 6 dispatches: the fused loss and
+//! gradient kernel over the batch's triples ([`Backend::bpr_triples`]) and
+//! its mean, two grouped scatter-adds that sum the gradients of repeated rows
+//! (no atomics), and two lazy-Adam row updates. Per occurrence in a batch of n,
+//!   ∂L/∂p_u = g·(q_i − q_j) + (λ/n) p_u,  ∂L/∂q_i = g·p_u + (λ/n) q_i,  ∂L/∂q_j = −g·p_u + (λ/n) q_j,
+//! where g = ∂L/∂(x̂_ui − x̂_uj) = −σ(−(x̂_ui − x̂_uj)) / n. The host uploads
+//! the triples as one index buffer and the two row groupings.
 
-use crate::backend::{AdamConfig, Backend, BinaryOp};
-use crate::error::Result;
+use crate::backend::{AdamConfig, Backend, Shaped};
+use crate::error::{Error, Result};
 use crate::eval::Scorer;
 use crate::init;
 use crate::train::PairwiseModel;
@@ -78,28 +80,20 @@ impl<B: Backend> Scorer<B> for BprMf<B> {
 impl<B: Backend> PairwiseModel<B> for BprMf<B> {
     fn train_step(&mut self, b: &B, users: &[u32], pos: &[u32], neg: &[u32]) -> Result<B::Tensor> {
         let n = users.len();
-        let (u, i, j) = (b.index(users)?, b.index(pos)?, b.index(neg)?);
-        let user_groups = b.row_groups(users)?;
-        let items: Vec<u32> = pos.iter().chain(neg).copied().collect();
-        let item_groups = b.row_groups(&items)?;
-
-        let pu = b.gather_rows(&self.user, &u);
-        let qi = b.gather_rows(&self.item, &i);
-        let qj = b.gather_rows(&self.item, &j);
-        let (loss, g) = b.bpr_loss(&b.dot_rows(&pu, &qi), &b.dot_rows(&pu, &qj));
-        let g = b.reshape(&g, &[n, 1]);
-
-        let mut dpu = b.binary(BinaryOp::Mul, &b.binary(BinaryOp::Sub, &qi, &qj), &g);
-        let mut dqi = b.binary(BinaryOp::Mul, &pu, &g);
-        let mut dqj = b.scale(&dqi, -1.0, 0.0);
-        if self.cfg.reg > 0.0 {
-            let reg = self.cfg.reg / n as f32;
-            dpu = b.binary(BinaryOp::Add, &dpu, &b.scale(&pu, reg, 0.0));
-            dqi = b.binary(BinaryOp::Add, &dqi, &b.scale(&qi, reg, 0.0));
-            dqj = b.binary(BinaryOp::Add, &dqj, &b.scale(&qj, reg, 0.0));
+        assert!(pos.len() == n && neg.len() == n, "BPR train_step: {n} users, {} pos, {} neg", pos.len(), neg.len());
+        let (n_users, n_items) = (self.user.dims()[0], self.item.dims()[0]);
+        if let Some(bad) = users.iter().find(|&&u| u as usize >= n_users) {
+            return Err(Error::Invalid(format!("user {bad} outside {n_users} users")));
         }
-        let gu = b.scatter_add_rows(&dpu, &user_groups);
-        let gi = b.scatter_add_rows(&b.concat_rows(&dqi, &dqj), &item_groups);
+        if let Some(bad) = pos.iter().chain(neg).find(|&&i| i as usize >= n_items) {
+            return Err(Error::Invalid(format!("item {bad} outside {n_items} items")));
+        }
+        let triples: Vec<u32> = users.iter().chain(pos).chain(neg).copied().collect();
+        let user_groups = b.row_groups(users)?;
+        let item_groups = b.row_groups(&triples[n..])?;
+        let (loss, d_user, d_item) = b.bpr_triples(&self.user, &self.item, &b.index(&triples)?, self.cfg.reg);
+        let gu = b.scatter_add_rows(&d_user, &user_groups);
+        let gi = b.scatter_add_rows(&d_item, &item_groups);
 
         self.step += 1;
         let adam = AdamConfig { lr: self.cfg.lr, ..Default::default() };

@@ -46,6 +46,40 @@ pub(crate) fn pointwise(gpu: &Gpu, kind: Kind, a: &GpuTensor, b: &GpuTensor) -> 
     (mean(gpu, &per), grad)
 }
 
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct TripleParams {
+    n: u32,
+    d: u32,
+    inv_n: f32,
+    reg_n: f32,
+}
+
+/// [`Backend::bpr_triples`]: `shaders/bpr_triples.wgsl`, then the mean.
+pub(crate) fn bpr_triples(
+    gpu: &Gpu,
+    user: &GpuTensor,
+    item: &GpuTensor,
+    idx: &GpuIndex,
+    reg: f32,
+) -> (GpuTensor, GpuTensor, GpuTensor) {
+    let d = crate::backend::bpr_triples_width(&user.shape, &item.shape, idx.len);
+    let n = idx.len / 3;
+    let terms = gpu.empty(&[n]);
+    let (d_user, d_item) = (gpu.empty(&[n, d]), gpu.empty(&[2 * n, d]));
+    let inv_n = 1.0 / n.max(1) as f32;
+    let params = TripleParams { n: n as u32, d: d as u32, inv_n, reg_n: reg * inv_n };
+    gpu.dispatch(
+        Shader::BprTriples,
+        "main",
+        &[],
+        &params,
+        &[(1, user.raw()), (2, item.raw()), (3, idx.raw()), (4, terms.raw()), (5, d_user.raw()), (6, d_item.raw())],
+        gpu.grid(n as u64, WG),
+    );
+    (mean(gpu, &terms), d_user, d_item)
+}
+
 /// Softmax cross-entropy against class indices.
 pub(crate) fn softmax_cross_entropy(gpu: &Gpu, logits: &GpuTensor, target: &GpuIndex) -> (GpuTensor, GpuTensor) {
     assert_eq!(logits.shape.len(), 2, "softmax_cross_entropy: logits {:?}", logits.shape);
