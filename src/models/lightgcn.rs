@@ -6,8 +6,9 @@
 //! score:       ŷ(u, i) = e_u · e_i
 //! loss:        mean over (u, i, j) of −ln σ(ŷ(u, i) − ŷ(u, j)) + λ/2 (‖e⁽⁰⁾_u‖² + ‖e⁽⁰⁾_i‖² + ‖e⁽⁰⁾_j‖²) / batch
 //!
-//! The graph stays on the device. A step propagates K layers (SpMM), gathers
-//! the batch, takes the BPR gradient, sends it back to a dense [U+I, d]
+//! The graph stays on the device. A step propagates K layers (SpMM), computes
+//! the batch's loss and gradient rows in one fused kernel (`bpr_triples`,
+//! reading the one table as both users and items), sends them back to a dense [U+I, d]
 //! gradient with the gather's transpose (an SpMM with a per-batch selection
 //! matrix: deterministic, no atomics), back through the K layers (Â is
 //! symmetric, so the backward is the same SpMM), and applies one dense Adam.
@@ -15,7 +16,7 @@
 use std::cell::RefCell;
 
 use crate::backend::{AdamConfig, Backend, BinaryOp, Csr, Shaped};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::Scorer;
 use crate::graph::{gather_transpose, normalized_adjacency};
 use crate::sparse::CsrHost;
@@ -104,6 +105,15 @@ impl<B: Backend> LightGcn<B> {
     /// The batch loss and the dense gradient with respect to the layer-0 embeddings.
     pub fn loss_and_grad(&self, b: &B, users: &[u32], pos: &[u32], neg: &[u32]) -> Result<(B::Tensor, B::Tensor)> {
         let n = users.len();
+        if pos.len() != n || neg.len() != n {
+            return Err(Error::Invalid(format!("LightGCN: {n} users, {} pos, {} neg", pos.len(), neg.len())));
+        }
+        if users.iter().any(|&u| u as usize >= self.users) || pos.iter().chain(neg).any(|&i| i as usize >= self.items) {
+            return Err(Error::Invalid(format!(
+                "LightGCN: a triple outside {} users × {} items",
+                self.users, self.items
+            )));
+        }
         let off = self.users as u32;
         // Gather rows of all three roles at once: [users; pos; neg] in node ids.
         let rows: Vec<u32> =
@@ -111,15 +121,10 @@ impl<B: Backend> LightGcn<B> {
         let idx = b.index(&rows)?;
         let select_t = b.csr(&gather_transpose(&rows, self.users + self.items))?;
 
+        // Users and items share one table: the fused BPR kernel reads it as both, items offset.
         let e = self.propagate(b);
-        let x = b.gather_rows(&e, &idx);
-        let (eu, ei, ej) = (b.slice_rows(&x, 0, n), b.slice_rows(&x, n, n), b.slice_rows(&x, 2 * n, n));
-        let (loss, g) = b.bpr_loss(&b.dot_rows(&eu, &ei), &b.dot_rows(&eu, &ej));
-        let g = b.reshape(&g, &[n, 1]);
-        let deu = b.binary(BinaryOp::Mul, &b.binary(BinaryOp::Sub, &ei, &ej), &g);
-        let dei = b.binary(BinaryOp::Mul, &eu, &g);
-        let dej = b.scale(&dei, -1.0, 0.0);
-        let dx = b.concat_rows(&b.concat_rows(&deu, &dei), &dej);
+        let (loss, deu, deij) = b.bpr_triples(&e, &e, &idx, 0.0);
+        let dx = b.concat_rows(&deu, &deij);
         let mut grad = self.smooth(b, &b.spmm_csr(&select_t, &dx));
         if self.cfg.reg > 0.0 {
             // λ/batch · e⁽⁰⁾ for each gathered row (repeats count once per occurrence).
