@@ -92,6 +92,13 @@ fn bad_input_gets_clear_errors() {
 
     let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--model", "nope"]);
     assert!(!ok && err.contains("unknown model"), "{err}");
+
+    for model in ["bpr", "lightgcn", "neumf", "mf"] {
+        let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--model", model, "--dim", "0", "--epochs", "1"]);
+        assert!(!ok && err.contains("invalid argument") && !err.contains("panicked"), "{model} with --dim 0: {err}");
+    }
+    let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--lr", "NaN", "--epochs", "1"]);
+    assert!(!ok && err.contains("lr"), "{err}");
 }
 
 #[test]

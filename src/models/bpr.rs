@@ -50,6 +50,10 @@ pub struct BprMf<B: Backend> {
 impl<B: Backend> BprMf<B> {
     /// Xavier-normal embeddings (as RecBole initialises them), seeded.
     pub fn new(b: &B, n_users: usize, n_items: usize, cfg: BprConfig, seed: u64) -> Result<Self> {
+        let valid = cfg.dim > 0 && cfg.lr.is_finite() && cfg.lr >= 0.0 && cfg.reg >= 0.0;
+        if !valid {
+            return Err(Error::Invalid(format!("BPR-MF needs dim ≥ 1, lr ≥ 0 and reg ≥ 0, got {cfg:?}")));
+        }
         let d = cfg.dim;
         let user = b.tensor(&init::xavier_normal(seed, n_users, d), &[n_users, d])?;
         let item = b.tensor(&init::xavier_normal(seed ^ 0x5eed, n_items, d), &[n_items, d])?;

@@ -66,6 +66,10 @@ pub struct LightGcn<B: Backend> {
 impl<B: Backend> LightGcn<B> {
     /// Builds the model over the training graph `train` (users × items).
     pub fn new(b: &B, train: &CsrHost, cfg: LightGcnConfig, seed: u64) -> Result<Self> {
+        let valid = cfg.dim > 0 && cfg.lr.is_finite() && cfg.lr >= 0.0 && cfg.reg >= 0.0;
+        if !valid {
+            return Err(Error::Invalid(format!("LightGCN needs dim ≥ 1, lr ≥ 0 and reg ≥ 0, got {cfg:?}")));
+        }
         let (users, items) = (train.rows, train.cols);
         let n = users + items;
         let emb = b.tensor(&init::xavier_normal(seed, n, cfg.dim), &[n, cfg.dim])?;

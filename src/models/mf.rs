@@ -97,6 +97,10 @@ impl<B: Backend> BiasedMf<B> {
         if cfg.dim == 0 {
             return Err(Error::Invalid("MF needs at least one factor".into()));
         }
+        let valid = cfg.lr.is_finite() && cfg.lr >= 0.0 && cfg.reg >= 0.0 && cfg.reg_row >= 0.0 && cfg.init_std >= 0.0;
+        if !valid {
+            return Err(Error::Invalid(format!("MF needs a finite lr ≥ 0 and penalties ≥ 0, got {cfg:?}")));
+        }
         let d = cfg.dim;
         let rows = n_users + n_items;
         let mut total = vec![0u32; rows];

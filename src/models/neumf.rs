@@ -74,7 +74,8 @@ impl NeuMfConfig {
                 self.mf_dim, self.mlp_dim, self.hidden
             )));
         }
-        if !(0.0..1.0).contains(&self.dropout) || !self.lr.is_finite() {
+        let rates = (0.0..1.0).contains(&self.dropout) && self.lr.is_finite() && self.lr >= 0.0;
+        if !rates {
             return Err(Error::Invalid(format!("NeuMF: dropout {} outside [0, 1) or lr {}", self.dropout, self.lr)));
         }
         Ok(())
