@@ -7,12 +7,17 @@
 //! With rank = 1 + the number of the user's negatives scored above the
 //! positive (ties: lower item index first): HR@K = [rank ≤ K],
 //! NDCG@K = 1 / log2(rank + 1) if rank ≤ K, averaged over test positives.
+//!
+//! All on the device: the negatives above each positive are counted by
+//! [`Backend::rank_among`], a table of (HR@K, NDCG@K) by that count is
+//! gathered per positive and the rows are summed, so an evaluation reads back
+//! 2·|ks| floats.
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Scorer;
-use crate::backend::{Among, Backend, Pattern};
+use crate::backend::{Among, Backend, Pattern, Reduce};
 use crate::error::{Error, Result};
 use crate::sparse::CsrHost;
 
@@ -44,10 +49,15 @@ impl std::fmt::Display for SampledMetrics {
 /// A sampled evaluation set: test positives and their negatives, uploaded once.
 pub struct SampledEval<B: Backend> {
     users: B::Index,
-    positives: Pattern<B>,
+    positives_pattern: Pattern<B>,
     negatives: Pattern<B>,
     n: usize,
     ks: Vec<usize>,
+    /// Row r: HR@K then NDCG@K of a positive with r negatives above it, for
+    /// every K (`[max negatives + 1, 2·ks]`): gathering it by the device's
+    /// counts and summing the rows scores every positive on the device.
+    by_rank: B::Tensor,
+    positives: usize,
 }
 
 impl<B: Backend> SampledEval<B> {
@@ -105,37 +115,42 @@ impl<B: Backend> SampledEval<B> {
             }
         }
         let (rows, cols) = (users.len(), test.cols);
+        let most = users.iter().map(|&u| negatives[u as usize].len()).max().unwrap_or(0);
+        let mut by_rank = Vec::with_capacity((most + 1) * 2 * ks.len());
+        for above in 0..=most {
+            let rank = above + 1;
+            by_rank.extend(ks.iter().map(|&k| if rank <= k { 1.0 } else { 0.0 }));
+            by_rank.extend(ks.iter().map(|&k| if rank <= k { 1.0 / ((rank + 1) as f32).log2() } else { 0.0 }));
+        }
         Ok(Self {
             users: b.index(&users)?,
-            positives: b.pattern(&CsrHost::from_triplets(rows, cols, &pos))?,
+            positives_pattern: b.pattern(&CsrHost::from_triplets(rows, cols, &pos))?,
             negatives: b.pattern(&CsrHost::from_triplets(rows, cols, &neg))?,
             n: if n == usize::MAX { 0 } else { n },
             ks: ks.to_vec(),
+            by_rank: b.tensor(&by_rank, &[most + 1, 2 * ks.len()])?,
+            positives: pos.len(),
         })
     }
 
-    /// Ranks every test positive against its user's negatives on the device.
+    /// Ranks every test positive against its user's negatives and averages
+    /// the metrics on the device; reads back `2·ks` floats.
     pub fn evaluate(&self, b: &B, model: &impl Scorer<B>) -> Result<SampledMetrics> {
-        let scores = model.score_users(b, &self.users);
-        let above = b.read_index(&b.rank_among(&scores, &self.positives, Among::Only(&self.negatives)))?;
-        let mut hit = vec![0.0; self.ks.len()];
-        let mut ndcg = vec![0.0; self.ks.len()];
-        for &a in &above {
-            let rank = a as usize + 1;
-            for (i, &k) in self.ks.iter().enumerate() {
-                if rank <= k {
-                    hit[i] += 1.0;
-                    ndcg[i] += 1.0 / ((rank + 1) as f64).log2();
-                }
-            }
-        }
-        let p = above.len().max(1) as f64;
+        let nk = self.ks.len();
+        let sums = if self.positives == 0 || nk == 0 {
+            vec![0.0; 2 * nk]
+        } else {
+            let scores = model.score_users(b, &self.users);
+            let above = b.rank_among(&scores, &self.positives_pattern, Among::Only(&self.negatives));
+            b.read(&b.reduce_cols(&b.gather_rows(&self.by_rank, &above), Reduce::Sum))?
+        };
+        let p = self.positives.max(1) as f64;
         Ok(SampledMetrics {
             negatives: self.n,
             ks: self.ks.clone(),
-            hit: hit.iter().map(|v| v / p).collect(),
-            ndcg: ndcg.iter().map(|v| v / p).collect(),
-            positives: above.len(),
+            hit: sums[..nk].iter().map(|&v| v as f64 / p).collect(),
+            ndcg: sums[nk..].iter().map(|&v| v as f64 / p).collect(),
+            positives: self.positives,
         })
     }
 }
