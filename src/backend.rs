@@ -489,6 +489,18 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         idx: &Self::Index,
         reg: f32,
     ) -> (Self::Tensor, Self::Tensor, Self::Tensor);
+    /// Biased MF's squared error in one pass over `n` ratings: with table rows
+    /// `idx = [u_0‥u_n | i_0‥i_n]` of `factors` `[rows, d]` and `biases`
+    /// `[≥ rows, 1]`, r̂_k = ((F_u·F_i) + B_u) + B_i (dot summed in order over d)
+    /// and e_k = r̂_k − target_k; returns (mean e² `[1]`, 2e/n `[n]`).
+    /// Indices must be in range.
+    fn mf_residuals(
+        &self,
+        factors: &Self::Tensor,
+        biases: &Self::Tensor,
+        idx: &Self::Index,
+        target: &Self::Tensor,
+    ) -> (Self::Tensor, Self::Tensor);
     /// Softmax cross-entropy of `logits` `[n, c]` against class indices `[n]`.
     fn softmax_cross_entropy(&self, logits: &Self::Tensor, target: &Self::Index) -> (Self::Tensor, Self::Tensor);
 
@@ -545,6 +557,21 @@ pub(crate) fn bpr_triples_width(user: &[usize], item: &[usize], indices: usize) 
     assert_eq!(user[1], item[1], "bpr_triples: user width {} vs item width {}", user[1], item[1]);
     assert_eq!(indices % 3, 0, "bpr_triples: {indices} indices is not 3n");
     user[1]
+}
+
+/// Checks the inputs of [`Backend::mf_residuals`] (both backends) and
+/// returns (n, d).
+pub(crate) fn mf_residuals_shape(
+    factors: &[usize],
+    biases: &[usize],
+    indices: usize,
+    target: &[usize],
+) -> (usize, usize) {
+    assert_eq!(factors.len(), 2, "mf_residuals: factors must be 2-D, got {factors:?}");
+    assert!(biases.iter().product::<usize>() >= factors[0], "mf_residuals: biases {biases:?} for {factors:?}");
+    assert_eq!(indices % 2, 0, "mf_residuals: {indices} indices is not 2n");
+    assert_eq!(target, [indices / 2], "mf_residuals: target {target:?} for {} ratings", indices / 2);
+    (indices / 2, factors[1])
 }
 
 /// Checks the shapes of `A · X` for [`Backend::spmm_csr`] (panicking with the

@@ -218,3 +218,59 @@ fn bpr_triples_gradients_match_finite_differences() {
         }
     }
 }
+
+/// Biased MF's fused residual kernel against the composed ops it replaces
+/// (row gathers, row dot, two additions, `mse_loss`), GPU against CPU, and its
+/// gradient against finite differences of the loss in a rating's bias.
+#[test]
+fn mf_residuals_matches_composed_ops_cpu_and_finite_differences() {
+    use gpurec::backend::BinaryOp;
+    for &n in SIZES {
+        for d in [1, 5, 32] {
+            let rows = n + 4;
+            let factors = rand_vec(n as u64 + 20, rows * d);
+            let biases = rand_vec(n as u64 + 21, rows + 1);
+            let idx = rand_ints(n as u64 + 22, 2 * n, rows as u32);
+            let target: Vec<f32> = rand_vec(n as u64 + 23, n).iter().map(|v| v * 2.0).collect();
+            let (f, bt) = (Cpu.tensor(&factors, &[rows, d]).unwrap(), Cpu.tensor(&biases, &[rows + 1, 1]).unwrap());
+            let t = Cpu.tensor(&target, &[n]).unwrap();
+            let (lc, gc) = Cpu.mf_residuals(&f, &bt, &Cpu.index(&idx).unwrap(), &t);
+
+            let b = Cpu;
+            let (u, i) = (b.index(&idx[..n]).unwrap(), b.index(&idx[n..]).unwrap());
+            let dot = b.dot_rows(&b.gather_rows(&f, &u), &b.gather_rows(&f, &i));
+            let bu = b.reshape(&b.gather_rows(&bt, &u), &[n]);
+            let bi = b.reshape(&b.gather_rows(&bt, &i), &[n]);
+            let (loss, g) = b.mse_loss(&b.binary(BinaryOp::Add, &b.binary(BinaryOp::Add, &dot, &bu), &bi), &t);
+            let what = |s: &str| format!("mf_residuals {s} n={n} d={d}");
+            assert_close(&what("loss vs composed"), &Cpu.read(&lc).unwrap(), &Cpu.read(&loss).unwrap(), EXACTISH);
+            assert_close(&what("grad vs composed"), &Cpu.read(&gc).unwrap(), &Cpu.read(&g).unwrap(), EXACTISH);
+
+            if let Some(gpu) = gpu() {
+                let (fg, bg) =
+                    (gpu.tensor(&factors, &[rows, d]).unwrap(), gpu.tensor(&biases, &[rows + 1, 1]).unwrap());
+                let (lg, gg) =
+                    gpu.mf_residuals(&fg, &bg, &gpu.index(&idx).unwrap(), &gpu.tensor(&target, &[n]).unwrap());
+                check(&what("loss gpu"), &gpu, &lg, &lc, EXACTISH);
+                check(&what("grad gpu"), &gpu, &gg, &gc, SUMS);
+            }
+        }
+    }
+    // ∂loss/∂r̂_k = grad[k]: r̂_k moves one for one with the bias of its user row
+    // (each user row used once here, never as an item row).
+    let (n, d, rows) = (3, 2, 8);
+    let factors = rand_vec(30, rows * d);
+    let biases = rand_vec(31, rows + 1);
+    let idx = Cpu.index(&[0, 1, 2, 5, 6, 7]).unwrap();
+    let t = Cpu.tensor(&[0.5, -1.0, 2.0], &[n]).unwrap();
+    let f = Cpu.tensor(&factors, &[rows, d]).unwrap();
+    let loss = |b: &[f32]| Cpu.mf_residuals(&f, &Cpu.tensor(b, &[rows + 1, 1]).unwrap(), &idx, &t).0[[0]] as f64;
+    let (_, g) = Cpu.mf_residuals(&f, &Cpu.tensor(&biases, &[rows + 1, 1]).unwrap(), &idx, &t);
+    for k in 0..n {
+        let (mut p, mut m) = (biases.clone(), biases.clone());
+        p[k] += 1e-2;
+        m[k] -= 1e-2;
+        let fd = (loss(&p) - loss(&m)) / 2e-2;
+        assert!((fd - g[[k]] as f64).abs() < 1e-3 + 1e-2 * fd.abs(), "rating {k}: fd {fd} vs {}", g[[k]]);
+    }
+}

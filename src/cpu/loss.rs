@@ -76,6 +76,31 @@ pub fn bpr_triples(user: &CpuTensor, item: &CpuTensor, idx: &CpuIndex, reg: f32)
     (from_vec(vec![loss], &[1]), from_vec(d_user, &[n, d]), from_vec(d_item, &[2 * n, d]))
 }
 
+/// Biased MF's squared errors in one pass ([`crate::Backend::mf_residuals`]),
+/// in the order of `shaders/mf_residuals.wgsl`.
+pub fn mf_residuals(
+    factors: &CpuTensor,
+    biases: &CpuTensor,
+    idx: &CpuIndex,
+    target: &CpuTensor,
+) -> (CpuTensor, CpuTensor) {
+    let (n, d) = crate::backend::mf_residuals_shape(factors.shape(), biases.shape(), idx.len(), target.shape());
+    let (f, b) = (factors.as_standard_layout(), biases.as_standard_layout());
+    let (f, b) = (f.as_slice().unwrap(), b.as_slice().unwrap());
+    let rows = factors.shape()[0];
+    let (mut terms, mut grad) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for k in 0..n {
+        let (u, i) = (idx[k] as usize, idx[n + k] as usize);
+        assert!(u < rows && i < rows, "mf_residuals: rows ({u}, {i}) outside {rows}");
+        let dot = f[u * d..(u + 1) * d].iter().zip(&f[i * d..(i + 1) * d]).fold(0.0, |s, (x, y)| s + x * y);
+        let (l, g) = pointwise(0, dot + b[u] + b[i], target[k]);
+        terms.push(l);
+        grad.push(g / n.max(1) as f32);
+    }
+    let loss = tree_sum(terms.into_iter()) / n.max(1) as f32;
+    (from_vec(vec![loss], &[1]), from_vec(grad, &[n]))
+}
+
 /// Softmax cross-entropy against class indices.
 pub fn softmax_cross_entropy(logits: &CpuTensor, target: &CpuIndex) -> (CpuTensor, CpuTensor) {
     assert_eq!(logits.ndim(), 2, "softmax_cross_entropy: logits {:?}", logits.shape());

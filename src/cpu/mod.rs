@@ -315,6 +315,15 @@ impl Backend for Cpu {
     ) -> (CpuTensor, CpuTensor, CpuTensor) {
         loss::bpr_triples(user, item, idx, reg)
     }
+    fn mf_residuals(
+        &self,
+        factors: &CpuTensor,
+        biases: &CpuTensor,
+        idx: &CpuIndex,
+        target: &CpuTensor,
+    ) -> (CpuTensor, CpuTensor) {
+        loss::mf_residuals(factors, biases, idx, target)
+    }
     fn softmax_cross_entropy(&self, logits: &CpuTensor, target: &CpuIndex) -> (CpuTensor, CpuTensor) {
         loss::softmax_cross_entropy(logits, target)
     }

@@ -299,6 +299,15 @@ impl Backend for Gpu {
     ) -> (GpuTensor, GpuTensor, GpuTensor) {
         loss::bpr_triples(self, user, item, idx, reg)
     }
+    fn mf_residuals(
+        &self,
+        factors: &GpuTensor,
+        biases: &GpuTensor,
+        idx: &GpuIndex,
+        target: &GpuTensor,
+    ) -> (GpuTensor, GpuTensor) {
+        loss::mf_residuals(self, factors, biases, idx, target)
+    }
     fn softmax_cross_entropy(&self, logits: &GpuTensor, target: &GpuIndex) -> (GpuTensor, GpuTensor) {
         loss::softmax_cross_entropy(self, logits, target)
     }

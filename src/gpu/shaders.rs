@@ -51,6 +51,7 @@ shaders! {
     Sgd => "sgd",
     Loss => "loss",
     BprTriples => "bpr_triples",
+    MfResiduals => "mf_residuals",
     Dropout => "dropout",
     TopkMasked => "topk_masked",
     RankAmong => "rank_among",

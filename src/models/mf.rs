@@ -24,10 +24,10 @@
 //! partner row (factors) or at the constant row (biases), then the entry
 //! 2w_r/n at r itself, so the error term, the sum over repeated rows and the
 //! penalty happen in one deterministic pass. One training step is one
-//! submission of 14 dispatches: four row gathers, the row dot and two
-//! additions, the squared-error loss (two), the gather that lays the loss
-//! gradients out as CSR values, the two products and two lazy-Adam updates of
-//! the touched rows.
+//! submission of 7 dispatches: the fused prediction and squared error of the
+//! batch ([`Backend::mf_residuals`]) and its mean, the gather that lays the
+//! error gradients out as CSR values, the two products and two lazy-Adam
+//! updates of the touched rows.
 //!
 //! The biases start from Koren's decoupled baseline estimates (see
 //! [`baseline_biases`]), which saves the first epochs; the factors of users
@@ -422,7 +422,8 @@ impl<B: Backend> BiasedMf<B> {
             .collect();
 
         // g_k = 2 e_k / n.
-        let (loss, g) = b.mse_loss(&self.forward(b, users, &item_rows)?, &b.tensor(&target, &[n])?);
+        let pairs: Vec<u32> = users.iter().chain(&item_rows).copied().collect();
+        let (loss, g) = b.mf_residuals(&self.factors, &self.biases, &b.index(&pairs)?, &b.tensor(&target, &[n])?);
         let values = b.concat_rows(&b.reshape(&g, &[n, 1]), &b.tensor(&weights, &[t, 1])?);
         let vals = b.reshape(&b.gather_rows(&values, &b.index(&plan.perm)?), &[plan.perm.len()]);
         let row_ptr = b.index(&plan.row_ptr)?;

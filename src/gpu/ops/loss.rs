@@ -80,6 +80,28 @@ pub(crate) fn bpr_triples(
     (mean(gpu, &terms), d_user, d_item)
 }
 
+/// [`Backend::mf_residuals`]: `shaders/mf_residuals.wgsl`, then the mean.
+pub(crate) fn mf_residuals(
+    gpu: &Gpu,
+    factors: &GpuTensor,
+    biases: &GpuTensor,
+    idx: &GpuIndex,
+    target: &GpuTensor,
+) -> (GpuTensor, GpuTensor) {
+    let (n, d) = crate::backend::mf_residuals_shape(&factors.shape, &biases.shape, idx.len, &target.shape);
+    let (terms, grad) = (gpu.empty(&[n]), gpu.empty(&[n]));
+    let params = TripleParams { n: n as u32, d: d as u32, inv_n: 1.0 / n.max(1) as f32, reg_n: 0.0 };
+    gpu.dispatch(
+        Shader::MfResiduals,
+        "main",
+        &[],
+        &params,
+        &[(1, factors.raw()), (2, biases.raw()), (3, idx.raw()), (4, target.raw()), (5, terms.raw()), (6, grad.raw())],
+        gpu.grid(n as u64, WG),
+    );
+    (mean(gpu, &terms), grad)
+}
+
 /// Softmax cross-entropy against class indices.
 pub(crate) fn softmax_cross_entropy(gpu: &Gpu, logits: &GpuTensor, target: &GpuIndex) -> (GpuTensor, GpuTensor) {
     assert_eq!(logits.shape.len(), 2, "softmax_cross_entropy: logits {:?}", logits.shape);
