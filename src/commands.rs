@@ -52,21 +52,22 @@ pub struct TrainArgs {
     /// Where to run (env GPUREC_DEVICE).
     #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
     device: DeviceChoice,
-    /// Maximum epochs.
-    #[arg(long, default_value_t = 300)]
-    epochs: usize,
-    /// Early-stopping patience in epochs (validation NDCG@10).
-    #[arg(long, default_value_t = 10)]
-    patience: usize,
-    /// Embedding size.
-    #[arg(long, default_value_t = 64)]
-    dim: usize,
+    /// Maximum epochs (default 300; mf: 50, or 7 with --patience 0).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Early-stopping patience in epochs, on validation NDCG@10 (mf: RMSE); 0 never stops early
+    /// (default 10; mf: 2).
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Embedding size (default 64; mf: 32 factors).
+    #[arg(long)]
+    dim: Option<usize>,
     /// Learning rate (Adam); default per model: 1e-3 for bpr and neumf, 2e-3 for lightgcn, 0.01 for mf.
     #[arg(long)]
     lr: Option<f32>,
-    /// Training triples per step.
-    #[arg(long, default_value_t = 2048)]
-    batch_size: usize,
+    /// Training triples per step (default 2048; mf: 4096 ratings).
+    #[arg(long)]
+    batch_size: Option<usize>,
     /// Seed of initialisation, split and sampling.
     #[arg(long, default_value_t = 2024)]
     seed: u64,
@@ -96,17 +97,61 @@ impl Default for TrainArgs {
                 .ok()
                 .and_then(|v| DeviceChoice::from_str(&v, true).ok())
                 .unwrap_or_default(),
-            epochs: 300,
-            patience: 10,
-            dim: 64,
+            epochs: None,
+            patience: None,
+            dim: None,
             lr: None,
-            batch_size: 2048,
+            batch_size: None,
             seed: 2024,
             json: false,
             output: None,
             threshold: None,
             min_user: 0,
             min_item: 0,
+        }
+    }
+}
+
+/// `train`'s sizes once the model's defaults fill in the flags not given.
+#[derive(Clone, Copy)]
+struct Schedule {
+    dim: usize,
+    epochs: usize,
+    patience: usize,
+    batch_size: usize,
+}
+
+impl TrainArgs {
+    /// Ranking models: up to 300 epochs of 2048 triples, patience 10, dim 64.
+    /// MF (tuned on validation slices of ML-100K's training folds): 32
+    /// factors, 4096 ratings per step, patience 2 and up to 50 epochs, or 7
+    /// epochs without early stopping.
+    fn schedule(&self) -> Schedule {
+        if self.model == "mf" {
+            let patience = self.patience.unwrap_or(2);
+            Schedule {
+                dim: self.dim.unwrap_or(gpurec::models::MfConfig::default().dim),
+                epochs: self.epochs.unwrap_or(if patience > 0 { 50 } else { 7 }),
+                patience,
+                batch_size: self.batch_size.unwrap_or(4096),
+            }
+        } else {
+            Schedule {
+                dim: self.dim.unwrap_or(64),
+                epochs: self.epochs.unwrap_or(300),
+                patience: self.patience.unwrap_or(10),
+                batch_size: self.batch_size.unwrap_or(2048),
+            }
+        }
+    }
+
+    fn fit_config(&self, s: &Schedule) -> FitConfig {
+        FitConfig {
+            epochs: s.epochs,
+            batch_size: s.batch_size,
+            patience: s.patience,
+            seed: self.seed,
+            ..Default::default()
         }
     }
 }
@@ -281,43 +326,45 @@ fn train_on<B: Backend>(b: &B, args: &TrainArgs) -> Result<()> {
     let valid_eval = RankingEval::new(b, &valid, &train, &ks, 1024)?.without_auc();
     let test_eval = RankingEval::new(b, &test, &train_valid, &ks, 1024)?;
 
+    let s = args.schedule();
+    let fit = args.fit_config(&s);
     let (scorer, config) = match args.model.as_str() {
         "bpr" => {
-            let cfg = BprConfig { dim: args.dim, lr: args.lr.unwrap_or(BprConfig::default().lr), reg: 0.0 };
+            let cfg = BprConfig { dim: s.dim, lr: args.lr.unwrap_or(BprConfig::default().lr), reg: 0.0 };
             if !args.json {
-                println!("model:   BPR-MF {cfg:?}, batch {}", args.batch_size);
+                println!("model:   BPR-MF {cfg:?}, batch {}", s.batch_size);
             }
             let mut model = BprMf::new(b, data.n_users(), data.n_items(), cfg.clone(), args.seed)?;
-            run_pairwise(b, &mut model, args, &source, &train, &valid_eval, &test_eval)?;
+            run_pairwise(b, &mut model, args, &fit, &source, &train, &valid_eval, &test_eval)?;
             (model.export(), serde_json::to_value(cfg)?)
         }
         "lightgcn" => {
             let cfg = LightGcnConfig {
-                dim: args.dim,
+                dim: s.dim,
                 lr: args.lr.unwrap_or(LightGcnConfig::default().lr),
                 ..Default::default()
             };
             if !args.json {
-                println!("model:   LightGCN {cfg:?}, batch {}", args.batch_size);
+                println!("model:   LightGCN {cfg:?}, batch {}", s.batch_size);
             }
             let mut model = LightGcn::new(b, &train, cfg.clone(), args.seed)?;
-            run_pairwise(b, &mut model, args, &source, &train, &valid_eval, &test_eval)?;
+            run_pairwise(b, &mut model, args, &fit, &source, &train, &valid_eval, &test_eval)?;
             (model.export(b), serde_json::to_value(cfg)?)
         }
         "neumf" => {
             let cfg = NeuMfConfig {
-                mf_dim: args.dim,
-                mlp_dim: args.dim,
+                mf_dim: s.dim,
+                mlp_dim: s.dim,
                 lr: args.lr.unwrap_or(NeuMfConfig::default().lr),
                 ..Default::default()
             };
             if !args.json {
-                println!("model:   NeuMF {cfg:?}, {} positives + as many negatives per step", args.batch_size / 2);
+                println!("model:   NeuMF {cfg:?}, {} positives + as many negatives per step", s.batch_size / 2);
             }
             let mut model = NeuMf::new(b, data.n_users(), data.n_items(), cfg, args.seed)?;
             // RecBole counts a pointwise batch in rows: half positives, half negatives.
-            let halved = TrainArgs { batch_size: (args.batch_size / 2).max(1), ..args.clone() };
-            run_pairwise(b, &mut model, &halved, &source, &train, &valid_eval, &test_eval)?;
+            let halved = FitConfig { batch_size: (s.batch_size / 2).max(1), ..fit };
+            run_pairwise(b, &mut model, args, &halved, &source, &train, &valid_eval, &test_eval)?;
             print_samples(b, &model, &data, args)?;
             if let Some(path) = &args.output {
                 model.to_file(b, ranking_info(args), &data.user_ids, &data.item_ids)?.save(path)?;
@@ -366,20 +413,9 @@ fn cross_validate_mf<B: Backend>(b: &B, data: &Interactions, source: &str, args:
     if data.is_empty() {
         bail!("{source}: no ratings to fit");
     }
-    let lo = data.ratings.iter().copied().fold(f32::INFINITY, f32::min);
-    let hi = data.ratings.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    // The CLI's ranking defaults (300 epochs, patience 10, dim 64) do not suit MF; its
-    // tuned ones are used unless flags were changed from those defaults.
-    let defaults = TrainArgs::default();
-    let changed = |a: usize, d: usize, mf: usize| if a != d { a } else { mf };
-    let cfg = MfConfig {
-        dim: changed(args.dim, defaults.dim, MfConfig::default().dim),
-        lr: args.lr.unwrap_or(MfConfig::default().lr),
-        ..MfConfig::default()
-    };
-    let patience = changed(args.patience, defaults.patience, 2);
-    let epochs = changed(args.epochs, defaults.epochs, if patience > 0 { 50 } else { 7 });
-    let batch = changed(args.batch_size, defaults.batch_size, 4096);
+    let (lo, hi) = data.rating_range();
+    let Schedule { dim, epochs, patience, batch_size: batch } = args.schedule();
+    let cfg = MfConfig { dim, lr: args.lr.unwrap_or(MfConfig::default().lr), ..MfConfig::default() };
     if !args.json {
         println!("data:    {source}: {}", data.summary());
         println!("device:  {}", b.describe());
@@ -393,8 +429,10 @@ fn cross_validate_mf<B: Backend>(b: &B, data: &Interactions, source: &str, args:
             println!("         {epochs} epochs on each whole training fold");
         }
     }
-    let fit_cfg =
-        |epochs| FitConfig { epochs, batch_size: batch, patience, seed: args.seed, metric: ("rmse".into(), 0) };
+    let fit_cfg = |epochs| FitConfig {
+        metric: ("rmse".into(), 0),
+        ..args.fit_config(&Schedule { dim, epochs, patience, batch_size: batch })
+    };
     let t0 = Instant::now();
     let (folds, best_epochs): (Vec<_>, Vec<_>) = mf_folds(b, data, &cfg, &fit_cfg(epochs))?.into_iter().unzip();
     if !args.json {
@@ -460,8 +498,7 @@ fn mf_folds<B: Backend>(
     fit: &FitConfig,
 ) -> Result<Vec<(gpurec::eval::RatingMetrics, Option<(f64, usize, usize)>)>> {
     use gpurec::eval::{RatingEval, Ratings};
-    let lo = data.ratings.iter().copied().fold(f32::INFINITY, f32::min);
-    let hi = data.ratings.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (lo, hi) = data.rating_range();
     let mut out = Vec::new();
     for (train, test) in gpurec::data::split::k_fold(data.len(), 5, fit.seed) {
         let cut = if fit.patience > 0 { train.len() - train.len() / 10 } else { train.len() };
@@ -479,23 +516,18 @@ fn mf_folds<B: Backend>(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_pairwise<B: Backend, M: PairwiseModel<B>>(
     b: &B,
     model: &mut M,
     args: &TrainArgs,
+    fit: &FitConfig,
     source: &str,
     train: &gpurec::sparse::CsrHost,
     valid_eval: &RankingEval<B>,
     test_eval: &RankingEval<B>,
 ) -> Result<()> {
-    let fit = FitConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        patience: args.patience,
-        seed: args.seed,
-        ..Default::default()
-    };
-    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(args.epochs as u64) };
+    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(fit.epochs as u64) };
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] epoch {pos}/{len} {msg}")
             .unwrap()
@@ -503,7 +535,7 @@ fn run_pairwise<B: Backend, M: PairwiseModel<B>>(
     );
     let mut progress = Bars { bar, quiet: args.json };
     let t0 = Instant::now();
-    let summary = fit_pairwise(b, model, train, Some(valid_eval), &fit, &mut progress)?;
+    let summary = fit_pairwise(b, model, train, Some(valid_eval), fit, &mut progress)?;
     progress.bar.finish_and_clear();
     let train_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -822,10 +854,7 @@ fn eval_ratings<B: Backend>(
     }
     let scale = match file.info.get("rating_scale").and_then(|v| serde_json::from_value::<(f32, f32)>(v.clone()).ok()) {
         Some(s) => s,
-        None => (
-            data.ratings.iter().copied().fold(f32::INFINITY, f32::min),
-            data.ratings.iter().copied().fold(f32::NEG_INFINITY, f32::max),
-        ),
+        None => data.rating_range(),
     };
     let in_sample = args.data.is_none();
     let t = Instant::now();

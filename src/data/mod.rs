@@ -129,6 +129,14 @@ impl Interactions {
         m
     }
 
+    /// The lowest and highest rating (the scale predictions are clipped to);
+    /// (+∞, −∞) when empty.
+    pub fn rating_range(&self) -> (f32, f32) {
+        let lo = self.ratings.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = self.ratings.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        (lo, hi)
+    }
+
     /// A one-line description.
     pub fn summary(&self) -> String {
         let density = self.len() as f64 / (self.n_users() as f64 * self.n_items() as f64).max(1.0);
