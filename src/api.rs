@@ -22,8 +22,7 @@ use std::path::Path;
 use crate::backend::Backend;
 use crate::data::{IdMap, Interactions};
 use crate::error::{Error, Result};
-use crate::eval::Ratings;
-use crate::eval::Scorer;
+use crate::eval::{top_k_unseen, Ratings};
 use crate::model_file::ModelFile;
 use crate::models::{BiasedMf, BprConfig, BprMf, LightGcn, LightGcnConfig, Loaded, MfConfig, NeuMf, NeuMfConfig};
 use crate::sparse::CsrHost;
@@ -283,29 +282,19 @@ impl<B: Backend> Served<B> {
 
 impl<B: Backend> Engine for Served<B> {
     fn recommend(&self, users: &[&str], k: usize) -> Result<Vec<Vec<(String, f32)>>> {
-        if k == 0 || k > crate::gpu::TOPK_MAX {
-            return Err(Error::Invalid(format!("k = {k} outside 1..={}", crate::gpu::TOPK_MAX)));
-        }
         let mut idx = Vec::with_capacity(users.len());
         for u in users {
             idx.push(self.user_ids.get(u).ok_or_else(|| Error::Invalid(format!("unknown user {u:?}")))?);
         }
-        let trip: Vec<(u32, u32, f32)> = idx
+        let seen: Vec<(u32, u32, f32)> = idx
             .iter()
             .enumerate()
             .flat_map(|(r, &u)| self.seen.row(u as usize).iter().map(move |&i| (r as u32, i, 1.0)))
             .collect();
-        let mask = CsrHost::from_triplets(idx.len(), self.item_ids.len(), &trip);
-        let scores = self.model.score_users(&self.b, &self.b.index(&idx)?);
-        let (cols, vals) = self.b.topk_masked(&scores, k, Some(&self.b.pattern(&mask)?));
-        let (cols, vals) = (self.b.read_index(&cols)?, self.b.read(&vals)?);
-        Ok((0..idx.len())
-            .map(|r| {
-                (0..k)
-                    .filter(|&q| cols[r * k + q] != u32::MAX)
-                    .map(|q| (self.item_ids.id(cols[r * k + q]).to_string(), vals[r * k + q]))
-                    .collect()
-            })
+        let tops = top_k_unseen(&self.b, &self.model, &idx, &seen, self.item_ids.len(), k)?;
+        Ok(tops
+            .into_iter()
+            .map(|top| top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
             .collect())
     }
 

@@ -679,25 +679,6 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     with_backend(args.device, &mut |b| b.eval(args))
 }
 
-/// The `k` best items (index, score) for each of `users`, best first, never
-/// one of the `(row, item, _)` entries of `seen` (rows index `users`).
-fn top_k_unseen<B: Backend>(
-    b: &B,
-    scorer: &impl Scorer<B>,
-    users: &[u32],
-    seen: &[(u32, u32, f32)],
-    n_items: usize,
-    k: usize,
-) -> Result<Vec<Vec<(u32, f32)>>> {
-    let mask = gpurec::sparse::CsrHost::from_triplets(users.len(), n_items, seen);
-    let scores = scorer.score_users(b, &b.index(users)?);
-    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
-    let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
-    Ok((0..users.len())
-        .map(|row| (row * k..(row + 1) * k).filter(|&q| cols[q] != u32::MAX).map(|q| (cols[q], vals[q])).collect())
-        .collect())
-}
-
 /// After training: the top 5 of the first three users, everything they
 /// interacted with excluded, so a first run ends with recommendations.
 fn print_samples<B: Backend>(b: &B, scorer: &impl Scorer<B>, data: &Interactions, args: &TrainArgs) -> Result<()> {
@@ -708,7 +689,7 @@ fn print_samples<B: Backend>(b: &B, scorer: &impl Scorer<B>, data: &Interactions
     let seen: Vec<(u32, u32, f32)> =
         (0..data.len()).filter(|&r| data.users[r] < 3).map(|r| (data.users[r], data.items[r], 1.0)).collect();
     println!("\nrecommendations (top 5, items the user interacted with excluded):");
-    for (u, top) in users.iter().zip(top_k_unseen(b, scorer, &users, &seen, data.n_items(), 5)?) {
+    for (u, top) in users.iter().zip(gpurec::eval::top_k_unseen(b, scorer, &users, &seen, data.n_items(), 5)?) {
         let items: Vec<String> = top.iter().map(|&(i, s)| format!("{} ({s:.3})", data.item_ids.id(i))).collect();
         println!("  user {}: {}", data.user_ids.id(*u), items.join(", "));
     }
@@ -725,9 +706,6 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
     let scorer = Loaded::from_file(b, &file)?;
     let (data, _) = data_for(&file, &args.data)?;
     let n_items = file.item_ids.len();
-    if args.k == 0 || args.k > gpurec::gpu::TOPK_MAX {
-        bail!("-k must be between 1 and {}", gpurec::gpu::TOPK_MAX);
-    }
     let mut users = Vec::new();
     for id in &args.users {
         users.push(file.user_ids.get(id).ok_or_else(|| anyhow::anyhow!("user {id:?} is not in the model"))?);
@@ -744,7 +722,7 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
             }
         }
     }
-    let tops = top_k_unseen(b, &scorer, &users, &seen, n_items, args.k)?;
+    let tops = gpurec::eval::top_k_unseen(b, &scorer, &users, &seen, n_items, args.k)?;
     let out: Vec<(String, Vec<(String, f32)>)> = args
         .users
         .iter()

@@ -5,6 +5,6 @@ pub mod ranking;
 pub mod rating;
 pub mod sampled;
 
-pub use ranking::{ranking_metrics, RankingEval, RankingMetrics, Scorer};
+pub use ranking::{ranking_metrics, top_k_unseen, RankingEval, RankingMetrics, Scorer};
 pub use rating::{RatingEval, RatingMetrics, RatingModel, Ratings};
 pub use sampled::{SampledEval, SampledMetrics};

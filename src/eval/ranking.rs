@@ -39,6 +39,29 @@ pub trait Scorer<B: Backend> {
     fn score_users(&self, backend: &B, users: &B::Index) -> B::Tensor;
 }
 
+/// The `k` best items (index, score) for each of `users`, best first, never
+/// one of the `(row, item, _)` entries of `seen` (rows index `users`): what
+/// `recommend` serves. `k` must be in `1..=TOPK_MAX` (an error otherwise).
+pub fn top_k_unseen<B: Backend>(
+    b: &B,
+    scorer: &impl Scorer<B>,
+    users: &[u32],
+    seen: &[(u32, u32, f32)],
+    n_items: usize,
+    k: usize,
+) -> Result<Vec<Vec<(u32, f32)>>> {
+    if k == 0 || k > crate::gpu::TOPK_MAX {
+        return Err(crate::Error::Invalid(format!("k = {k} outside 1..={}", crate::gpu::TOPK_MAX)));
+    }
+    let mask = CsrHost::from_triplets(users.len(), n_items, seen);
+    let scores = scorer.score_users(b, &b.index(users)?);
+    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
+    let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
+    Ok((0..users.len())
+        .map(|row| (row * k..(row + 1) * k).filter(|&q| cols[q] != u32::MAX).map(|q| (cols[q], vals[q])).collect())
+        .collect())
+}
+
 /// Top-K metrics at several cut-offs.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RankingMetrics {
