@@ -29,10 +29,10 @@ pub fn download_weights<B: Backend>(b: &B, layout: &Layout, params: Vec<&B::Tens
         .collect()
 }
 
-/// Checks that `file` holds exactly the tensors of `layout` and uploads them
-/// into `params` (same order).
+/// Uploads the tensors of `layout` from `file` into `params` (same order);
+/// call [`ModelFile::check_layout`] first, before sizing anything from the
+/// file's configuration.
 pub fn upload_weights<B: Backend>(b: &B, file: &ModelFile, layout: &Layout, params: Vec<&mut B::Tensor>) -> Result<()> {
-    file.check_layout(layout)?;
     assert_eq!(layout.len(), params.len(), "upload_weights: layout vs parameters");
     for ((name, shape), p) in layout.iter().zip(params) {
         *p = b.tensor(&file.tensor(name)?.data, shape)?;

@@ -43,7 +43,7 @@ use crate::eval::rating::{RatingModel, Ratings};
 use crate::eval::Scorer;
 use crate::init;
 use crate::model_file::ModelFile;
-use crate::models::loaded::{download_weights, upload_weights, Layout};
+use crate::models::loaded::{download_weights, Layout};
 use crate::train::pointwise::PointwiseModel;
 
 /// Biased-MF hyper-parameters. The defaults were chosen on validation slices
@@ -251,13 +251,10 @@ impl<B: Backend> BiasedMf<B> {
         let layout = Self::layout(&cfg, n_users, n_items);
         file.check_layout(&layout)?;
         let rows = n_users + n_items;
-        let mut factors = b.zeros(&[rows, cfg.dim]);
-        let mut biases = b.zeros(&[rows + 1, 1]);
-        let mut mean = b.zeros(&[1]);
-        upload_weights(b, file, &layout, vec![&mut factors, &mut biases, &mut mean])?;
+        let upload = |name: &str| b.tensor(&file.tensor(name)?.data, file.tensor(name)?.shape.as_slice());
         Ok(Self {
-            factors,
-            biases,
+            factors: upload("factors")?,
+            biases: upload("biases")?,
             adam: [
                 b.zeros(&[rows, cfg.dim]),
                 b.zeros(&[rows, cfg.dim]),
