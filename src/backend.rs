@@ -597,6 +597,10 @@ pub(crate) fn spmm_width<B: Backend>(a: &Csr<B>, xs: &[usize]) -> usize {
 
 /// Checks the inputs of [`Backend::rank_metrics`] (panicking with the op name
 /// and shapes) and returns the number of rows.
+/// Most cut-offs one [`Backend::rank_metrics`] call takes (they ride in the
+/// GPU kernel's uniform), on every backend.
+pub const RANK_METRICS_MAX_KS: usize = 16;
+
 pub(crate) fn rank_metrics_rows<B: Backend>(
     top: &B::Index,
     k: usize,
@@ -608,6 +612,7 @@ pub(crate) fn rank_metrics_rows<B: Backend>(
     let n = targets.rows;
     assert!(top.count() == n * k, "rank_metrics: top has {} entries for {n} rows of k = {k}", top.count());
     assert!(ks.iter().all(|&c| c >= 1), "rank_metrics: cut-offs must be ≥ 1, got {ks:?}");
+    assert!(ks.len() <= RANK_METRICS_MAX_KS, "rank_metrics: {} cut-offs > {RANK_METRICS_MAX_KS}", ks.len());
     assert!(
         targets.row_ptr.count() == n + 1,
         "rank_metrics: targets row_ptr has {} offsets for {n} rows",

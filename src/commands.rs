@@ -867,7 +867,7 @@ fn print_table(m: &RankingMetrics, secs: f64) {
         print!("{:>10}", format!("@{k}"));
     }
     println!();
-    for name in ["recall", "precision", "hit", "ndcg", "mrr", "map", "coverage"] {
+    for name in RankingMetrics::NAMES {
         print!("  {name:<10}");
         for &k in &m.ks {
             print!("{:>10.4}", m.get(name, k).unwrap());

@@ -359,11 +359,16 @@ fn sampled_protocol_ranks_positives_against_their_negatives() {
             e.evaluate(&gpu, &Fixed::<gpurec::Gpu>(gpu.tensor(&scores, &[2, 6]).unwrap())).unwrap()
         });
     }
-    // Seeded sampling avoids seen items.
+    // Seeded sampling avoids seen items: user 0's seen item 2 outscores its
+    // positive, so drawing it as a negative would cost a hit at 1. With 4
+    // negatives user 0 gets exactly its 4 unseen items.
     let seen = CsrHost::from_triplets(2, 6, &[(0, 1, 1.0), (0, 2, 1.0), (1, 4, 1.0)]);
-    let e = SampledEval::new(&Cpu, &test, &seen, 3, &[10], 5).unwrap();
-    let m = e.evaluate(&Cpu, &Fixed::<Cpu>(Cpu.tensor(&scores, &[2, 6]).unwrap())).unwrap();
-    assert_eq!(m.positives, 2);
+    let scores = [0.0, 0.9, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.9, 0.0];
+    for seed in 0..20 {
+        let e = SampledEval::new(&Cpu, &test, &seen, 4, &[1], seed).unwrap();
+        let m = e.evaluate(&Cpu, &Fixed::<Cpu>(Cpu.tensor(&scores, &[2, 6]).unwrap())).unwrap();
+        assert_eq!((m.positives, m.hit[0]), (2, 1.0), "seed {seed}: a seen item was drawn as a negative");
+    }
     assert!(SampledEval::new(&Cpu, &test, &seen, 5, &[10], 5).is_err(), "not enough unseen items");
 }
 
@@ -425,5 +430,26 @@ fn sampled_protocol_averages_on_the_device() {
         close(&m.hit, &want_hit, "gpu hit");
         close(&m.ndcg, &want_ndcg, "gpu ndcg");
         assert_eq!((io.readbacks, io.bytes_downloaded), (1, (2 * ks.len() * 4) as u64), "{io:?}");
+    }
+}
+
+/// Cut-offs no backend can score, and an early-stopping metric the
+/// validation set does not compute, are errors up front on every backend
+/// (not a GPU-only panic, not early stopping silently switched off).
+#[test]
+fn bad_cut_offs_and_early_stopping_metrics_are_refused() {
+    use gpurec::models::{BprConfig, BprMf};
+    use gpurec::train::{fit_pairwise, FitConfig, Silent};
+    let t = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0), (1, 2, 1.0), (2, 4, 1.0)]);
+    let e = CsrHost::from_triplets(3, 5, &[(0, 0, 1.0)]);
+    for ks in [vec![], vec![0], vec![129], (1..=17).collect::<Vec<_>>()] {
+        assert!(RankingEval::new(&Cpu, &t, &e, &ks, 8).is_err(), "cut-offs {ks:?}");
+    }
+    let valid = RankingEval::new(&Cpu, &t, &e, &[5], 8).unwrap();
+    let mut m = BprMf::new(&Cpu, 3, 5, BprConfig { dim: 2, ..Default::default() }, 1).unwrap();
+    for metric in [("ndcg", 10), ("nope", 5)] {
+        let fit = FitConfig { epochs: 1, batch_size: 2, metric: (metric.0.into(), metric.1), ..Default::default() };
+        let err = fit_pairwise(&Cpu, &mut m, &e, Some(&valid), &fit, &mut Silent).err().expect("refused");
+        assert!(err.to_string().contains("early-stopping metric"), "{err}");
     }
 }

@@ -29,7 +29,7 @@
 //! one non-target). Ties in scores rank the lower item index first, on every
 //! backend.
 
-use crate::backend::{Among, AucCounts, Backend, BinaryOp, Pattern, Reduce, RANK_METRICS};
+use crate::backend::{Among, AucCounts, Backend, BinaryOp, Pattern, Reduce, RANK_METRICS, RANK_METRICS_MAX_KS};
 use crate::error::Result;
 use crate::sparse::CsrHost;
 
@@ -88,6 +88,9 @@ pub struct RankingMetrics {
 }
 
 impl RankingMetrics {
+    /// The metric names [`RankingMetrics::get`] knows, in table order.
+    pub const NAMES: [&'static str; 7] = ["recall", "precision", "hit", "ndcg", "mrr", "map", "coverage"];
+
     /// The value of `name` ("ndcg", "recall", …) at cut-off `k`.
     pub fn get(&self, name: &str, k: usize) -> Option<f64> {
         let i = self.ks.iter().position(|&x| x == k)?;
@@ -107,7 +110,7 @@ impl RankingMetrics {
     /// Rows of (metric@K, value) in a fixed order, for tables and JSON.
     pub fn rows(&self) -> Vec<(String, f64)> {
         let mut out = Vec::new();
-        for name in ["recall", "precision", "hit", "ndcg", "mrr", "map", "coverage"] {
+        for name in Self::NAMES {
             for &k in &self.ks {
                 out.push((format!("{name}@{k}"), self.get(name, k).unwrap()));
             }
@@ -213,6 +216,12 @@ impl<B: Backend> RankingEval<B> {
     /// validation) masked out.
     pub fn new(backend: &B, targets: &CsrHost, exclude: &CsrHost, ks: &[usize], batch_users: usize) -> Result<Self> {
         assert_eq!((targets.rows, targets.cols), (exclude.rows, exclude.cols), "RankingEval: targets vs exclude");
+        let max_k = crate::gpu::TOPK_MAX;
+        if ks.is_empty() || ks.len() > RANK_METRICS_MAX_KS || ks.iter().any(|&k| k == 0 || k > max_k) {
+            return Err(crate::Error::Invalid(format!(
+                "cut-offs {ks:?}: need 1 to {RANK_METRICS_MAX_KS} of them, each in 1..={max_k}"
+            )));
+        }
         let users: Vec<u32> = (0..targets.rows as u32).filter(|&u| !targets.row(u as usize).is_empty()).collect();
         let mut batches = Vec::new();
         let mut auc_users = 0;
@@ -245,6 +254,11 @@ impl<B: Backend> RankingEval<B> {
             });
         }
         Ok(Self { batches, ks: ks.to_vec(), n_items: targets.cols, users: users.len(), auc_users, auc: true })
+    }
+
+    /// The cut-offs it scores.
+    pub fn ks(&self) -> &[usize] {
+        &self.ks
     }
 
     /// Skips AUC (it scans every item per target): for validation during training.

@@ -165,6 +165,16 @@ pub fn fit_pairwise<B: Backend, M: PairwiseModel<B>>(
     if cfg.batch_size == 0 {
         return Err(Error::Invalid("batch size must be at least 1".into()));
     }
+    if let Some(v) = valid {
+        let (name, k) = (&cfg.metric.0, cfg.metric.1);
+        if !RankingMetrics::NAMES.contains(&name.as_str()) || !v.ks().contains(&k) {
+            return Err(Error::Invalid(format!(
+                "early-stopping metric {name}@{k}: the validation set scores {:?} at cut-offs {:?}",
+                RankingMetrics::NAMES,
+                v.ks()
+            )));
+        }
+    }
     let mut sampler = PairSampler::new(train, cfg.seed);
     if sampler.is_empty() {
         return Err(Error::Invalid("no training interactions".into()));

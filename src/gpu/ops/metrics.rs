@@ -6,7 +6,7 @@ use crate::backend::{rank_metrics_rows, AucCounts, Pattern, RANK_METRICS};
 use crate::gpu::{Gpu, GpuIndex, GpuTensor, Shader};
 
 /// Most cut-offs one call takes (`ks` in the kernel's uniform).
-pub(crate) const RANK_METRICS_MAX_KS: usize = 16;
+pub(crate) use crate::backend::RANK_METRICS_MAX_KS;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -33,7 +33,6 @@ pub(crate) fn rank_metrics(
     covered: Option<&mut GpuTensor>,
 ) -> GpuTensor {
     let n = rank_metrics_rows(top, k, targets, ks, auc.as_ref(), covered.as_deref());
-    assert!(ks.len() <= RANK_METRICS_MAX_KS, "rank_metrics: {} cut-offs > {RANK_METRICS_MAX_KS}", ks.len());
     let width = RANK_METRICS.len() * ks.len() + 1;
     let out = gpu.empty(&[n, width]);
     if n == 0 {
