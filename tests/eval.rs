@@ -449,7 +449,7 @@ fn bad_cut_offs_and_early_stopping_metrics_are_refused() {
     let mut m = BprMf::new(&Cpu, 3, 5, BprConfig { dim: 2, ..Default::default() }, 1).unwrap();
     for metric in [("ndcg", 10), ("nope", 5)] {
         let fit = FitConfig { epochs: 1, batch_size: 2, metric: (metric.0.into(), metric.1), ..Default::default() };
-        let err = fit_pairwise(&Cpu, &mut m, &e, Some(&valid), &fit, &mut Silent).err().expect("refused");
+        let err = fit_pairwise(&Cpu, &mut m, &e, Some(&valid), &fit, &mut Silent).expect_err("refused");
         assert!(err.to_string().contains("early-stopping metric"), "{err}");
     }
 }

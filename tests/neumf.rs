@@ -200,7 +200,9 @@ fn a_training_step_is_one_submission_with_o_batch_uploads() {
         eprintln!("NeuMF step {k}: {step:?}");
         assert_eq!(step.submissions, 1);
         assert_eq!(step.readbacks, 0);
-        assert!(step.dispatches <= 70, "{} dispatches", step.dispatches);
+        // Pinned so a change in the step's kernel count shows up here: the first
+        // step's extra dispatch fills the label tensor.
+        assert_eq!(step.dispatches, if k == 0 { 55 } else { 54 }, "step {k}");
         // Indices and row groupings of the 2n rows only (14 u32 per triple at
         // most), never the tables or the weights.
         assert!(step.bytes_uploaded <= 14 * 4 * batch as u64, "{} bytes uploaded", step.bytes_uploaded);
