@@ -29,9 +29,7 @@ pub fn xavier_normal(seed: u64, rows: usize, cols: usize) -> Vec<f32> {
 
 /// Glorot/Xavier uniform: U(−a, a) with a = √(6 / (fan_in + fan_out)).
 pub fn xavier_uniform(seed: u64, fan_in: usize, fan_out: usize, n: usize) -> Vec<f32> {
-    let a = (6.0 / (fan_in + fan_out) as f32).sqrt();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..n).map(|_| rng.random_range(-a..a)).collect()
+    uniform(seed, n, (6.0 / (fan_in + fan_out) as f32).sqrt())
 }
 
 /// He/Kaiming normal: std = √(2 / fan_in).

@@ -3,11 +3,6 @@
 use super::{CpuIndex, CpuTensor};
 use crate::backend::AdamConfig;
 
-/// One Adam step for one element; returns (p, m, v).
-pub fn adam_scalar(p: f32, g: f32, m: f32, v: f32, cfg: &AdamConfig, step: u32) -> (f32, f32, f32) {
-    adam_corrected(p, g, m, v, cfg, bias_corrections(cfg, step))
-}
-
 /// (1 − β1^t, 1 − β2^t), computed once per step as the GPU kernel receives them.
 pub fn bias_corrections(cfg: &AdamConfig, step: u32) -> (f32, f32) {
     let t = step.max(1) as i32;

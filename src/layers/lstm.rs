@@ -233,7 +233,7 @@ impl<B: Backend> Lstm<B> {
             b.zeros(self.w_hh.dims())
         } else {
             let h_prev: Vec<B::Tensor> = saved.steps[..len - 1].iter().map(|s| s.h.clone()).collect();
-            let dz_rec = stack_rows(b, &dgates[1..]);
+            let dz_rec = b.slice_rows(&dz, n, (len - 1) * n); // steps 1‥T of the stack above
             b.matmul(&dz_rec, &stack_rows(b, &h_prev), true, false, None, Act::Identity)
         };
         (b.reshape(&dx, &[len, n, self.input_size()]), LstmWeightGrads { dw_ih, dw_hh, db })
