@@ -10,37 +10,15 @@ use gpurec::backend::Shaped;
 use gpurec::layers::conv::{Conv1d, Conv2d, ConvGrads, MaxPool2d};
 use gpurec::{Backend, Cpu};
 
-/// Step of the central differences. Convolutions are linear, so the only
-/// error is f32 rounding of the forward; through max-pooling the step must
-/// also not move a window's argmax (the seeds below keep window gaps wide).
-const EPS: f32 = 1e-2;
-/// f32 forwards: 1e-2 relative is what central differences with ε = 1e-2 can promise.
-const FD: Tol = Tol { abs: 1e-3, rel: 1e-2 };
+// Gradients are checked with `common::check_fd` (step EPS = 1e-2). Convolutions
+// are linear, so the only error is f32 rounding of the forward; through
+// max-pooling the step must also not move a window's argmax (the seeds below
+// keep window gaps wide).
 
 type C = <Cpu as Backend>::Tensor;
 
 fn read(t: &C) -> Vec<f32> {
     Cpu.read(t).unwrap()
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
-}
-
-/// Compares `analytic` with central differences of `loss` over every coordinate of `at`.
-fn check_fd(what: &str, at: &[f32], analytic: &[f32], loss: &dyn Fn(&[f32]) -> f64) {
-    assert_eq!(at.len(), analytic.len(), "{what}: sizes");
-    let numeric: Vec<f32> = (0..at.len())
-        .map(|k| {
-            let mut p = at.to_vec();
-            p[k] = at[k] + EPS;
-            let up = loss(&p);
-            p[k] = at[k] - EPS;
-            ((up - loss(&p)) / (2.0 * EPS as f64)) as f32
-        })
-        .collect();
-    assert_close(&format!("{what} (analytic vs numeric)"), analytic, &numeric, FD);
 }
 
 /// One 2-D layer case: x `[n, c_in, h, w]`, weight `[c_out, c_in, kh, kw]`.
@@ -80,9 +58,9 @@ fn conv2d_backward_matches_finite_differences() {
             dot(&read(&conv2d(&Cpu, c, wd, bd).forward(&Cpu, &Cpu.tensor(xd, &c.x).unwrap())), &r)
         };
         let what = |p: &str| format!("{p} {c:?}");
-        check_fd(&what("dx"), &xd, &read(&dx), &|v| loss(v, &wd, &bd));
-        check_fd(&what("dW"), &wd, &read(&dw), &|v| loss(&xd, v, &bd));
-        check_fd(&what("db"), &bd, &read(&db), &|v| loss(&xd, &wd, v));
+        check_fd(&what("dx"), &xd, &read(&dx), false, &|v| loss(v, &wd, &bd));
+        check_fd(&what("dW"), &wd, &read(&dw), false, &|v| loss(&xd, v, &bd));
+        check_fd(&what("db"), &bd, &read(&db), false, &|v| loss(&xd, &wd, v));
     }
 }
 
@@ -103,9 +81,9 @@ fn conv1d_backward_matches_finite_differences() {
             dot(&read(&make(wd, bd).forward(&Cpu, &Cpu.tensor(xd, &xs).unwrap())), &r)
         };
         let what = |q: &str| format!("{q} x={xs:?} w={ws:?} s={s} p={p}");
-        check_fd(&what("dx"), &xd, &read(&dx), &|v| loss(v, &wd, &bd));
-        check_fd(&what("dW"), &wd, &read(&g.dw), &|v| loss(&xd, v, &bd));
-        check_fd(&what("db"), &bd, &read(&g.db), &|v| loss(&xd, &wd, v));
+        check_fd(&what("dx"), &xd, &read(&dx), false, &|v| loss(v, &wd, &bd));
+        check_fd(&what("dW"), &wd, &read(&g.dw), false, &|v| loss(&xd, v, &bd));
+        check_fd(&what("db"), &bd, &read(&g.db), false, &|v| loss(&xd, &wd, v));
     }
 }
 
@@ -205,7 +183,7 @@ fn caser_stack_backward_matches_finite_differences() {
     for (what, field, analytic) in fields {
         let mut q = s.data(42);
         let at = field(&mut q).clone();
-        check_fd(&format!("{what} {s:?}"), &at, &analytic, &|v| {
+        check_fd(&format!("{what} {s:?}"), &at, &analytic, false, &|v| {
             let mut q = s.data(42);
             *field(&mut q) = v.to_vec();
             s.loss(&q)

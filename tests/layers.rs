@@ -10,48 +10,8 @@ use gpurec::{Act, AdamConfig, Backend, Cpu};
 
 const ACTS: [Act; 6] = [Act::Identity, Act::Relu, Act::LeakyRelu(0.1), Act::Sigmoid, Act::Tanh, Act::Softplus];
 
-/// Step of the central differences.
-const EPS: f32 = 1e-2;
-/// f32 forward passes and an O(ε²) truncation error: 1e-2 relative is what
-/// central differences with ε = 1e-2 can promise, far below any real bug.
-const FD: Tol = Tol { abs: 1e-3, rel: 1e-2 };
-
 fn read(t: &<Cpu as Backend>::Tensor) -> Vec<f32> {
     Cpu.read(t).unwrap()
-}
-
-/// L = Σ y ⊙ r (so ∂L/∂y = r), accumulated in f64.
-fn weighted_sum(y: &[f32], r: &[f32]) -> f64 {
-    y.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum()
-}
-
-/// Compares analytic gradients with central differences of `loss` over
-/// every coordinate of `at`. With piecewise-linear activations a step may
-/// cross a kink; there the derivative at the point is the slope on the side
-/// without the kink, so a one-sided difference that matches is accepted too
-/// (for at most half of the coordinates).
-fn check_fd(what: &str, at: &[f32], analytic: &[f32], kinks: bool, loss: &dyn Fn(&[f32]) -> f64) {
-    assert_eq!(at.len(), analytic.len(), "{what}: sizes");
-    let base = loss(at);
-    let close = |a: f32, b: f32| (a - b).abs() <= FD.abs + FD.rel * a.abs().max(b.abs());
-    let mut one_sided = 0;
-    for k in 0..at.len() {
-        let mut p = at.to_vec();
-        p[k] = at[k] + EPS;
-        let up = loss(&p);
-        p[k] = at[k] - EPS;
-        let down = loss(&p);
-        let central = ((up - down) / (2.0 * EPS as f64)) as f32;
-        if kinks && !close(analytic[k], central) {
-            let (right, left) = (((up - base) / EPS as f64) as f32, ((base - down) / EPS as f64) as f32);
-            if close(analytic[k], right) || close(analytic[k], left) {
-                one_sided += 1;
-                continue;
-            }
-        }
-        assert_close(&format!("{what}[{k}] (analytic vs numeric)"), &[analytic[k]], &[central], FD);
-    }
-    assert!(one_sided * 2 <= at.len(), "{what}: {one_sided} of {} coordinates sat on a kink", at.len());
 }
 
 fn has_kinks(act: Act) -> bool {
@@ -69,7 +29,7 @@ fn linear_backward_matches_finite_differences() {
         let layer = |w: &[f32], bias: &[f32]| Linear::from_weights(&Cpu, w, Some(bias), fin, fout, act).unwrap();
         let forward = |x: &[f32], w: &[f32], bias: &[f32]| {
             let y = layer(w, bias).forward(&Cpu, &Cpu.tensor(x, &[n, fin]).unwrap());
-            weighted_sum(&read(&y), &r)
+            dot(&read(&y), &r)
         };
         let lin = layer(&w, &bias);
         let xt = Cpu.tensor(&x, &[n, fin]).unwrap();
@@ -114,7 +74,7 @@ fn check_mlp_fd(act: Act, out_act: Act, dropout: f32) {
     let (dx, grads) = mlp.backward(&Cpu, &saved, &Cpu.tensor(&r, &[n, sizes[3]]).unwrap());
     let loss = |m: &Mlp<Cpu>, x: &[f32]| {
         let (y, _) = m.forward_train(&Cpu, &Cpu.tensor(x, &[n, sizes[0]]).unwrap(), seed);
-        weighted_sum(&read(&y), &r)
+        dot(&read(&y), &r)
     };
     let kinks = has_kinks(act) || has_kinks(out_act);
     let tag = format!("mlp {act:?}/{out_act:?} dropout {dropout}");

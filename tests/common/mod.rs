@@ -78,3 +78,45 @@ pub fn check(what: &str, gpu: &Gpu, got: &<Gpu as Backend>::Tensor, want: &<Cpu 
     assert_eq!(got.dims(), want.dims(), "{what}: shapes differ");
     assert_close(what, &gpu.read(got).unwrap(), &Cpu.read(want).unwrap(), tol);
 }
+
+// ---- finite differences (layer gradient checks) ----
+
+/// Step of the central differences.
+pub const EPS: f32 = 1e-2;
+/// f32 forward passes and an O(ε²) truncation error: 1e-2 relative is what
+/// central differences with ε = 1e-2 can promise, far below any real bug.
+pub const FD: Tol = Tol { abs: 1e-3, rel: 1e-2 };
+
+/// L = Σ y ⊙ r (so ∂L/∂y = r), accumulated in f64.
+pub fn dot(y: &[f32], r: &[f32]) -> f64 {
+    y.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum()
+}
+
+/// Compares analytic gradients with central differences of `loss` over
+/// every coordinate of `at`. With piecewise-linear activations a step may
+/// cross a kink; there the derivative at the point is the slope on the side
+/// without the kink, so a one-sided difference that matches is accepted too
+/// (for at most half of the coordinates).
+pub fn check_fd(what: &str, at: &[f32], analytic: &[f32], kinks: bool, loss: &dyn Fn(&[f32]) -> f64) {
+    assert_eq!(at.len(), analytic.len(), "{what}: sizes");
+    let base = loss(at);
+    let close = |a: f32, b: f32| (a - b).abs() <= FD.abs + FD.rel * a.abs().max(b.abs());
+    let mut one_sided = 0;
+    for k in 0..at.len() {
+        let mut p = at.to_vec();
+        p[k] = at[k] + EPS;
+        let up = loss(&p);
+        p[k] = at[k] - EPS;
+        let down = loss(&p);
+        let central = ((up - down) / (2.0 * EPS as f64)) as f32;
+        if kinks && !close(analytic[k], central) {
+            let (right, left) = (((up - base) / EPS as f64) as f32, ((base - down) / EPS as f64) as f32);
+            if close(analytic[k], right) || close(analytic[k], left) {
+                one_sided += 1;
+                continue;
+            }
+        }
+        assert_close(&format!("{what}[{k}] (analytic vs numeric)"), &[analytic[k]], &[central], FD);
+    }
+    assert!(one_sided * 2 <= at.len(), "{what}: {one_sided} of {} coordinates sat on a kink", at.len());
+}
