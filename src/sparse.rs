@@ -80,6 +80,16 @@ impl CsrHost {
     pub fn row(&self, r: usize) -> &[u32] {
         &self.col_idx[self.row_ptr[r] as usize..self.row_ptr[r + 1] as usize]
     }
+
+    /// The pattern of rows `rows` (in that order) as a new matrix, values 1.
+    pub fn select_rows(&self, rows: &[u32]) -> CsrHost {
+        let trip: Vec<(u32, u32, f32)> = rows
+            .iter()
+            .enumerate()
+            .flat_map(|(r, &src)| self.row(src as usize).iter().map(move |&c| (r as u32, c, 1.0)))
+            .collect();
+        CsrHost::from_triplets(rows.len(), self.cols, &trip)
+    }
 }
 
 /// A batch's indices grouped by row, on the host (see [`crate::backend::RowGroups`]).

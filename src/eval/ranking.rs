@@ -226,18 +226,8 @@ impl<B: Backend> RankingEval<B> {
         let mut batches = Vec::new();
         let mut auc_users = 0;
         for chunk in users.chunks(batch_users.max(1)) {
-            let trip: Vec<(u32, u32, f32)> = chunk
-                .iter()
-                .enumerate()
-                .flat_map(|(r, &u)| exclude.row(u as usize).iter().map(move |&c| (r as u32, c, 1.0)))
-                .collect();
-            let mask = CsrHost::from_triplets(chunk.len(), targets.cols, &trip);
-            let tt: Vec<(u32, u32, f32)> = chunk
-                .iter()
-                .enumerate()
-                .flat_map(|(r, &u)| targets.row(u as usize).iter().map(move |&c| (r as u32, c, 1.0)))
-                .collect();
-            let target_host = CsrHost::from_triplets(chunk.len(), targets.cols, &tt);
+            let mask = exclude.select_rows(chunk);
+            let target_host = targets.select_rows(chunk);
             let negatives: Vec<u32> = (0..chunk.len())
                 .map(|r| {
                     let t = target_host.row(r);

@@ -95,11 +95,7 @@ impl<B: Backend> SampledEval<B> {
             return Err(Error::Invalid(format!("negatives for {} users, test has {}", negatives.len(), test.rows)));
         }
         let users: Vec<u32> = (0..test.rows as u32).filter(|&u| !test.row(u as usize).is_empty()).collect();
-        let pos: Vec<(u32, u32, f32)> = users
-            .iter()
-            .enumerate()
-            .flat_map(|(r, &u)| test.row(u as usize).iter().map(move |&i| (r as u32, i, 1.0)))
-            .collect();
+        let pos = test.select_rows(&users);
         let mut n = usize::MAX;
         let mut neg = Vec::new();
         for (r, &u) in users.iter().enumerate() {
@@ -124,12 +120,12 @@ impl<B: Backend> SampledEval<B> {
         }
         Ok(Self {
             users: b.index(&users)?,
-            positives_pattern: b.pattern(&CsrHost::from_triplets(rows, cols, &pos))?,
+            positives_pattern: b.pattern(&pos)?,
             negatives: b.pattern(&CsrHost::from_triplets(rows, cols, &neg))?,
             n: if n == usize::MAX { 0 } else { n },
             ks: ks.to_vec(),
             by_rank: b.tensor(&by_rank, &[most + 1, 2 * ks.len()])?,
-            positives: pos.len(),
+            positives: pos.nnz(),
         })
     }
 
