@@ -6,8 +6,9 @@
 
 use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
+use gpurec::models::TrainSet;
 use gpurec::models::{BprConfig, BprMf};
-use gpurec::train::{fit_pairwise, FitConfig, Silent};
+use gpurec::train::{FitConfig, Silent};
 use gpurec::{Backend, Cpu, Gpu};
 
 fn curve<B: Backend>(b: &B) -> gpurec::Result<Vec<(f32, f64)>> {
@@ -17,7 +18,7 @@ fn curve<B: Backend>(b: &B) -> gpurec::Result<Vec<(f32, f64)>> {
     let cfg = BprConfig { dim: 32, lr: 0.005, reg: 0.0 };
     let mut model = BprMf::new(b, data.n_users(), data.n_items(), cfg, 7)?;
     let fit = FitConfig { epochs: 10, batch_size: 1024, patience: 0, seed: 11, ..Default::default() };
-    let summary = fit_pairwise(b, &mut model, &train, None, &fit, &mut Silent)?;
+    let summary = gpurec::train::fit(b, &mut model, &TrainSet::from_csr(&train), None, &fit, &mut Silent)?;
     Ok(summary.epochs.iter().map(|e| (e.loss, e.train_seconds)).collect())
 }
 

@@ -6,9 +6,10 @@
 
 use gpurec::data::Interactions;
 use gpurec::eval::Scorer;
+use gpurec::models::TrainSet;
 use gpurec::models::{BprConfig, BprMf};
 use gpurec::sparse::CsrHost;
-use gpurec::train::{fit_pairwise, FitConfig, Silent};
+use gpurec::train::{FitConfig, Silent};
 use gpurec::{Backend, Gpu};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = BprConfig { dim: 16, lr: 0.02, reg: 0.0 };
     let mut model = BprMf::new(&gpu, data.n_users(), data.n_items(), cfg, 1)?;
     let fit = FitConfig { epochs: 30, batch_size: 512, patience: 0, ..Default::default() };
-    let summary = fit_pairwise(&gpu, &mut model, &seen, None, &fit, &mut Silent)?;
+    let summary = gpurec::train::fit(&gpu, &mut model, &TrainSet::from_csr(&seen), None, &fit, &mut Silent)?;
     println!("trained {} epochs, final loss {:.4}", summary.epochs.len(), summary.epochs.last().unwrap().loss);
 
     // Top 5 unseen levels for one player, ranked on the device.

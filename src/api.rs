@@ -11,6 +11,8 @@
 //! data.push("bob", "level-7", 1.0, 0);
 //! // … more interactions …
 //! let rec = Recommender::builder().model(ModelKind::Bpr).epochs(30).device(Device::Auto).fit(&data)?;
+//! // any registered family by name, with its own settings:
+//! let gcn = Recommender::builder().model_name("lightgcn").set("layers", 3).epochs(30).fit(&data)?;
 //! let top = rec.recommend("alice", 5)?; // [(item id, score)], items alice has seen excluded
 //! rec.save("model.gpurec")?;
 //! let again = Recommender::load("model.gpurec", Device::Cpu)?; // same top-K on another backend
@@ -21,63 +23,53 @@ use std::path::Path;
 
 use crate::backend::Backend;
 use crate::data::{IdMap, Interactions};
+pub use crate::device::Device;
+use crate::device::OnBackend;
 use crate::error::{Error, Result};
-use crate::eval::{top_k_unseen, Ratings};
+use crate::eval::top_k_unseen;
 use crate::model_file::ModelFile;
-use crate::models::{BiasedMf, BprConfig, BprMf, LightGcn, LightGcnConfig, Loaded, MfConfig, NeuMf, NeuMfConfig};
+use crate::models::contract::{Model, TrainSet};
+use crate::models::registry::{self, Overrides};
 use crate::sparse::CsrHost;
-use crate::train::{fit_pairwise, fit_pointwise, FitConfig, Silent};
-use crate::{Cpu, Gpu};
+use crate::train::{fit, FitConfig, Silent};
+use crate::Gpu;
 
-/// Where a recommender runs.
-#[derive(Clone, Debug, Default)]
-pub enum Device {
-    /// The best GPU adapter, else the CPU backend.
-    #[default]
-    Auto,
-    /// The ndarray CPU backend.
-    Cpu,
-    /// This GPU context (e.g. `Gpu::from_device` on the host application's device).
-    Gpu(Gpu),
-}
-
-/// Which model to fit.
+/// Shortcuts for the first families; any registered family is reached by
+/// name with [`RecommenderBuilder::model_name`] (see `models::registry`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ModelKind {
-    /// BPR matrix factorisation.
+    /// BPR matrix factorisation (`bpr`).
     #[default]
     Bpr,
-    /// LightGCN.
+    /// LightGCN (`lightgcn`).
     LightGcn,
-    /// NeuMF (GMF + MLP), trained with sampled negatives.
+    /// NeuMF (GMF + MLP), trained with sampled negatives (`neumf`).
     NeuMf,
     /// Biased MF on the interactions' ratings (explicit feedback); it
-    /// recommends the items with the highest predicted rating.
+    /// recommends the items with the highest predicted rating (`mf`).
     Mf,
 }
 
 impl ModelKind {
-    /// Default (embedding size, learning rate, epochs) per model.
-    fn defaults(self) -> (usize, f32, usize) {
+    /// The registry name.
+    pub fn name(self) -> &'static str {
         match self {
-            ModelKind::Bpr | ModelKind::LightGcn => (64, 5e-3, 30),
-            ModelKind::NeuMf => (64, 1e-3, 30),
-            ModelKind::Mf => {
-                let c = MfConfig::default();
-                (c.dim, c.lr, 7)
-            }
+            ModelKind::Bpr => "bpr",
+            ModelKind::LightGcn => "lightgcn",
+            ModelKind::NeuMf => "neumf",
+            ModelKind::Mf => "mf",
         }
     }
 }
 
-/// Settings for [`Recommender::builder`].
+/// Settings for [`Recommender::builder`]. What is not set comes from the
+/// family's defaults in the registry (configuration and schedule).
 #[derive(Clone, Debug)]
 pub struct RecommenderBuilder {
-    kind: ModelKind,
-    dim: Option<usize>,
-    lr: Option<f32>,
+    model: String,
+    overrides: Overrides,
     epochs: Option<usize>,
-    batch_size: usize,
+    batch_size: Option<usize>,
     seed: u64,
     device: Device,
 }
@@ -85,27 +77,37 @@ pub struct RecommenderBuilder {
 impl RecommenderBuilder {
     /// The model (default BPR-MF).
     pub fn model(mut self, kind: ModelKind) -> Self {
-        self.kind = kind;
+        self.model = kind.name().into();
         self
     }
-    /// Embedding size (default 64; 32 factors for MF).
+    /// Any registered model by name, e.g. "lightgcn".
+    pub fn model_name(mut self, name: &str) -> Self {
+        self.model = name.into();
+        self
+    }
+    /// Embedding size (default: the family's, e.g. 64; 32 factors for MF).
     pub fn dim(mut self, dim: usize) -> Self {
-        self.dim = Some(dim);
+        self.overrides.dim = Some(dim);
         self
     }
-    /// Adam learning rate (default 0.005 for BPR and LightGCN, 0.001 for NeuMF, 0.01 for MF).
+    /// Learning rate (default: the family's).
     pub fn lr(mut self, lr: f32) -> Self {
-        self.lr = Some(lr);
+        self.overrides.lr = Some(lr);
         self
     }
-    /// Training epochs (default 30; 7 for MF).
+    /// Any configuration key of the family, e.g. `set("layers", 3)`.
+    pub fn set(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.overrides.set.push((key.into(), value.into()));
+        self
+    }
+    /// Training epochs (default: the family's schedule without early stopping).
     pub fn epochs(mut self, epochs: usize) -> Self {
         self.epochs = Some(epochs);
         self
     }
-    /// Training pairs (or ratings, for MF) per step (default 2048).
+    /// Batch size, in the family's unit (default: the family's).
     pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
+        self.batch_size = Some(batch_size);
         self
     }
     /// Seed of initialisation and sampling (default 2024).
@@ -113,85 +115,63 @@ impl RecommenderBuilder {
         self.seed = seed;
         self
     }
-    /// Where to run (default: the best GPU, else the CPU).
+    /// Where to run (default: a hardware GPU, else the CPU).
     pub fn device(mut self, device: Device) -> Self {
         self.device = device;
         self
     }
 
-    /// Trains on every interaction in `data`: as implicit feedback, or for
-    /// [`ModelKind::Mf`] on their ratings.
+    /// Trains on every interaction in `data` (as implicit feedback, or for a
+    /// rating model on their ratings).
     pub fn fit(self, data: &Interactions) -> Result<Recommender> {
         if data.is_empty() {
             return Err(Error::Invalid("no interactions to fit".into()));
         }
-        let seen = data.user_item_csr(&(0..data.len()).collect::<Vec<_>>());
-        let engine: Box<dyn Engine> = match resolve(&self.device) {
-            Resolved::Cpu => Box::new(self.train(Cpu, data, seen)?),
-            Resolved::Gpu(g) => Box::new(self.train(g, data, seen)?),
-        };
-        Ok(Recommender { engine })
-    }
-
-    fn train<B: Backend>(&self, b: B, data: &Interactions, seen: CsrHost) -> Result<Served<B>> {
-        let (dim, lr, epochs) = self.kind.defaults();
-        let (dim, lr, epochs) = (self.dim.unwrap_or(dim), self.lr.unwrap_or(lr), self.epochs.unwrap_or(epochs));
-        let fit = FitConfig { epochs, batch_size: self.batch_size, patience: 0, seed: self.seed, ..Default::default() };
-        let model = match self.kind {
-            ModelKind::Bpr => {
-                let cfg = BprConfig { dim, lr, reg: 0.0 };
-                let mut m = BprMf::new(&b, seen.rows, seen.cols, cfg.clone(), self.seed)?;
-                fit_pairwise(&b, &mut m, &seen, None, &fit, &mut Silent)?;
-                Loaded::Dot { kind: "bpr", scorer: m.export(), config: config_json(&cfg) }
-            }
-            ModelKind::LightGcn => {
-                let cfg = LightGcnConfig { dim, lr, ..Default::default() };
-                let mut m = LightGcn::new(&b, &seen, cfg.clone(), self.seed)?;
-                fit_pairwise(&b, &mut m, &seen, None, &fit, &mut Silent)?;
-                Loaded::Dot { kind: "lightgcn", scorer: m.export(&b), config: config_json(&cfg) }
-            }
-            ModelKind::NeuMf => {
-                let cfg = NeuMfConfig { mf_dim: dim, mlp_dim: dim, lr, ..Default::default() };
-                let mut m = NeuMf::new(&b, seen.rows, seen.cols, cfg, self.seed)?;
-                fit_pairwise(&b, &mut m, &seen, None, &fit, &mut Silent)?;
-                Loaded::NeuMf(m)
-            }
-            ModelKind::Mf => {
-                let ratings = Ratings::from_rows(data, &(0..data.len()).collect::<Vec<_>>());
-                let cfg = MfConfig { dim, lr, ..Default::default() };
-                let mut m = BiasedMf::new(&b, seen.rows, seen.cols, &ratings, cfg, self.seed)?;
-                fit_pointwise(
-                    &b,
-                    &mut m,
-                    &ratings,
-                    None,
-                    &FitConfig { metric: ("rmse".into(), 0), ..fit },
-                    &mut Silent,
-                )?;
-                Loaded::Mf(m)
-            }
-        };
-        Ok(Served { b, model, seen, user_ids: data.user_ids.clone(), item_ids: data.item_ids.clone() })
+        let (backend, _) = self.device.choose()?;
+        Ok(Recommender { engine: backend.run(FitJob { builder: &self, data })? })
     }
 }
 
-fn config_json(cfg: &impl serde::Serialize) -> serde_json::Value {
-    serde_json::to_value(cfg).expect("a model configuration serialises to JSON")
+struct FitJob<'a> {
+    builder: &'a RecommenderBuilder,
+    data: &'a Interactions,
 }
 
-enum Resolved {
-    Cpu,
-    Gpu(Gpu),
+impl OnBackend for FitJob<'_> {
+    type Out = Result<Box<dyn Engine>>;
+
+    fn run<B: Backend>(self, b: &B, _: Option<&Gpu>) -> Self::Out {
+        let (s, data) = (self.builder, self.data);
+        let entry = registry::entry::<B>(&s.model)?;
+        let info = entry.info();
+        let config = entry.config(&s.overrides)?;
+        let set = TrainSet::all(data);
+        let mut model = entry.build(b, &set, &config, s.seed)?;
+        let cfg = FitConfig {
+            epochs: s.epochs.unwrap_or(info.schedule.fixed_epochs),
+            batch_size: s.batch_size.unwrap_or(info.schedule.batch_size),
+            patience: 0,
+            seed: s.seed,
+            ..Default::default()
+        };
+        fit(b, model.as_mut(), &set, None, &cfg, &mut Silent)?;
+        Ok(Box::new(Served {
+            b: b.clone(),
+            model,
+            seen: set.interactions,
+            user_ids: data.user_ids.clone(),
+            item_ids: data.item_ids.clone(),
+        }))
+    }
 }
 
-fn resolve(device: &Device) -> Resolved {
-    match device {
-        Device::Cpu => Resolved::Cpu,
-        Device::Gpu(g) => Resolved::Gpu(g.clone()),
-        Device::Auto => match Gpu::new() {
-            Ok(g) => Resolved::Gpu(g),
-            Err(_) => Resolved::Cpu,
-        },
+struct LoadJob(ModelFile);
+
+impl OnBackend for LoadJob {
+    type Out = Result<Box<dyn Engine>>;
+
+    fn run<B: Backend>(self, b: &B, _: Option<&Gpu>) -> Self::Out {
+        Ok(Box::new(Served::from_file(b.clone(), self.0)?))
     }
 }
 
@@ -204,11 +184,10 @@ impl Recommender {
     /// Settings for fitting a new recommender.
     pub fn builder() -> RecommenderBuilder {
         RecommenderBuilder {
-            kind: ModelKind::Bpr,
-            dim: None,
-            lr: None,
+            model: ModelKind::Bpr.name().into(),
+            overrides: Overrides::default(),
             epochs: None,
-            batch_size: 2048,
+            batch_size: None,
             seed: 2024,
             device: Device::Auto,
         }
@@ -238,11 +217,8 @@ impl Recommender {
     /// Reads a model file written by [`Recommender::save`] onto `device`.
     pub fn load(path: impl AsRef<Path>, device: Device) -> Result<Recommender> {
         let file = ModelFile::load(path)?;
-        let engine: Box<dyn Engine> = match resolve(&device) {
-            Resolved::Cpu => Box::new(Served::from_file(Cpu, file)?),
-            Resolved::Gpu(g) => Box::new(Served::from_file(g, file)?),
-        };
-        Ok(Recommender { engine })
+        let (backend, _) = device.choose()?;
+        Ok(Recommender { engine: backend.run(LoadJob(file))? })
     }
 }
 
@@ -255,7 +231,7 @@ trait Engine {
 
 struct Served<B: Backend> {
     b: B,
-    model: Loaded<B>,
+    model: Box<dyn Model<B>>,
     seen: CsrHost,
     user_ids: IdMap,
     item_ids: IdMap,
@@ -263,7 +239,7 @@ struct Served<B: Backend> {
 
 impl<B: Backend> Served<B> {
     fn from_file(b: B, file: ModelFile) -> Result<Self> {
-        let model = Loaded::from_file(&b, &file)?;
+        let model = registry::load(&b, &file)?;
         let seen = match file.info.get("seen") {
             Some(v) => {
                 let pairs: Vec<(u32, u32)> = serde_json::from_value(v.clone())
@@ -291,7 +267,7 @@ impl<B: Backend> Engine for Served<B> {
             .enumerate()
             .flat_map(|(r, &u)| self.seen.row(u as usize).iter().map(move |&i| (r as u32, i, 1.0)))
             .collect();
-        let tops = top_k_unseen(&self.b, &self.model, &idx, &seen, self.item_ids.len(), k)?;
+        let tops = top_k_unseen(&self.b, self.model.as_ref(), &idx, &seen, self.item_ids.len(), k)?;
         Ok(tops
             .into_iter()
             .map(|top| top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
@@ -302,7 +278,7 @@ impl<B: Backend> Engine for Served<B> {
         let seen: Vec<(u32, u32)> =
             (0..self.seen.rows).flat_map(|u| self.seen.row(u).iter().map(move |&i| (u as u32, i))).collect();
         let info = serde_json::json!({ "seen": seen, "source": "gpurec::api" });
-        self.model.to_file(&self.b, info, &self.user_ids, &self.item_ids)
+        registry::to_file(&self.b, self.model.as_ref(), info, &self.user_ids, &self.item_ids)
     }
 
     fn describe(&self) -> String {

@@ -241,6 +241,11 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn read_index(&self, i: &Self::Index) -> Result<Vec<u32>>;
     /// Submits recorded work without waiting; reports errors kept since the last flush.
     fn flush(&self) -> Result<()>;
+    /// An error with the sizes unless one tensor of `bytes` fits this backend
+    /// (the GPU's buffer and binding limits; for the CPU backend, half the
+    /// host's memory): for models whose sizes grow with the data (EASE's
+    /// items × items matrix) to check before they allocate.
+    fn check_fits(&self, what: &dyn Fn() -> String, bytes: u64) -> Result<()>;
 
     // ---- dense ---------------------------------------------------------
 

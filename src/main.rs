@@ -1,6 +1,6 @@
-//! The `gpurec` command line: `info`, `train`.
+//! The `gpurec` command line: `info`, `train`, `recommend`, `eval`, `bench`.
 
-mod commands;
+mod cli;
 mod config;
 
 use clap::{Parser, Subcommand};
@@ -19,15 +19,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List the adapters found and show the chosen one's limits and features.
-    Info(commands::InfoArgs),
+    Info(cli::info::InfoArgs),
     /// Train a model (on the embedded synthetic dataset unless --data is given) and evaluate it.
-    Train(commands::TrainArgs),
+    Train(cli::train::TrainArgs),
     /// Top-K items for given users from a saved model, excluding what they have seen.
-    Recommend(commands::RecommendArgs),
+    Recommend(cli::serve::RecommendArgs),
     /// Evaluate a saved model on the test part of its data.
-    Eval(commands::EvalArgs),
+    Eval(cli::serve::EvalArgs),
     /// Time training epochs and full-ranking evaluation per model on each backend, with work counts.
-    Bench(commands::BenchArgs),
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() {
@@ -45,12 +45,12 @@ fn main() {
     };
     let cli = Cli::parse_from(argv);
     let result = match cli.command {
-        Some(Command::Info(a)) => commands::info(&a),
-        Some(Command::Train(a)) => commands::train(&a),
-        Some(Command::Recommend(a)) => commands::recommend(&a),
-        Some(Command::Eval(a)) => commands::eval(&a),
-        Some(Command::Bench(a)) => commands::bench(&a),
-        None => commands::train(&commands::TrainArgs::default()),
+        Some(Command::Info(a)) => cli::info::info(&a),
+        Some(Command::Train(a)) => cli::train::train(&a),
+        Some(Command::Recommend(a)) => cli::serve::recommend(&a),
+        Some(Command::Eval(a)) => cli::serve::eval(&a),
+        Some(Command::Bench(a)) => cli::bench::bench(&a),
+        None => cli::train::train(&cli::train::TrainArgs::default()),
     };
     if let Err(e) = result {
         eprintln!("error: {}", report(&e));

@@ -552,6 +552,14 @@ fn diagnose(header: &str) -> Option<String> {
 /// CRC-32/ISO-HDLC (zlib's `crc32`), slicing by 8.
 struct Crc32(u32);
 
+/// The CRC-32 (zlib's) of `bytes`: model files' checksums, and the content
+/// fingerprint of the data a model was trained on.
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = Crc32::new();
+    c.update(bytes);
+    c.finish()
+}
+
 const CRC_TABLES: [[u32; 256]; 8] = crc_tables();
 
 const fn crc_tables() -> [[u32; 256]; 8] {

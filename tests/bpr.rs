@@ -7,8 +7,9 @@ use common::*;
 use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::eval::RankingEval;
+use gpurec::models::{Batch, Model, TrainSet};
 use gpurec::models::{BprConfig, BprMf};
-use gpurec::train::{fit_pairwise, FitConfig, PairSampler, PairwiseModel, Silent};
+use gpurec::train::{FitConfig, PairSampler, Silent};
 use gpurec::{Backend, Cpu};
 
 fn small() -> gpurec::data::Interactions {
@@ -22,7 +23,7 @@ fn losses<B: Backend>(b: &B, epochs: usize) -> (Vec<f32>, Vec<f32>) {
     let cfg = BprConfig { dim: 16, lr: 0.01, reg: 0.0 };
     let mut m = BprMf::new(b, d.n_users(), d.n_items(), cfg, 5).unwrap();
     let fit = FitConfig { epochs, batch_size: 256, patience: 0, seed: 9, ..Default::default() };
-    let summary = fit_pairwise(b, &mut m, &train, None, &fit, &mut Silent).unwrap();
+    let summary = gpurec::train::fit(b, &mut m, &TrainSet::from_csr(&train), None, &fit, &mut Silent).unwrap();
     (summary.epochs.iter().map(|e| e.loss).collect(), b.read(&m.item).unwrap())
 }
 
@@ -65,7 +66,7 @@ fn a_training_step_is_one_submission_with_o_batch_uploads() {
     let batch = 512;
     let (u, i, j) = sampler.batch(0, batch);
     let before = gpu.stats();
-    let loss = m.train_step(&gpu, &u, &i, &j).unwrap();
+    let loss = m.train_step(&gpu, &Batch::Pairs { users: &u, pos: &i, neg: &j }).unwrap();
     gpu.flush().unwrap();
     let step = gpu.stats() - before;
     eprintln!("one BPR step: {step:?}");
@@ -104,6 +105,6 @@ fn ndcg<B: Backend>(
     let mut m = BprMf::new(b, d.n_users(), d.n_items(), cfg, 2).unwrap();
     let eval = RankingEval::new(b, valid, train, &[10], 256).unwrap();
     let fit = FitConfig { epochs: 15, batch_size: 1024, patience: 0, seed: 4, ..Default::default() };
-    fit_pairwise(b, &mut m, train, None, &fit, &mut Silent).unwrap();
+    gpurec::train::fit(b, &mut m, &TrainSet::from_csr(train), None, &fit, &mut Silent).unwrap();
     eval.evaluate(b, &m).unwrap().get("ndcg", 10).unwrap()
 }

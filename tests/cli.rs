@@ -198,3 +198,70 @@ fn eval_scores_the_sampled_protocol_labelled_as_such() {
     let (ok, _, err) = gpurec(&args);
     assert!(!ok && err.contains("fixed.test.negative:1") && err.contains("no-such-item"), "{err}");
 }
+
+/// `--train/--valid/--test`: pre-split files train, save and evaluate; a
+/// changed training file is refused by `eval` unless `--data` says otherwise.
+#[test]
+fn pre_split_files_train_and_a_changed_file_is_refused() {
+    use gpurec::data::synthetic::{generate, SyntheticConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let d = generate(&SyntheticConfig { users: 120, items: 150, ..Default::default() });
+    let (mut parts, names) = ([String::new(), String::new(), String::new()], ["a.tsv", "b.tsv", "c.tsv"]);
+    for r in 0..d.len() {
+        let line = format!("{}\t{}\t{}\t{}\n", d.user_ids.id(d.users[r]), d.item_ids.id(d.items[r]), 1, r);
+        parts[if r % 10 < 8 {
+            0
+        } else if r % 10 == 8 {
+            1
+        } else {
+            2
+        }] += &line;
+    }
+    let paths: Vec<String> = names
+        .iter()
+        .zip(&parts)
+        .map(|(n, p)| {
+            let path = dir.path().join(n);
+            std::fs::write(&path, p).unwrap();
+            path.to_str().unwrap().to_string()
+        })
+        .collect();
+    let model = dir.path().join("m.gpurec");
+    let model = model.to_str().unwrap();
+    let train = [
+        "train", "--model", "bpr", "--device", "cpu", "--train", &paths[0], "--valid", &paths[1], "--test", &paths[2],
+        "--epochs", "2", "--dim", "8", "--json", "-o", model,
+    ];
+    let (ok, out, err) = gpurec(&train);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (ok, eval_out, err) = gpurec(&["eval", "--model", model, "--device", "cpu", "--json"]);
+    assert!(ok, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&eval_out).unwrap();
+    assert_eq!(e["test"]["ndcg"][0], v["test"]["ndcg"][0], "eval scores the same test file");
+
+    // The training file changes: eval refuses rather than score other data.
+    std::fs::write(&paths[0], format!("{}stranger\tnew-item\t1\t0\n", parts[0])).unwrap();
+    let (ok, _, err) = gpurec(&["eval", "--model", model, "--device", "cpu"]);
+    assert!(!ok && err.contains("a.tsv") && err.contains("changed"), "{err}");
+}
+
+/// `auto` never picks a software rasterizer over the CPU backend, and says which it chose.
+#[test]
+fn auto_device_prefers_the_cpu_backend_to_a_software_adapter() {
+    let (ok, out, err) = gpurec(&["train", "--epochs", "1", "--dim", "8"]);
+    assert!(ok, "{err}");
+    let device = out.lines().find(|l| l.starts_with("device:")).expect("a device line");
+    match gpurec::Gpu::new() {
+        Ok(g) if g.is_software() => {
+            assert!(device.contains("cpu") && device.contains("software rasterizer"), "{device}")
+        }
+        Ok(g) => assert!(device.contains(&g.adapter_info().name), "{device}"),
+        Err(_) => assert!(device.contains("cpu") && device.contains("no GPU adapter"), "{device}"),
+    }
+    let (ok, out, err) = gpurec(&["train", "--epochs", "1", "--dim", "8", "--device", "gpu"]);
+    if common::gpu().is_some() {
+        assert!(ok, "{err}");
+        assert!(!out.lines().any(|l| l.starts_with("device:") && l.contains("ndarray")), "{out}");
+    }
+}

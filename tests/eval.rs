@@ -438,8 +438,9 @@ fn sampled_protocol_averages_on_the_device() {
 /// (not a GPU-only panic, not early stopping silently switched off).
 #[test]
 fn bad_cut_offs_and_early_stopping_metrics_are_refused() {
+    use gpurec::models::TrainSet;
     use gpurec::models::{BprConfig, BprMf};
-    use gpurec::train::{fit_pairwise, FitConfig, Silent};
+    use gpurec::train::{FitConfig, Silent};
     let t = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0), (1, 2, 1.0), (2, 4, 1.0)]);
     let e = CsrHost::from_triplets(3, 5, &[(0, 0, 1.0)]);
     for ks in [vec![], vec![0], vec![129], (1..=17).collect::<Vec<_>>()] {
@@ -449,7 +450,8 @@ fn bad_cut_offs_and_early_stopping_metrics_are_refused() {
     let mut m = BprMf::new(&Cpu, 3, 5, BprConfig { dim: 2, ..Default::default() }, 1).unwrap();
     for metric in [("ndcg", 10), ("nope", 5)] {
         let fit = FitConfig { epochs: 1, batch_size: 2, metric: (metric.0.into(), metric.1), ..Default::default() };
-        let err = fit_pairwise(&Cpu, &mut m, &e, Some(&valid), &fit, &mut Silent).expect_err("refused");
+        let err = gpurec::train::fit(&Cpu, &mut m, &TrainSet::from_csr(&e), Some(&valid), &fit, &mut Silent)
+            .expect_err("refused");
         assert!(err.to_string().contains("early-stopping metric"), "{err}");
     }
 }

@@ -6,9 +6,10 @@ use common::*;
 use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::eval::Scorer;
+use gpurec::models::{Batch, Model, TrainSet};
 use gpurec::models::{LightGcn, LightGcnConfig};
 use gpurec::sparse::CsrHost;
-use gpurec::train::{fit_pairwise, FitConfig, PairwiseModel, Silent};
+use gpurec::train::{FitConfig, Silent};
 use gpurec::{Backend, Cpu};
 
 fn tiny() -> CsrHost {
@@ -58,7 +59,7 @@ fn curve<B: Backend>(b: &B) -> (Vec<f32>, Vec<f32>) {
     let cfg = LightGcnConfig { dim: 16, layers: 2, lr: 0.01, reg: 1e-3 };
     let mut m = LightGcn::new(b, &train, cfg, 5).unwrap();
     let fit = FitConfig { epochs: 3, batch_size: 256, patience: 0, seed: 9, ..Default::default() };
-    let summary = fit_pairwise(b, &mut m, &train, None, &fit, &mut Silent).unwrap();
+    let summary = gpurec::train::fit(b, &mut m, &TrainSet::from_csr(&train), None, &fit, &mut Silent).unwrap();
     (summary.epochs.iter().map(|e| e.loss).collect(), b.read(m.embeddings()).unwrap())
 }
 
@@ -86,13 +87,13 @@ fn scoring_reuses_the_propagation_until_the_embeddings_change() {
         let cfg = LightGcnConfig { dim: 4, layers: 2, lr: 0.05, reg: 0.0 };
         let mut m = LightGcn::new(b, &tiny(), cfg, 3).unwrap();
         let before = scores(b, &m, &[0, 1]);
-        m.train_step(b, &[0, 1], &[2, 4], &[1, 0]).unwrap();
+        m.train_step(b, &Batch::Pairs { users: &[0, 1], pos: &[2, 4], neg: &[1, 0] }).unwrap();
         let after = scores(b, &m, &[0, 1]);
         assert_ne!(before, after, "a training step changes the scores");
         let fresh = m.export(b);
         assert_eq!(after, b.read(&fresh.score_users(b, &b.index(&[0, 1]).unwrap())).unwrap());
         let restored: Vec<B::Tensor> = m.parameters().into_iter().cloned().collect();
-        m.train_step(b, &[3], &[5], &[1]).unwrap();
+        m.train_step(b, &Batch::Pairs { users: &[3], pos: &[5], neg: &[1] }).unwrap();
         for (p, r) in m.parameters_mut().into_iter().zip(restored) {
             *p = r;
         }

@@ -10,8 +10,8 @@ use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::data::Interactions;
 use gpurec::eval::rating::{RatingEval, RatingModel, Ratings};
 use gpurec::models::mf::{BiasedMf, MfConfig};
-use gpurec::train::pointwise::{fit_pointwise, PointSampler, PointwiseModel};
-use gpurec::train::{FitConfig, Silent};
+use gpurec::models::{Batch, Model, TrainSet};
+use gpurec::train::{FitConfig, PointSampler, Silent};
 use gpurec::{Backend, Cpu};
 
 fn small() -> Interactions {
@@ -34,7 +34,15 @@ fn losses<B: Backend>(b: &B, epochs: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (train, _) = split(&d);
     let cfg = MfConfig { dim: 8, init_std: 0.1, ..Default::default() };
     let mut m = BiasedMf::new(b, d.n_users(), d.n_items(), &train, cfg, 5).unwrap();
-    let summary = fit_pointwise(b, &mut m, &train, None, &fit(epochs, 256), &mut Silent).unwrap();
+    let summary = gpurec::train::fit(
+        b,
+        &mut m,
+        &TrainSet::from_ratings(d.n_users(), d.n_items(), train.clone()),
+        None,
+        &fit(epochs, 256),
+        &mut Silent,
+    )
+    .unwrap();
     (summary.epochs.iter().map(|e| e.loss).collect(), b.read(&m.factors).unwrap(), b.read(&m.biases).unwrap())
 }
 
@@ -74,7 +82,7 @@ fn a_training_step_is_one_submission_with_o_batch_uploads() {
     let batch = 512;
     let (u, i, r) = sampler.batch(0, batch);
     let before = gpu.stats();
-    let loss = m.train_step(&gpu, &u, &i, &r).unwrap();
+    let loss = m.train_step(&gpu, &Batch::Points { users: &u, items: &i, targets: &r }).unwrap();
     gpu.flush().unwrap();
     let step = gpu.stats() - before;
     eprintln!("one MF step: {step:?}");
@@ -137,7 +145,15 @@ fn unseen_fallback<B: Backend>(b: &B) {
     let train = Ratings::from_rows(&d, &rows);
     let cfg = MfConfig { dim: 8, init_std: 0.1, ..Default::default() };
     let mut m = BiasedMf::new(b, d.n_users(), d.n_items(), &train, cfg, 2).unwrap();
-    fit_pointwise(b, &mut m, &train, None, &fit(3, 256), &mut Silent).unwrap();
+    gpurec::train::fit(
+        b,
+        &mut m,
+        &TrainSet::from_ratings(d.n_users(), d.n_items(), train.clone()),
+        None,
+        &fit(3, 256),
+        &mut Silent,
+    )
+    .unwrap();
     let (p, q) = m.read_factors(b).unwrap();
     let (bu, bi) = m.read_biases(b).unwrap();
     assert!(p[..8].iter().chain(&q[..8]).all(|&x| x == 0.0), "unseen rows keep zero factors");
@@ -166,16 +182,33 @@ fn early_stopping_restores_the_best_weights() {
     let mut m = BiasedMf::new(&Cpu, d.n_users(), d.n_items(), &train, cfg, 3).unwrap();
     let eval = RatingEval::new(&Cpu, &valid, (1.0, 5.0), 1000).unwrap();
     let cfg = FitConfig { patience: 3, ..fit(100, 256) };
-    let s = fit_pointwise(&Cpu, &mut m, &train, Some(&eval), &cfg, &mut Silent).unwrap();
-    let best = s.best_valid.unwrap();
+    let s = gpurec::train::fit(
+        &Cpu,
+        &mut m,
+        &TrainSet::from_ratings(d.n_users(), d.n_items(), train.clone()),
+        Some(&eval),
+        &cfg,
+        &mut Silent,
+    )
+    .unwrap();
+    let best = *s.best_metrics.as_ref().and_then(|m| m.rating()).unwrap();
     eprintln!("stopped after {} epochs, best {} with {best:?}", s.epochs.len(), s.best_epoch);
     assert_eq!(s.epochs.len(), s.best_epoch + 3, "stops 3 epochs after the best");
-    assert_eq!(s.valid.len(), s.epochs.len());
-    assert!(s.valid.iter().all(|v| v.rmse >= best.rmse));
+    let valid: Vec<_> = s.epochs.iter().map(|e| *e.valid.as_ref().and_then(|m| m.rating()).unwrap()).collect();
+    assert_eq!(valid.len(), s.epochs.len());
+    assert!(valid.iter().all(|v| v.rmse >= best.rmse));
     assert_eq!(eval.evaluate(&Cpu, &m).unwrap(), best, "the best weights are back");
     // Early stopping needs a rating metric.
     let bad = FitConfig { metric: ("ndcg".into(), 10), ..cfg };
-    assert!(fit_pointwise(&Cpu, &mut m, &train, Some(&eval), &bad, &mut Silent).is_err());
+    assert!(gpurec::train::fit(
+        &Cpu,
+        &mut m,
+        &TrainSet::from_ratings(d.n_users(), d.n_items(), train.clone()),
+        Some(&eval),
+        &bad,
+        &mut Silent
+    )
+    .is_err());
 }
 
 /// Test RMSE of biased MF and of the same model without factors (biases only).
@@ -185,7 +218,15 @@ fn planted<B: Backend>(b: &B, d: &Interactions) -> (f64, f64) {
     let rmse = |init_std: f32| {
         let cfg = MfConfig { dim: 16, init_std, ..Default::default() };
         let mut m = BiasedMf::new(b, d.n_users(), d.n_items(), &train, cfg, 4).unwrap();
-        fit_pointwise(b, &mut m, &train, None, &fit(15, 1024), &mut Silent).unwrap();
+        gpurec::train::fit(
+            b,
+            &mut m,
+            &TrainSet::from_ratings(d.n_users(), d.n_items(), train.clone()),
+            None,
+            &fit(15, 1024),
+            &mut Silent,
+        )
+        .unwrap();
         eval.evaluate(b, &m).unwrap().rmse
     };
     // With zero factors every factor gradient is zero: a biases-only baseline.

@@ -10,7 +10,8 @@ use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::eval::{RankingEval, Scorer};
 use gpurec::models::neumf::{NeuMf, NeuMfConfig};
-use gpurec::train::{fit_pairwise, FitConfig, PairSampler, PairwiseModel, Silent};
+use gpurec::models::{Batch, Model, TrainSet};
+use gpurec::train::{FitConfig, PairSampler, Silent};
 use gpurec::{Backend, Cpu};
 
 fn tiny(hidden: Vec<usize>, eval_block: usize) -> NeuMfConfig {
@@ -88,7 +89,7 @@ fn a_training_step_moves_every_parameter_against_its_gradient() {
     let shapes: Vec<Vec<usize>> = m.parameters().into_iter().map(|p| p.shape().to_vec()).collect();
     let mut stepped = NeuMf::new(&Cpu, users, items, tiny(vec![6, 3], 1 << 20), 1).unwrap();
     randomise(&Cpu, &mut stepped, 10);
-    stepped.train_step(&Cpu, &u, &pos, &neg).unwrap();
+    stepped.train_step(&Cpu, &Batch::Pairs { users: &u, pos: &pos, neg: &neg }).unwrap();
     let after: Vec<Vec<f32>> = stepped.parameters().into_iter().map(|p| Cpu.read(p).unwrap()).collect();
 
     let (mut checked, mut still) = (0, 0);
@@ -139,7 +140,7 @@ fn losses<B: Backend>(b: &B, epochs: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
     let train = d.user_item_csr(&s.train);
     let mut m = NeuMf::new(b, d.n_users(), d.n_items(), small_cfg(), 5).unwrap();
     let fit = FitConfig { epochs, batch_size: 256, patience: 0, seed: 9, ..Default::default() };
-    let summary = fit_pairwise(b, &mut m, &train, None, &fit, &mut Silent).unwrap();
+    let summary = gpurec::train::fit(b, &mut m, &TrainSet::from_csr(&train), None, &fit, &mut Silent).unwrap();
     let scores = m.score_users(b, &b.index(&(0..8).collect::<Vec<_>>()).unwrap());
     let state = vec![
         b.read(&m.item_gmf.value).unwrap(),
@@ -194,7 +195,7 @@ fn a_training_step_is_one_submission_with_o_batch_uploads() {
     for k in 0..2 {
         let (u, i, j) = sampler.batch(k, batch);
         let before = gpu.stats();
-        loss = Some(m.train_step(&gpu, &u, &i, &j).unwrap());
+        loss = Some(m.train_step(&gpu, &Batch::Pairs { users: &u, pos: &i, neg: &j }).unwrap());
         gpu.flush().unwrap();
         let step = gpu.stats() - before;
         eprintln!("NeuMF step {k}: {step:?}");
@@ -232,7 +233,7 @@ fn planted_ndcg<B: Backend>(b: &B) -> (f64, f64) {
     let eval = RankingEval::new(b, &valid, &train, &[10], 256).unwrap();
     let fit = FitConfig { epochs: 8, batch_size: 256, patience: 0, seed: 4, ..Default::default() };
     let t0 = std::time::Instant::now();
-    fit_pairwise(b, &mut m, &train, None, &fit, &mut Silent).unwrap();
+    gpurec::train::fit(b, &mut m, &TrainSet::from_csr(&train), None, &fit, &mut Silent).unwrap();
     let ndcg = eval.evaluate(b, &m).unwrap().get("ndcg", 10).unwrap();
     eprintln!("{}: trained and ranked in {:.1} s", b.describe(), t0.elapsed().as_secs_f64());
     let mut counts = vec![0f32; d.n_items()];

@@ -11,8 +11,9 @@ mod common;
 use gpurec::data::movielens::{find_ml100k, load_ml100k};
 use gpurec::data::split::per_user_ratio;
 use gpurec::eval::RankingEval;
+use gpurec::models::TrainSet;
 use gpurec::models::{BprConfig, BprMf};
-use gpurec::train::{fit_pairwise, FitConfig, Silent};
+use gpurec::train::{FitConfig, Silent};
 use gpurec::{Backend, Cpu};
 
 fn bpr_test_ndcg<B: Backend>(b: &B) -> Option<(f64, usize)> {
@@ -31,7 +32,8 @@ fn bpr_test_ndcg<B: Backend>(b: &B) -> Option<(f64, usize)> {
     let test_eval = RankingEval::new(b, &test, &train_valid, &[10, 20], 1024).unwrap();
     let mut model = BprMf::new(b, data.n_users(), data.n_items(), BprConfig::default(), 2024).unwrap();
     let fit = FitConfig { epochs: 300, batch_size: 2048, patience: 10, seed: 2024, ..Default::default() };
-    let summary = fit_pairwise(b, &mut model, &train, Some(&valid_eval), &fit, &mut Silent).unwrap();
+    let summary =
+        gpurec::train::fit(b, &mut model, &TrainSet::from_csr(&train), Some(&valid_eval), &fit, &mut Silent).unwrap();
     let m = test_eval.evaluate(b, &model).unwrap();
     eprintln!(
         "BPR-MF on ML-100K, {}: {} epochs (best {}), test NDCG@10 {:.4} Recall@10 {:.4} NDCG@20 {:.4}",

@@ -12,8 +12,9 @@
 use gpurec::data::movielens::{find_ml100k, load_ml100k};
 use gpurec::data::split::per_user_ratio;
 use gpurec::eval::RankingEval;
+use gpurec::models::TrainSet;
 use gpurec::models::{LightGcn, LightGcnConfig};
-use gpurec::train::{fit_pairwise, FitConfig, Silent};
+use gpurec::train::{FitConfig, Silent};
 use gpurec::Cpu;
 
 #[test]
@@ -33,7 +34,8 @@ fn lightgcn_beats_bpr_mf_on_ml100k_cpu() {
     let test_eval = RankingEval::new(&b, &test, &train_valid, &[10, 20], 1024).unwrap();
     let mut model = LightGcn::new(&b, &train, LightGcnConfig::default(), 2024).unwrap();
     let fit = FitConfig { epochs: 300, batch_size: 2048, patience: 10, seed: 2024, ..Default::default() };
-    let summary = fit_pairwise(&b, &mut model, &train, Some(&valid_eval), &fit, &mut Silent).unwrap();
+    let summary =
+        gpurec::train::fit(&b, &mut model, &TrainSet::from_csr(&train), Some(&valid_eval), &fit, &mut Silent).unwrap();
     let m = test_eval.evaluate(&b, &model).unwrap();
     let ndcg = m.get("ndcg", 10).unwrap();
     eprintln!(

@@ -23,7 +23,7 @@ use gpurec::data::split::k_fold;
 use gpurec::data::Interactions;
 use gpurec::eval::rating::{RatingEval, RatingMetrics, Ratings};
 use gpurec::models::mf::{BiasedMf, MfConfig};
-use gpurec::train::pointwise::fit_pointwise;
+use gpurec::models::TrainSet;
 use gpurec::train::{FitConfig, Silent};
 use gpurec::{Backend, Cpu};
 
@@ -58,7 +58,15 @@ fn train_and_test<B: Backend>(
     let train = Ratings::from_rows(data, train);
     let mut model = BiasedMf::new(b, data.n_users(), data.n_items(), &train, cfg.clone(), seed).unwrap();
     let fit = FitConfig { epochs, batch_size: BATCH, patience: 0, seed, metric: ("rmse".into(), 0) };
-    fit_pointwise(b, &mut model, &train, None, &fit, &mut Silent).unwrap();
+    gpurec::train::fit(
+        b,
+        &mut model,
+        &TrainSet::from_ratings(data.n_users(), data.n_items(), train.clone()),
+        None,
+        &fit,
+        &mut Silent,
+    )
+    .unwrap();
     let eval = RatingEval::new(b, &Ratings::from_rows(data, test), (1.0, 5.0), 1 << 16).unwrap();
     eval.evaluate(b, &model).unwrap()
 }
@@ -136,8 +144,16 @@ fn tune_on_validation_slices() {
         let mut model = BiasedMf::new(&Cpu, data.n_users(), data.n_items(), &rest, cfg.clone(), SEED).unwrap();
         let eval = RatingEval::new(&Cpu, &valid, (1.0, 5.0), 1 << 16).unwrap();
         let fit = FitConfig { epochs, batch_size: BATCH, patience: 0, seed: SEED, metric: ("rmse".into(), 0) };
-        let s = fit_pointwise(&Cpu, &mut model, &rest, Some(&eval), &fit, &mut Silent).unwrap();
-        curves.push(s.valid.iter().map(|m| m.rmse).collect());
+        let s = gpurec::train::fit(
+            &Cpu,
+            &mut model,
+            &TrainSet::from_ratings(data.n_users(), data.n_items(), rest.clone()),
+            Some(&eval),
+            &fit,
+            &mut Silent,
+        )
+        .unwrap();
+        curves.push(s.epochs.iter().map(|e| e.valid.as_ref().and_then(|m| m.get("rmse", 0)).unwrap()).collect());
     }
     let mean: Vec<f64> = (0..epochs).map(|e| curves.iter().map(|c| c[e]).sum::<f64>() / curves.len() as f64).collect();
     let (best, rmse) = mean.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap();

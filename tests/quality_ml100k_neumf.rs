@@ -21,7 +21,8 @@ use gpurec::data::movielens::{find_ml100k, load_ml100k};
 use gpurec::data::split::per_user_ratio;
 use gpurec::eval::RankingEval;
 use gpurec::models::neumf::{NeuMf, NeuMfConfig};
-use gpurec::train::{fit_pairwise, EpochReport, FitConfig, Progress};
+use gpurec::models::TrainSet;
+use gpurec::train::{EpochReport, FitConfig, Progress};
 use gpurec::{Backend, Cpu};
 
 struct PrintEpochs;
@@ -63,7 +64,9 @@ fn neumf_test_ndcg<B: Backend>(b: &B) -> Option<f64> {
         fit.batch_size
     );
     let mut model = NeuMf::new(b, data.n_users(), data.n_items(), cfg, 2024).unwrap();
-    let summary = fit_pairwise(b, &mut model, &train, Some(&valid_eval), &fit, &mut PrintEpochs).unwrap();
+    let summary =
+        gpurec::train::fit(b, &mut model, &TrainSet::from_csr(&train), Some(&valid_eval), &fit, &mut PrintEpochs)
+            .unwrap();
     let m = test_eval.evaluate(b, &model).unwrap();
     let train_s: f64 = summary.epochs.iter().map(|e| e.train_seconds).sum();
     let eval_s: f64 = summary.epochs.iter().map(|e| e.eval_seconds).sum();

@@ -47,12 +47,29 @@ pub fn from_vec(data: Vec<f32>, shape: &[usize]) -> CpuTensor {
     ArcArray::from_shape_vec(IxDyn(shape), data).expect("data length matches shape")
 }
 
+/// The host's memory (Linux: `MemTotal` of /proc/meminfo; elsewhere no limit is known).
+fn host_memory_bytes() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok()
+    });
+    total.map_or(u64::MAX, |kib| kib.saturating_mul(1024))
+}
+
 impl Backend for Cpu {
     type Tensor = CpuTensor;
     type Index = CpuIndex;
 
     fn describe(&self) -> String {
         "cpu (ndarray)".into()
+    }
+
+    fn check_fits(&self, what: &dyn Fn() -> String, bytes: u64) -> Result<()> {
+        let limit = host_memory_bytes() / 2;
+        if bytes > limit {
+            return Err(Error::TooLarge { what: what(), bytes, limit, limit_name: "tensor (half the host's memory)" });
+        }
+        Ok(())
     }
 
     fn tensor(&self, data: &[f32], shape: &[usize]) -> Result<CpuTensor> {

@@ -7,6 +7,7 @@ pub mod filter;
 pub mod movielens;
 pub mod negatives;
 pub mod side;
+pub mod spec;
 pub mod split;
 pub mod synthetic;
 
@@ -147,5 +148,45 @@ impl Interactions {
             self.n_items(),
             density * 100.0
         )
+    }
+}
+
+/// (user, item, rating) triples on the host, for training or evaluation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ratings {
+    /// User index of each rating.
+    pub users: Vec<u32>,
+    /// Item index of each rating.
+    pub items: Vec<u32>,
+    /// The rating.
+    pub ratings: Vec<f32>,
+}
+
+impl Ratings {
+    /// The ratings at `rows` of `data`, in that order.
+    pub fn from_rows(data: &Interactions, rows: &[usize]) -> Self {
+        Self {
+            users: rows.iter().map(|&r| data.users[r]).collect(),
+            items: rows.iter().map(|&r| data.items[r]).collect(),
+            ratings: rows.iter().map(|&r| data.ratings[r]).collect(),
+        }
+    }
+
+    /// Number of ratings.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Mean rating (0 when empty), summed in f64.
+    pub fn mean(&self) -> f32 {
+        if self.is_empty() {
+            return 0.0;
+        }
+        (self.ratings.iter().map(|&r| r as f64).sum::<f64>() / self.len() as f64) as f32
     }
 }

@@ -1,10 +1,13 @@
-//! Evaluation on the device: full-ranking top-K metrics ([`ranking`]) and
-//! rating-prediction errors ([`rating`]).
+//! Evaluation on the device: full-ranking top-K metrics ([`ranking`]),
+//! rating-prediction errors ([`rating`]), the sampled protocol ([`sampled`]),
+//! and the validation the training loop runs ([`validation`]).
 
 pub mod ranking;
 pub mod rating;
 pub mod sampled;
+pub mod validation;
 
 pub use ranking::{ranking_metrics, top_k_unseen, RankingEval, RankingMetrics, Scorer};
 pub use rating::{RatingEval, RatingMetrics, RatingModel, Ratings};
 pub use sampled::{SampledEval, SampledMetrics};
+pub use validation::{ValidMetrics, Validation};

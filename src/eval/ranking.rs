@@ -33,18 +33,14 @@ use crate::backend::{Among, AucCounts, Backend, BinaryOp, Pattern, Reduce, RANK_
 use crate::error::Result;
 use crate::sparse::CsrHost;
 
-/// A model that scores every item for a batch of users.
-pub trait Scorer<B: Backend> {
-    /// `[users.len(), n_items]` scores, higher is better.
-    fn score_users(&self, backend: &B, users: &B::Index) -> B::Tensor;
-}
+pub use crate::models::contract::Scorer;
 
 /// The `k` best items (index, score) for each of `users`, best first, never
 /// one of the `(row, item, _)` entries of `seen` (rows index `users`): what
 /// `recommend` serves. `k` must be in `1..=TOPK_MAX` (an error otherwise).
 pub fn top_k_unseen<B: Backend>(
     b: &B,
-    scorer: &impl Scorer<B>,
+    scorer: &(impl Scorer<B> + ?Sized),
     users: &[u32],
     seen: &[(u32, u32, f32)],
     n_items: usize,
@@ -259,7 +255,7 @@ impl<B: Backend> RankingEval<B> {
 
     /// Ranks and scores `model`, reading back only the sums of the metrics
     /// (one read-back of `7·ks.len() + 1` floats).
-    pub fn evaluate(&self, backend: &B, model: &impl Scorer<B>) -> Result<RankingMetrics> {
+    pub fn evaluate(&self, backend: &B, model: &(impl Scorer<B> + ?Sized)) -> Result<RankingMetrics> {
         let k = *self.ks.iter().max().unwrap_or(&10);
         let nk = self.ks.len();
         let mut covered = backend.zeros(&[nk, self.n_items]);

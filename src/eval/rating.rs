@@ -13,56 +13,11 @@
 //! so clip(r̂) − r = (hi − r) − c, with hi − r uploaded with the set.
 
 use crate::backend::{Act, Backend, BinaryOp, Reduce, UnaryOp};
+#[cfg(test)]
 use crate::data::Interactions;
+pub use crate::data::Ratings;
 use crate::error::{Error, Result};
-
-/// A model that predicts a rating for (user, item) pairs.
-pub trait RatingModel<B: Backend> {
-    /// `[users.len()]` raw (unclipped) predictions for the pairs `(users[k], items[k])`,
-    /// recorded without reading anything back. The model uploads the indices
-    /// itself (O(pairs)), in whatever row layout its tables use.
-    fn predict(&self, backend: &B, users: &[u32], items: &[u32]) -> Result<B::Tensor>;
-}
-
-/// (user, item, rating) triples on the host, for training or evaluation.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Ratings {
-    /// User index of each rating.
-    pub users: Vec<u32>,
-    /// Item index of each rating.
-    pub items: Vec<u32>,
-    /// The rating.
-    pub ratings: Vec<f32>,
-}
-
-impl Ratings {
-    /// The ratings at `rows` of `data`, in that order.
-    pub fn from_rows(data: &Interactions, rows: &[usize]) -> Self {
-        Self {
-            users: rows.iter().map(|&r| data.users[r]).collect(),
-            items: rows.iter().map(|&r| data.items[r]).collect(),
-            ratings: rows.iter().map(|&r| data.ratings[r]).collect(),
-        }
-    }
-
-    /// Number of ratings.
-    pub fn len(&self) -> usize {
-        self.users.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
-    }
-
-    /// Mean rating (0 when empty), summed in f64.
-    pub fn mean(&self) -> f32 {
-        if self.is_empty() {
-            return 0.0;
-        }
-        (self.ratings.iter().map(|&r| r as f64).sum::<f64>() / self.len() as f64) as f32
-    }
-}
+pub use crate::models::contract::RatingModel;
 
 /// Errors of clipped predictions over a set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
@@ -134,7 +89,7 @@ impl<B: Backend> RatingEval<B> {
 
     /// Records the sums `[Σ (clip(r̂) − r)², Σ |clip(r̂) − r|, Σ r̂]` as a `[3]`
     /// tensor without reading anything back; `None` for an empty set.
-    pub fn error_sums(&self, backend: &B, model: &impl RatingModel<B>) -> Result<Option<B::Tensor>> {
+    pub fn error_sums(&self, backend: &B, model: &(impl RatingModel<B> + ?Sized)) -> Result<Option<B::Tensor>> {
         let (lo, hi) = self.scale;
         let mut total: Option<B::Tensor> = None;
         for b in &self.batches {
@@ -158,7 +113,7 @@ impl<B: Backend> RatingEval<B> {
 
     /// RMSE and MAE of `model` over the set (one read-back of three floats);
     /// an error when a prediction is not finite.
-    pub fn evaluate(&self, backend: &B, model: &impl RatingModel<B>) -> Result<RatingMetrics> {
+    pub fn evaluate(&self, backend: &B, model: &(impl RatingModel<B> + ?Sized)) -> Result<RatingMetrics> {
         let Some(sums) = self.error_sums(backend, model)? else {
             return Ok(RatingMetrics::default());
         };

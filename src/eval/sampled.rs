@@ -131,7 +131,7 @@ impl<B: Backend> SampledEval<B> {
 
     /// Ranks every test positive against its user's negatives and averages
     /// the metrics on the device; reads back `2·ks` floats.
-    pub fn evaluate(&self, b: &B, model: &impl Scorer<B>) -> Result<SampledMetrics> {
+    pub fn evaluate(&self, b: &B, model: &(impl Scorer<B> + ?Sized)) -> Result<SampledMetrics> {
         let nk = self.ks.len();
         let sums = if self.positives == 0 || nk == 0 {
             vec![0.0; 2 * nk]

@@ -22,6 +22,10 @@ impl Backend for Gpu {
     type Tensor = GpuTensor;
     type Index = GpuIndex;
 
+    fn check_fits(&self, what: &dyn Fn() -> String, bytes: u64) -> Result<()> {
+        Gpu::check_fits(self, what, bytes)
+    }
+
     fn describe(&self) -> String {
         let i = self.adapter_info();
         format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)

@@ -15,12 +15,50 @@
 
 use crate::backend::{AdamConfig, Backend, Shaped};
 use crate::error::{Error, Result};
-use crate::eval::Scorer;
 use crate::init;
-use crate::train::PairwiseModel;
+use crate::model_file::{ModelFile, NamedTensor};
+use crate::models::contract::{
+    download, upload, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+};
+
+/// The BPR-MF family (`bpr`).
+pub struct Bpr;
+
+impl Family for Bpr {
+    const INFO: Info = Info {
+        name: "bpr",
+        about: "BPR-MF: matrix factorisation with the BPR pairwise loss (Rendle et al., UAI 2009)",
+        task: Task::Ranking,
+        batch: BatchKind::Pairs,
+        schedule: Schedule { epochs: 300, patience: 10, fixed_epochs: 100, batch_size: 2048, batch_unit: "triples" },
+        dim_keys: &["dim"],
+        lr_key: Some("lr"),
+    };
+    type Config = BprConfig;
+    type Model<B: Backend> = BprMf<B>;
+
+    fn validate(cfg: &BprConfig) -> Result<()> {
+        cfg.check()
+    }
+
+    fn build<B: Backend>(b: &B, data: &TrainSet, cfg: BprConfig, seed: u64) -> Result<BprMf<B>> {
+        BprMf::new(b, data.n_users(), data.n_items(), cfg, seed)
+    }
+
+    fn layout(cfg: &BprConfig, n_users: usize, n_items: usize) -> Layout {
+        vec![("user".into(), vec![n_users, cfg.dim]), ("item".into(), vec![n_items, cfg.dim])]
+    }
+
+    fn load<B: Backend>(b: &B, cfg: BprConfig, file: &ModelFile) -> Result<Box<dyn Model<B>>> {
+        let (nu, ni, d) = (file.user_ids.len(), file.item_ids.len(), cfg.dim);
+        let adam = [b.zeros(&[nu, d]), b.zeros(&[nu, d]), b.zeros(&[ni, d]), b.zeros(&[ni, d])];
+        Ok(Box::new(BprMf { user: upload(b, file, "user")?, item: upload(b, file, "item")?, adam, step: 0, cfg }))
+    }
+}
 
 /// BPR-MF hyper-parameters.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BprConfig {
     /// Embedding size.
     pub dim: usize,
@@ -28,6 +66,22 @@ pub struct BprConfig {
     pub lr: f32,
     /// L2 weight λ on the embeddings a batch touches.
     pub reg: f32,
+}
+
+impl BprConfig {
+    /// An error naming the field that cannot build a model.
+    pub fn check(&self) -> Result<()> {
+        if self.dim == 0 {
+            return Err(Error::Invalid("BPR-MF: dim must be at least 1".into()));
+        }
+        if !(self.lr.is_finite() && self.lr >= 0.0) {
+            return Err(Error::Invalid(format!("BPR-MF: lr must be finite and ≥ 0, got {}", self.lr)));
+        }
+        if !(self.reg.is_finite() && self.reg >= 0.0) {
+            return Err(Error::Invalid(format!("BPR-MF: reg must be finite and ≥ 0, got {}", self.reg)));
+        }
+        Ok(())
+    }
 }
 
 impl Default for BprConfig {
@@ -50,10 +104,7 @@ pub struct BprMf<B: Backend> {
 impl<B: Backend> BprMf<B> {
     /// Xavier-normal embeddings (as RecBole initialises them), seeded.
     pub fn new(b: &B, n_users: usize, n_items: usize, cfg: BprConfig, seed: u64) -> Result<Self> {
-        let valid = cfg.dim > 0 && cfg.lr.is_finite() && cfg.lr >= 0.0 && cfg.reg >= 0.0;
-        if !valid {
-            return Err(Error::Invalid(format!("BPR-MF needs dim ≥ 1, lr ≥ 0 and reg ≥ 0, got {cfg:?}")));
-        }
+        cfg.check()?;
         let d = cfg.dim;
         let user = b.tensor(&init::xavier_normal(seed, n_users, d), &[n_users, d])?;
         let item = b.tensor(&init::xavier_normal(seed ^ 0x5eed, n_items, d), &[n_items, d])?;
@@ -67,13 +118,6 @@ impl<B: Backend> BprMf<B> {
     }
 }
 
-impl<B: Backend> BprMf<B> {
-    /// The embeddings for serving.
-    pub fn export(&self) -> crate::models::DotScorer<B> {
-        crate::models::DotScorer { user: self.user.clone(), item: self.item.clone() }
-    }
-}
-
 impl<B: Backend> Scorer<B> for BprMf<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
         let p = b.gather_rows(&self.user, users);
@@ -81,8 +125,23 @@ impl<B: Backend> Scorer<B> for BprMf<B> {
     }
 }
 
-impl<B: Backend> PairwiseModel<B> for BprMf<B> {
-    fn train_step(&mut self, b: &B, users: &[u32], pos: &[u32], neg: &[u32]) -> Result<B::Tensor> {
+impl<B: Backend> Model<B> for BprMf<B> {
+    fn kind(&self) -> &'static str {
+        Bpr::INFO.name
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).expect("a configuration serialises to JSON")
+    }
+
+    fn batch_kind(&self) -> BatchKind {
+        BatchKind::Pairs
+    }
+
+    fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor> {
+        let &Batch::Pairs { users, pos, neg } = batch else {
+            return Err(batch.wrong_kind("BPR-MF", BatchKind::Pairs));
+        };
         let n = users.len();
         assert!(pos.len() == n && neg.len() == n, "BPR train_step: {n} users, {} pos, {} neg", pos.len(), neg.len());
         let (n_users, n_items) = (self.user.dims()[0], self.item.dims()[0]);
@@ -113,5 +172,9 @@ impl<B: Backend> PairwiseModel<B> for BprMf<B> {
 
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
         vec![&mut self.user, &mut self.item]
+    }
+
+    fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
+        download(b, &["user", "item"], self.parameters())
     }
 }

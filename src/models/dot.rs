@@ -1,11 +1,10 @@
-//! Serving models whose score is a dot product, ŷ(u, i) = e_u · e_i — BPR-MF,
-//! and LightGCN once its embeddings are propagated — and their model files.
+//! Serving models whose score is a dot product, ŷ(u, i) = e_u · e_i —
+//! LightGCN once its embeddings are propagated — loaded from a model file.
 
 use crate::backend::{Act, Backend, Shaped};
-use crate::data::IdMap;
-use crate::error::Result;
-use crate::eval::Scorer;
-use crate::model_file::{ModelFile, NamedTensor};
+use crate::error::{Error, Result};
+use crate::model_file::NamedTensor;
+use crate::models::contract::{download, Batch, BatchKind, Model, Scorer};
 
 /// Final user and item embeddings; scores are their dot products.
 pub struct DotScorer<B: Backend> {
@@ -13,6 +12,10 @@ pub struct DotScorer<B: Backend> {
     pub user: B::Tensor,
     /// `[items, d]`.
     pub item: B::Tensor,
+    /// The family that produced them, as in model files.
+    pub kind: &'static str,
+    /// Its configuration (kept for the model file).
+    pub config: serde_json::Value,
 }
 
 impl<B: Backend> Scorer<B> for DotScorer<B> {
@@ -21,35 +24,38 @@ impl<B: Backend> Scorer<B> for DotScorer<B> {
     }
 }
 
-impl<B: Backend> DotScorer<B> {
-    /// A model file holding the embeddings as tensors `user` and `item`.
-    pub fn to_file(
-        &self,
-        b: &B,
-        kind: &str,
-        config: serde_json::Value,
-        info: serde_json::Value,
-        user_ids: &IdMap,
-        item_ids: &IdMap,
-    ) -> Result<ModelFile> {
-        let tensor = |name: &str, t: &B::Tensor| -> Result<NamedTensor> {
-            Ok(NamedTensor::new(name, t.dims().to_vec(), b.read(t)?))
-        };
-        Ok(ModelFile {
-            kind: kind.into(),
-            config,
-            info,
-            user_ids: user_ids.clone(),
-            item_ids: item_ids.clone(),
-            tensors: vec![tensor("user", &self.user)?, tensor("item", &self.item)?],
-            ..Default::default()
-        })
+/// A served model: it scores and saves, but has nothing left to train (the
+/// graph its embeddings were propagated over is not in the file).
+impl<B: Backend> Model<B> for DotScorer<B> {
+    fn kind(&self) -> &'static str {
+        self.kind
     }
 
-    /// Uploads the embeddings of a model file (checking they match its id maps).
-    pub fn from_file(b: &B, file: &ModelFile) -> Result<Self> {
-        let u = file.check_rows("user", &file.user_ids)?;
-        let i = file.check_rows("item", &file.item_ids)?;
-        Ok(Self { user: b.tensor(&u.data, &u.shape)?, item: b.tensor(&i.data, &i.shape)? })
+    fn config(&self) -> serde_json::Value {
+        self.config.clone()
+    }
+
+    fn batch_kind(&self) -> BatchKind {
+        BatchKind::Pairs
+    }
+
+    fn train_step(&mut self, _: &B, _: &Batch<'_>) -> Result<B::Tensor> {
+        Err(Error::Invalid(format!(
+            "a {} model loaded from a file serves only: its file holds the final embeddings, not the training graph",
+            self.kind
+        )))
+    }
+
+    fn parameters(&self) -> Vec<&B::Tensor> {
+        vec![&self.user, &self.item]
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
+        vec![&mut self.user, &mut self.item]
+    }
+
+    fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
+        debug_assert_eq!(self.user.dims()[1], self.item.dims()[1]);
+        download(b, &["user", "item"], self.parameters())
     }
 }

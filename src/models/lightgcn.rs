@@ -17,11 +17,53 @@ use std::cell::RefCell;
 
 use crate::backend::{AdamConfig, Backend, BinaryOp, Csr, Shaped};
 use crate::error::{Error, Result};
-use crate::eval::Scorer;
 use crate::graph::{gather_transpose, normalized_adjacency};
+use crate::model_file::{ModelFile, NamedTensor};
+use crate::models::contract::{
+    download, upload, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+};
+use crate::models::DotScorer;
 use crate::sparse::CsrHost;
-use crate::train::PairwiseModel;
 use crate::{init, Act};
+
+/// The LightGCN family (`lightgcn`). Its model file holds the propagated
+/// user and item embeddings, which is all serving needs.
+pub struct LightGcnFamily;
+
+impl Family for LightGcnFamily {
+    const INFO: Info = Info {
+        name: "lightgcn",
+        about: "LightGCN: embeddings smoothed over the user–item graph, BPR loss (He et al., SIGIR 2020)",
+        task: Task::Ranking,
+        batch: BatchKind::Pairs,
+        schedule: Schedule { epochs: 300, patience: 10, fixed_epochs: 100, batch_size: 2048, batch_unit: "triples" },
+        dim_keys: &["dim"],
+        lr_key: Some("lr"),
+    };
+    type Config = LightGcnConfig;
+    type Model<B: Backend> = LightGcn<B>;
+
+    fn validate(cfg: &LightGcnConfig) -> Result<()> {
+        cfg.check()
+    }
+
+    fn build<B: Backend>(b: &B, data: &TrainSet, cfg: LightGcnConfig, seed: u64) -> Result<LightGcn<B>> {
+        LightGcn::new(b, &data.interactions, cfg, seed)
+    }
+
+    fn layout(cfg: &LightGcnConfig, n_users: usize, n_items: usize) -> Layout {
+        vec![("user".into(), vec![n_users, cfg.dim]), ("item".into(), vec![n_items, cfg.dim])]
+    }
+
+    fn load<B: Backend>(b: &B, cfg: LightGcnConfig, file: &ModelFile) -> Result<Box<dyn Model<B>>> {
+        Ok(Box::new(DotScorer {
+            user: upload(b, file, "user")?,
+            item: upload(b, file, "item")?,
+            kind: Self::INFO.name,
+            config: serde_json::to_value(cfg).expect("a configuration serialises to JSON"),
+        }))
+    }
+}
 
 /// LightGCN hyper-parameters. The defaults are RecBole's (dim 64, 2 layers,
 /// Adam) except the learning rate: on MovieLens 100K's validation part
@@ -29,6 +71,7 @@ use crate::{init, Act};
 /// 0.2461, against 0.2090 for RecBole's 1e-3, which plateaus near epoch 70
 /// and stops there (with patience 30 it reaches 0.2452 at epoch 216).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LightGcnConfig {
     /// Embedding size.
     pub dim: usize,
@@ -38,6 +81,22 @@ pub struct LightGcnConfig {
     pub lr: f32,
     /// L2 weight λ on the batch's layer-0 embeddings.
     pub reg: f32,
+}
+
+impl LightGcnConfig {
+    /// An error naming the field that cannot build a model.
+    pub fn check(&self) -> Result<()> {
+        if self.dim == 0 {
+            return Err(Error::Invalid("LightGCN: dim must be at least 1".into()));
+        }
+        if !(self.lr.is_finite() && self.lr >= 0.0) {
+            return Err(Error::Invalid(format!("LightGCN: lr must be finite and ≥ 0, got {}", self.lr)));
+        }
+        if !(self.reg.is_finite() && self.reg >= 0.0) {
+            return Err(Error::Invalid(format!("LightGCN: reg must be finite and ≥ 0, got {}", self.reg)));
+        }
+        Ok(())
+    }
 }
 
 impl Default for LightGcnConfig {
@@ -66,10 +125,7 @@ pub struct LightGcn<B: Backend> {
 impl<B: Backend> LightGcn<B> {
     /// Builds the model over the training graph `train` (users × items).
     pub fn new(b: &B, train: &CsrHost, cfg: LightGcnConfig, seed: u64) -> Result<Self> {
-        let valid = cfg.dim > 0 && cfg.lr.is_finite() && cfg.lr >= 0.0 && cfg.reg >= 0.0;
-        if !valid {
-            return Err(Error::Invalid(format!("LightGCN needs dim ≥ 1, lr ≥ 0 and reg ≥ 0, got {cfg:?}")));
-        }
+        cfg.check()?;
         let (users, items) = (train.rows, train.cols);
         let n = users + items;
         let emb = b.tensor(&init::xavier_normal(seed, n, cfg.dim), &[n, cfg.dim])?;
@@ -142,11 +198,13 @@ impl<B: Backend> LightGcn<B> {
 
 impl<B: Backend> LightGcn<B> {
     /// The propagated embeddings for serving (the graph is not needed after this).
-    pub fn export(&self, b: &B) -> crate::models::DotScorer<B> {
+    pub fn export(&self, b: &B) -> DotScorer<B> {
         let e = self.propagate(b);
-        crate::models::DotScorer {
+        DotScorer {
             user: b.slice_rows(&e, 0, self.users),
             item: b.slice_rows(&e, self.users, self.items),
+            kind: LightGcnFamily::INFO.name,
+            config: serde_json::to_value(&self.cfg).expect("a configuration serialises to JSON"),
         }
     }
 }
@@ -159,8 +217,29 @@ impl<B: Backend> Scorer<B> for LightGcn<B> {
     }
 }
 
-impl<B: Backend> PairwiseModel<B> for LightGcn<B> {
-    fn train_step(&mut self, b: &B, users: &[u32], pos: &[u32], neg: &[u32]) -> Result<B::Tensor> {
+impl<B: Backend> Model<B> for LightGcn<B> {
+    fn kind(&self) -> &'static str {
+        LightGcnFamily::INFO.name
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).expect("a configuration serialises to JSON")
+    }
+
+    fn batch_kind(&self) -> BatchKind {
+        BatchKind::Pairs
+    }
+
+    /// The propagated embeddings, as `user` and `item`.
+    fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
+        let served = self.export(b);
+        download(b, &["user", "item"], vec![&served.user, &served.item])
+    }
+
+    fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor> {
+        let &Batch::Pairs { users, pos, neg } = batch else {
+            return Err(batch.wrong_kind("LightGCN", BatchKind::Pairs));
+        };
         let (loss, grad) = self.loss_and_grad(b, users, pos, neg)?;
         self.step += 1;
         let adam = AdamConfig { lr: self.cfg.lr, ..Default::default() };

@@ -37,18 +37,53 @@
 //! for both.
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Csr, Indexed, Pattern};
-use crate::data::IdMap;
+use crate::data::Ratings;
 use crate::error::{Error, Result};
-use crate::eval::rating::{RatingModel, Ratings};
-use crate::eval::Scorer;
 use crate::init;
-use crate::model_file::ModelFile;
-use crate::models::loaded::{download_weights, Layout};
-use crate::train::pointwise::PointwiseModel;
+use crate::model_file::{ModelFile, NamedTensor};
+use crate::models::contract::{
+    download_layout, Batch, BatchKind, Family, Info, Layout, Model, RatingModel, Schedule, Scorer, Task, TrainSet,
+};
+
+/// The biased-MF family (`mf`).
+pub struct Mf;
+
+impl Family for Mf {
+    const INFO: Info = Info {
+        name: "mf",
+        about: "biased MF: μ + b_u + b_i + p_u·q_i on explicit ratings, squared error (Koren et al., 2009)",
+        task: Task::Rating,
+        batch: BatchKind::Points,
+        // Tuned on validation slices of ML-100K's training folds: patience 2
+        // and up to 50 epochs, or 7 epochs without early stopping.
+        schedule: Schedule { epochs: 50, patience: 2, fixed_epochs: 7, batch_size: 4096, batch_unit: "ratings" },
+        dim_keys: &["dim"],
+        lr_key: Some("lr"),
+    };
+    type Config = MfConfig;
+    type Model<B: Backend> = BiasedMf<B>;
+
+    fn validate(cfg: &MfConfig) -> Result<()> {
+        cfg.check()
+    }
+
+    fn build<B: Backend>(b: &B, data: &TrainSet, cfg: MfConfig, seed: u64) -> Result<BiasedMf<B>> {
+        BiasedMf::new(b, data.n_users(), data.n_items(), &data.ratings, cfg, seed)
+    }
+
+    fn layout(cfg: &MfConfig, n_users: usize, n_items: usize) -> Layout {
+        BiasedMf::<crate::Cpu>::layout(cfg, n_users, n_items)
+    }
+
+    fn load<B: Backend>(b: &B, cfg: MfConfig, file: &ModelFile) -> Result<Box<dyn Model<B>>> {
+        Ok(Box::new(BiasedMf::from_file(b, cfg, file)?))
+    }
+}
 
 /// Biased-MF hyper-parameters. The defaults were chosen on validation slices
 /// of MovieLens 100K training folds (with 4096 ratings per step, 7 epochs).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MfConfig {
     /// Number of latent factors.
     pub dim: usize,
@@ -60,6 +95,21 @@ pub struct MfConfig {
     pub reg_row: f32,
     /// Standard deviation σ of the initial factors.
     pub init_std: f32,
+}
+
+impl MfConfig {
+    /// An error naming the field that cannot build a model.
+    pub fn check(&self) -> Result<()> {
+        if self.dim == 0 {
+            return Err(Error::Invalid("MF: dim must be at least 1".into()));
+        }
+        for (name, v) in [("lr", self.lr), ("reg", self.reg), ("reg_row", self.reg_row), ("init_std", self.init_std)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::Invalid(format!("MF: {name} must be finite and ≥ 0, got {v}")));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for MfConfig {
@@ -94,13 +144,7 @@ impl<B: Backend> BiasedMf<B> {
     /// rating, the biases its baseline estimates, the factors of the users and
     /// items that occur in it N(0, init_std²) (seeded), all other factors 0.
     pub fn new(b: &B, n_users: usize, n_items: usize, train: &Ratings, cfg: MfConfig, seed: u64) -> Result<Self> {
-        if cfg.dim == 0 {
-            return Err(Error::Invalid("MF needs at least one factor".into()));
-        }
-        let valid = cfg.lr.is_finite() && cfg.lr >= 0.0 && cfg.reg >= 0.0 && cfg.reg_row >= 0.0 && cfg.init_std >= 0.0;
-        if !valid {
-            return Err(Error::Invalid(format!("MF needs a finite lr ≥ 0 and penalties ≥ 0, got {cfg:?}")));
-        }
+        cfg.check()?;
         let d = cfg.dim;
         let rows = n_users + n_items;
         let mut total = vec![0u32; rows];
@@ -214,42 +258,11 @@ impl<B: Backend> BiasedMf<B> {
         ]
     }
 
-    /// A model file (kind `mf`) with the tables, μ and the configuration.
-    pub fn to_file(&self, b: &B, info: serde_json::Value, user_ids: &IdMap, item_ids: &IdMap) -> Result<ModelFile> {
-        if (user_ids.len(), item_ids.len()) != (self.n_users, self.n_items) {
-            return Err(Error::Invalid(format!(
-                "MF model over {} × {} saved with {} user and {} item ids",
-                self.n_users,
-                self.n_items,
-                user_ids.len(),
-                item_ids.len()
-            )));
-        }
-        let layout = Self::layout(&self.cfg, self.n_users, self.n_items);
-        let mean = b.tensor(&[self.mean], &[1])?;
-        Ok(ModelFile {
-            kind: "mf".into(),
-            config: serde_json::to_value(&self.cfg).map_err(|e| Error::Invalid(format!("MF config: {e}")))?,
-            info,
-            user_ids: user_ids.clone(),
-            item_ids: item_ids.clone(),
-            tensors: download_weights(b, &layout, vec![&self.factors, &self.biases, &mean])?,
-            ..Default::default()
-        })
-    }
-
     /// The model an `mf` model file holds, on `b`, ready to predict and rank
     /// (training it further starts a fresh optimizer without the row penalties).
-    pub fn from_file(b: &B, file: &ModelFile) -> Result<Self> {
-        file.expect_kind("mf")?;
-        let cfg: MfConfig = serde_json::from_value(file.config.clone())
-            .map_err(|e| Error::Invalid(format!("MF model file: configuration: {e}")))?;
-        if cfg.dim == 0 {
-            return Err(Error::Invalid("MF model file: configuration has 0 factors".into()));
-        }
+    /// The file's layout has been checked against `cfg` by the registry.
+    fn from_file(b: &B, cfg: MfConfig, file: &ModelFile) -> Result<Self> {
         let (n_users, n_items) = (file.user_ids.len(), file.item_ids.len());
-        let layout = Self::layout(&cfg, n_users, n_items);
-        file.check_layout(&layout)?;
         let rows = n_users + n_items;
         let upload = |name: &str| b.tensor(&file.tensor(name)?.data, file.tensor(name)?.shape.as_slice());
         Ok(Self {
@@ -433,9 +446,37 @@ impl<B: Backend> BiasedMf<B> {
     }
 }
 
-impl<B: Backend> PointwiseModel<B> for BiasedMf<B> {
+impl<B: Backend> Model<B> for BiasedMf<B> {
+    fn kind(&self) -> &'static str {
+        Mf::INFO.name
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).expect("a configuration serialises to JSON")
+    }
+
+    fn batch_kind(&self) -> BatchKind {
+        BatchKind::Points
+    }
+
+    fn ratings(&self) -> Option<&dyn RatingModel<B>> {
+        Some(self)
+    }
+
+    fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
+        let mean = b.tensor(&[self.mean], &[1])?;
+        download_layout(
+            b,
+            &Self::layout(&self.cfg, self.n_users, self.n_items),
+            vec![&self.factors, &self.biases, &mean],
+        )
+    }
+
     /// Returns the batch's mean squared error (the data term, without the penalties).
-    fn train_step(&mut self, b: &B, users: &[u32], items: &[u32], ratings: &[f32]) -> Result<B::Tensor> {
+    fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor> {
+        let &Batch::Points { users, items, targets: ratings } = batch else {
+            return Err(batch.wrong_kind("biased MF", BatchKind::Points));
+        };
         let grad = self.gradients(b, users, items, ratings)?;
         self.step += 1;
         let adam = AdamConfig { lr: self.cfg.lr, ..Default::default() };

@@ -1,15 +1,19 @@
-//! Recommender models, one file each, each opening with its paper and equations.
+//! Recommender models, one file each, each opening with its paper and
+//! equations; [`contract`] says what a family declares and a model honours,
+//! [`registry`] lists the families.
 
 pub mod bpr;
+pub mod contract;
 pub mod dot;
 pub mod lightgcn;
-pub mod loaded;
 pub mod mf;
 pub mod neumf;
+pub mod registry;
 
-pub use bpr::{BprConfig, BprMf};
+pub use bpr::{Bpr, BprConfig, BprMf};
+pub use contract::{Batch, BatchKind, Family, Info, Model, RatingModel, Schedule, Scorer, Task, TrainSet};
 pub use dot::DotScorer;
-pub use lightgcn::{LightGcn, LightGcnConfig};
-pub use loaded::{Loaded, SERVABLE_KINDS};
-pub use mf::{BiasedMf, MfConfig};
-pub use neumf::{NeuMf, NeuMfConfig};
+pub use lightgcn::{LightGcn, LightGcnConfig, LightGcnFamily};
+pub use mf::{BiasedMf, Mf, MfConfig};
+pub use neumf::{NeuMf, NeuMfConfig, NeuMfFamily};
+pub use registry::{Entry, Overrides, FAMILIES};

@@ -38,18 +38,62 @@
 //! `eval_block` floats.
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Indexed, Shaped};
-use crate::data::IdMap;
 use crate::error::{Error, Result};
-use crate::eval::Scorer;
 use crate::init;
 use crate::layers::{Adam, Linear, Mlp, Param};
-use crate::model_file::ModelFile;
-use crate::models::loaded::{download_weights, upload_weights, Layout};
+use crate::model_file::{ModelFile, NamedTensor};
+use crate::models::contract::{
+    download_layout, upload_layout, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+};
 use crate::rng::derive_seed;
-use crate::train::PairwiseModel;
+
+/// The NeuMF family (`neumf`).
+pub struct NeuMfFamily;
+
+impl Family for NeuMfFamily {
+    const INFO: Info = Info {
+        name: "neumf",
+        about: "NeuMF: GMF and an MLP over user/item embeddings, BCE with sampled negatives (He et al., WWW 2017)",
+        task: Task::Ranking,
+        batch: BatchKind::Pairs,
+        // RecBole's train_batch_size 2048 counts rows after negative sampling:
+        // 1024 positives, each with one sampled negative.
+        schedule: Schedule {
+            epochs: 300,
+            patience: 10,
+            fixed_epochs: 20,
+            batch_size: 1024,
+            batch_unit: "positives (+ one sampled negative each)",
+        },
+        dim_keys: &["mf_dim", "mlp_dim"],
+        lr_key: Some("lr"),
+    };
+    type Config = NeuMfConfig;
+    type Model<B: Backend> = NeuMf<B>;
+
+    fn validate(cfg: &NeuMfConfig) -> Result<()> {
+        cfg.check()
+    }
+
+    fn build<B: Backend>(b: &B, data: &TrainSet, cfg: NeuMfConfig, seed: u64) -> Result<NeuMf<B>> {
+        NeuMf::new(b, data.n_users(), data.n_items(), cfg, seed)
+    }
+
+    fn layout(cfg: &NeuMfConfig, n_users: usize, n_items: usize) -> Layout {
+        NeuMf::<crate::Cpu>::layout(cfg, n_users, n_items)
+    }
+
+    fn load<B: Backend>(b: &B, cfg: NeuMfConfig, file: &ModelFile) -> Result<Box<dyn Model<B>>> {
+        let layout = NeuMf::<B>::layout(&cfg, file.user_ids.len(), file.item_ids.len());
+        let mut model = NeuMf::new(b, file.user_ids.len(), file.item_ids.len(), cfg, 0)?;
+        upload_layout(b, file, &layout, model.parameters_mut())?;
+        Ok(Box::new(model))
+    }
+}
 
 /// NeuMF hyper-parameters (defaults: RecBole's `NeuMF.yaml`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct NeuMfConfig {
     /// GMF embedding size.
     pub mf_dim: usize,
@@ -176,7 +220,7 @@ impl<B: Backend> NeuMf<B> {
     }
 
     /// The names and shapes of the weights of a `cfg` model over
-    /// `n_users × n_items`, in the order of [`PairwiseModel::parameters`].
+    /// `n_users × n_items`, in the order of [`Model::parameters`].
     pub fn layout(cfg: &NeuMfConfig, n_users: usize, n_items: usize) -> Layout {
         let (d, e, h) = (cfg.mf_dim, cfg.mlp_dim, &cfg.hidden);
         let mut out: Layout = vec![
@@ -196,35 +240,6 @@ impl<B: Backend> NeuMf<B> {
         out.push(("out_mlp.weight".into(), vec![1, *h.last().unwrap()]));
         out.push(("out_mlp.bias".into(), vec![1]));
         out
-    }
-
-    /// A model file (kind `neumf`) with every weight and the configuration.
-    pub fn to_file(&self, b: &B, info: serde_json::Value, user_ids: &IdMap, item_ids: &IdMap) -> Result<ModelFile> {
-        let layout = Self::layout(&self.cfg, self.user_gmf.dims()[0], self.n_items());
-        Ok(ModelFile {
-            kind: "neumf".into(),
-            config: serde_json::to_value(&self.cfg).map_err(|e| Error::Invalid(format!("NeuMF config: {e}")))?,
-            info,
-            user_ids: user_ids.clone(),
-            item_ids: item_ids.clone(),
-            tensors: download_weights(b, &layout, self.parameters())?,
-            ..Default::default()
-        })
-    }
-
-    /// The model a `neumf` model file holds, on `b`, ready to score (its
-    /// optimizer state starts afresh).
-    pub fn from_file(b: &B, file: &ModelFile) -> Result<Self> {
-        file.expect_kind("neumf")?;
-        let cfg: NeuMfConfig = serde_json::from_value(file.config.clone())
-            .map_err(|e| Error::Invalid(format!("NeuMF model file: configuration: {e}")))?;
-        cfg.check()?;
-        let layout = Self::layout(&cfg, file.user_ids.len(), file.item_ids.len());
-        // Checked before anything is allocated from the configuration's sizes.
-        file.check_layout(&layout)?;
-        let mut model = Self::new(b, file.user_ids.len(), file.item_ids.len(), cfg, 0)?;
-        upload_weights(b, file, &layout, model.parameters_mut())?;
-        Ok(model)
     }
 
     /// Logits (before the sigmoid) of the pairs `(users[k], items[k])`, `[n]`,
@@ -303,8 +318,27 @@ impl<B: Backend> Scorer<B> for NeuMf<B> {
     }
 }
 
-impl<B: Backend> PairwiseModel<B> for NeuMf<B> {
-    fn train_step(&mut self, b: &B, users: &[u32], pos: &[u32], neg: &[u32]) -> Result<B::Tensor> {
+impl<B: Backend> Model<B> for NeuMf<B> {
+    fn kind(&self) -> &'static str {
+        NeuMfFamily::INFO.name
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).expect("a configuration serialises to JSON")
+    }
+
+    fn batch_kind(&self) -> BatchKind {
+        BatchKind::Pairs
+    }
+
+    fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
+        download_layout(b, &Self::layout(&self.cfg, self.user_gmf.dims()[0], self.n_items()), self.parameters())
+    }
+
+    fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor> {
+        let &Batch::Pairs { users, pos, neg } = batch else {
+            return Err(batch.wrong_kind("NeuMF", BatchKind::Pairs));
+        };
         let n = users.len();
         assert!(pos.len() == n && neg.len() == n, "NeuMF train_step: {n} users, {} pos, {} neg", pos.len(), neg.len());
         // Rows 0..n are the positives (y = 1), rows n..2n the negatives (y = 0).

@@ -1,0 +1,252 @@
+//! `gpurec recommend` and `gpurec eval`: a saved model of any registered
+//! family, served on either backend.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use gpurec::data::Interactions;
+use gpurec::device::OnBackend;
+use gpurec::eval::RankingEval;
+use gpurec::model_file::ModelFile;
+use gpurec::models::contract::{Model, RatingModel};
+use gpurec::models::registry;
+use gpurec::{Backend, Gpu};
+
+use super::input;
+use super::output::print_table;
+use super::DeviceChoice;
+
+/// `gpurec recommend`.
+#[derive(Args)]
+pub struct RecommendArgs {
+    /// A model file written by `gpurec train --output`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Users (original ids); several allowed.
+    #[arg(long = "user", required = true)]
+    users: Vec<String>,
+    /// How many items per user.
+    #[arg(short, default_value_t = 10)]
+    k: usize,
+    /// Interactions whose items are excluded as already seen (default: the data the model was trained on).
+    #[arg(long)]
+    data: Option<String>,
+    /// Where to run.
+    #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `gpurec eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A model file written by `gpurec train --output`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Data to evaluate on (default: the data the model was trained on, with its split seed).
+    #[arg(long)]
+    data: Option<String>,
+    /// Also score the NCF paper's sampled protocol: each test positive against N seeded
+    /// negatives (items the user never interacted with). Labelled "sampled", never full ranking.
+    #[arg(long, value_name = "N")]
+    sampled: Option<usize>,
+    /// Sampled protocol with fixed negatives from a file in the NCF `.test.negative` format
+    /// ("(user,item)<TAB>neg<TAB>neg…", original ids).
+    #[arg(long, value_name = "FILE", conflicts_with = "sampled")]
+    negatives: Option<PathBuf>,
+    /// Where to run.
+    #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn recommend(args: &RecommendArgs) -> Result<()> {
+    let (backend, _) = args.device.device().choose()?;
+    backend.run(Job::Recommend(args))
+}
+
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    let (backend, _) = args.device.device().choose()?;
+    backend.run(Job::Eval(args))
+}
+
+enum Job<'a> {
+    Recommend(&'a RecommendArgs),
+    Eval(&'a EvalArgs),
+}
+
+impl OnBackend for Job<'_> {
+    type Out = Result<()>;
+
+    fn run<B: Backend>(self, b: &B, _: Option<&Gpu>) -> Result<()> {
+        match self {
+            Job::Recommend(a) => recommend_on(b, a),
+            Job::Eval(a) => eval_on(b, a),
+        }
+    }
+}
+
+/// A model file and its model on `b`.
+fn load_model<B: Backend>(b: &B, path: &std::path::Path) -> Result<(ModelFile, Box<dyn Model<B>>)> {
+    let file = ModelFile::load(path)?;
+    let model = registry::load(b, &file)?;
+    Ok((file, model))
+}
+
+fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
+    let (file, model) = load_model(b, &args.model)?;
+    let (data, _, _) = input::for_model(&file, args.data.as_deref())?;
+    let n_items = file.item_ids.len();
+    let mut users = Vec::new();
+    for id in &args.users {
+        users.push(file.user_ids.get(id).ok_or_else(|| anyhow::anyhow!("user {id:?} is not in the model"))?);
+    }
+    // Seen items, mapped to the model's item indices through the original ids.
+    let mut seen = Vec::new();
+    for (row, &u) in users.iter().enumerate() {
+        let uid = file.user_ids.id(u);
+        for r in 0..data.len() {
+            if data.user_ids.id(data.users[r]) == uid {
+                if let Some(i) = file.item_ids.get(data.item_ids.id(data.items[r])) {
+                    seen.push((row as u32, i, 1.0));
+                }
+            }
+        }
+    }
+    let tops = gpurec::eval::top_k_unseen(b, model.as_ref(), &users, &seen, n_items, args.k)?;
+    let out: Vec<(String, Vec<(String, f32)>)> = args
+        .users
+        .iter()
+        .zip(tops)
+        .map(|(id, top)| (id.clone(), top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect()))
+        .collect();
+    if args.json {
+        let j: Vec<_> = out
+            .iter()
+            .map(|(u, items)| {
+                serde_json::json!({ "user": u, "items": items.iter().map(|(i, s)| serde_json::json!({"item": i, "score": s})).collect::<Vec<_>>() })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&j)?);
+    } else {
+        for (u, items) in out {
+            println!("user {u}:");
+            for (rank, (i, s)) in items.iter().enumerate() {
+                println!("  {:>3}. {i}  ({s:.4})", rank + 1);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
+    let (file, model) = load_model(b, &args.model)?;
+    let (data, source, split) = input::for_model(&file, args.data.as_deref())?;
+    if let Some(rating) = model.ratings() {
+        return eval_ratings(b, rating, &file, &data, &source, args);
+    }
+    if data.user_ids != file.user_ids || data.item_ids != file.item_ids {
+        bail!("{source} does not have the users and items the model was trained on");
+    }
+    let seed = file.info.get("split_seed").and_then(|v| v.as_u64()).unwrap_or(2024);
+    let test = data.user_item_csr(&split.test);
+    let train_valid = data.user_item_csr(&[split.train.clone(), split.valid.clone()].concat());
+    let t = Instant::now();
+    let metrics = RankingEval::new(b, &test, &train_valid, &[10, 20], 1024)?.evaluate(b, model.as_ref())?;
+    let secs = t.elapsed().as_secs_f64();
+    let sampled = if args.sampled.is_some() || args.negatives.is_some() {
+        use gpurec::eval::SampledEval;
+        let eval = match (&args.negatives, args.sampled) {
+            (Some(path), _) => {
+                let negatives = gpurec::data::negatives::load_test_negatives(path, &data.user_ids, &data.item_ids)?;
+                SampledEval::with_negatives(b, &test, &negatives, &[1, 5, 10])?
+            }
+            (None, n) => {
+                let seen = data.user_item_csr(&(0..data.len()).collect::<Vec<_>>());
+                SampledEval::new(b, &test, &seen, n.unwrap_or(99), &[1, 5, 10], seed)?
+            }
+        };
+        Some(eval.evaluate(b, model.as_ref())?)
+    } else {
+        None
+    };
+    if args.json {
+        let mut out =
+            serde_json::json!({ "model": file.kind, "data": source, "device": b.describe(), "test": metrics });
+        if let Some(s) = &sampled {
+            out["sampled"] = serde_json::to_value(s)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("model {} on {source} (test part of its split, seed {seed}), {}", file.kind, b.describe());
+        print_table(&metrics, secs);
+        if let Some(s) = sampled {
+            println!("\n{s}  ({} test positives; not comparable with full ranking)", s.positives);
+        }
+    }
+    Ok(())
+}
+
+/// RMSE and MAE of a rating model over every rating in `data` whose user and
+/// item the model knows (matched by original id); the others are counted and skipped.
+fn eval_ratings<B: Backend>(
+    b: &B,
+    rating: &dyn RatingModel<B>,
+    file: &ModelFile,
+    data: &Interactions,
+    source: &str,
+    args: &EvalArgs,
+) -> Result<()> {
+    use gpurec::eval::{RatingEval, Ratings};
+    if args.sampled.is_some() || args.negatives.is_some() {
+        bail!("--sampled and --negatives rank items; a {} model is evaluated on ratings (RMSE, MAE)", file.kind);
+    }
+    let mut set = Ratings::default();
+    for r in 0..data.len() {
+        let u = file.user_ids.get(data.user_ids.id(data.users[r]));
+        let i = file.item_ids.get(data.item_ids.id(data.items[r]));
+        if let (Some(u), Some(i)) = (u, i) {
+            set.users.push(u);
+            set.items.push(i);
+            set.ratings.push(data.ratings[r]);
+        }
+    }
+    let skipped = data.len() - set.len();
+    if set.is_empty() {
+        bail!("{source}: none of its {} ratings has a user and an item the model knows", data.len());
+    }
+    let scale = match file.info.get("rating_scale").and_then(|v| serde_json::from_value::<(f32, f32)>(v.clone()).ok()) {
+        Some(s) => s,
+        None => data.rating_range(),
+    };
+    let in_sample = args.data.is_none();
+    let t = Instant::now();
+    let m = RatingEval::new(b, &set, scale, 1 << 16)?.evaluate(b, rating)?;
+    let secs = t.elapsed().as_secs_f64();
+    if args.json {
+        let out = serde_json::json!({
+            "model": file.kind, "data": source, "device": b.describe(), "in_sample": in_sample,
+            "rmse": m.rmse, "mae": m.mae, "ratings": m.count, "skipped_unknown": skipped, "seconds": secs,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("model {} on {source}, {}", file.kind, b.describe());
+        if in_sample {
+            println!("  (the model was fitted on these ratings: this is the training error; pass --data for held-out ratings)");
+        }
+        println!(
+            "  RMSE {:.4}  MAE {:.4}  over {} ratings, predictions clipped to [{}, {}] ({secs:.3}s)",
+            m.rmse, m.mae, m.count, scale.0, scale.1
+        );
+        if skipped > 0 {
+            println!("  skipped {skipped} ratings of users or items the model does not know");
+        }
+    }
+    Ok(())
+}

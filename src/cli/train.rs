@@ -1,0 +1,408 @@
+//! `gpurec train`: any registered family, on the embedded synthetic data,
+//! a data file or pre-split files, under the protocol its task asks for
+//! (ranking: a train/valid/test split with early stopping and full-ranking
+//! test metrics; rating: Surprise's 5-fold cross-validation, or a given
+//! split), then sample recommendations and, with `-o`, a model file.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use gpurec::data::spec::Filters;
+use gpurec::data::Interactions;
+use gpurec::device::OnBackend;
+use gpurec::models::contract::{Info, Model, Task};
+use gpurec::models::registry::{self, Entry, Overrides};
+use gpurec::protocol;
+use gpurec::train::{FitConfig, Silent};
+use gpurec::{Backend, Gpu};
+
+use super::input::{self, DataArgs, Input, SplitChoice};
+use super::output::{print_table, Bars};
+use super::{model_help, DeviceChoice};
+
+/// `gpurec train`.
+#[derive(Args, Clone)]
+pub struct TrainArgs {
+    /// Model to train (default bpr; `--help` lists them).
+    #[arg(long, default_value = "bpr", long_help = model_help())]
+    pub model: String,
+    /// Data: "synthetic" (embedded, default), a MovieLens 100K folder, or an interaction file
+    /// (.inter: RecBole atomic file; .dat: MovieLens 1M/10M; .csv: MovieLens latest; else tab-separated u.data layout).
+    #[arg(long, default_value = "synthetic")]
+    pub data: String,
+    /// Pre-split training file (with --test, and optionally --valid); same formats as --data.
+    #[arg(long, requires = "test", conflicts_with = "split")]
+    pub train: Option<PathBuf>,
+    /// Pre-split validation file (early stopping).
+    #[arg(long, requires = "train")]
+    pub valid: Option<PathBuf>,
+    /// Pre-split test file.
+    #[arg(long, requires = "train")]
+    pub test: Option<PathBuf>,
+    /// How --data is split (ranking models default to ratio; rating models default to 5-fold
+    /// cross-validation, and use this split when it is given).
+    #[arg(long, value_enum)]
+    pub split: Option<SplitChoice>,
+    /// Where to run (env GPUREC_DEVICE).
+    #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
+    pub device: DeviceChoice,
+    /// Maximum epochs (default per model: with early stopping 300, mf 50; without, the model's fixed count).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Early-stopping patience in epochs on validation NDCG@10 (rating models: RMSE); 0 never
+    /// stops early (default per model: 10; mf 2).
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Embedding size (default per model: 64; mf 32 factors).
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Learning rate (default per model: 1e-3 for bpr and neumf, 2e-3 for lightgcn, 0.01 for mf).
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Batch size, in the model's unit (default per model: 2048 triples; neumf 1024 positives,
+    /// each with one sampled negative; mf 4096 ratings).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Any other configuration key of the model, as KEY=VALUE (repeatable), e.g. --set layers=3.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Seed of initialisation, split and sampling.
+    #[arg(long, default_value_t = 2024)]
+    pub seed: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Save the trained model to this file.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Keep only ratings at or above this value (implicit feedback); default: every rating counts.
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Drop users with fewer interactions (iterated with --min-item until stable).
+    #[arg(long, default_value_t = 0)]
+    pub min_user: usize,
+    /// Drop items with fewer interactions.
+    #[arg(long, default_value_t = 0)]
+    pub min_item: usize,
+}
+
+impl Default for TrainArgs {
+    fn default() -> Self {
+        Self {
+            model: "bpr".into(),
+            data: "synthetic".into(),
+            train: None,
+            valid: None,
+            test: None,
+            split: None,
+            device: DeviceChoice::from_env(),
+            epochs: None,
+            patience: None,
+            dim: None,
+            lr: None,
+            batch_size: None,
+            set: Vec::new(),
+            seed: 2024,
+            json: false,
+            output: None,
+            threshold: None,
+            min_user: 0,
+            min_item: 0,
+        }
+    }
+}
+
+impl TrainArgs {
+    fn overrides(&self) -> Result<Overrides> {
+        let set = self.set.iter().map(|s| Overrides::parse_set(s)).collect::<gpurec::Result<Vec<_>>>()?;
+        Ok(Overrides { dim: self.dim, lr: self.lr, set })
+    }
+
+    /// The loop settings: flags, else the family's schedule.
+    fn fit_config(&self, info: &Info) -> FitConfig {
+        let s = info.schedule;
+        let patience = self.patience.unwrap_or(s.patience);
+        FitConfig {
+            epochs: self.epochs.unwrap_or(if patience > 0 { s.epochs } else { s.fixed_epochs }),
+            batch_size: self.batch_size.unwrap_or(s.batch_size),
+            patience,
+            metric: match info.task {
+                Task::Ranking => ("ndcg".into(), 10),
+                Task::Rating => ("rmse".into(), 0),
+            },
+            seed: self.seed,
+        }
+    }
+
+    fn data_args(&self) -> DataArgs<'_> {
+        DataArgs {
+            data: &self.data,
+            train: self.train.as_deref(),
+            valid: self.valid.as_deref(),
+            test: self.test.as_deref(),
+            filters: Filters { threshold: self.threshold, min_user: self.min_user, min_item: self.min_item },
+        }
+    }
+}
+
+pub fn train(args: &TrainArgs) -> Result<()> {
+    // The model and its configuration are checked before any data is read.
+    registry::info(&args.model)?;
+    let (backend, why) = args.device.device().choose()?;
+    backend.run(TrainJob { args, why })
+}
+
+struct TrainJob<'a> {
+    args: &'a TrainArgs,
+    why: String,
+}
+
+impl OnBackend for TrainJob<'_> {
+    type Out = Result<()>;
+
+    fn run<B: Backend>(self, b: &B, _: Option<&Gpu>) -> Result<()> {
+        let args = self.args;
+        let family = registry::entry::<B>(&args.model)?;
+        let config = family.config(&args.overrides()?)?;
+        let fit = args.fit_config(family.info());
+        if fit.batch_size == 0 {
+            anyhow::bail!("--batch-size must be at least 1");
+        }
+        let input = input::load(&args.data_args())?;
+        if !args.json {
+            println!("data:    {}: {}", input.source, input.data.summary());
+            println!("device:  {} ({})", b.describe(), self.why);
+        }
+        match family.info().task {
+            Task::Ranking => train_ranking(b, family.as_ref(), &config, &fit, input, args),
+            Task::Rating => train_rating(b, family.as_ref(), &config, &fit, input, args),
+        }
+    }
+}
+
+fn model_line(info: &Info, config: &serde_json::Value, fit: &FitConfig) -> String {
+    let batch = match info.batch {
+        gpurec::models::BatchKind::ClosedForm => "closed form".to_string(),
+        _ => format!("batch {} {}", fit.batch_size, info.schedule.batch_unit),
+    };
+    format!("model:   {} {}, {batch}", info.name, short_json(config))
+}
+
+/// `config` as compact JSON with its numbers at f32 precision (the
+/// configurations hold f32s: `0.001`, not `0.0010000000474974513`).
+fn short_json(config: &serde_json::Value) -> String {
+    match config {
+        serde_json::Value::Object(m) => {
+            let fields: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {}", short_json(v))).collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        serde_json::Value::Array(a) => format!("[{}]", a.iter().map(short_json).collect::<Vec<_>>().join(", ")),
+        serde_json::Value::Number(n) if n.is_f64() => format!("{}", n.as_f64().unwrap_or(f64::NAN) as f32),
+        v => v.to_string(),
+    }
+}
+
+fn train_ranking<B: Backend>(
+    b: &B,
+    family: &dyn Entry<B>,
+    config: &serde_json::Value,
+    fit: &FitConfig,
+    input: Input,
+    args: &TrainArgs,
+) -> Result<()> {
+    let info = family.info();
+    let choice = args.split.unwrap_or(SplitChoice::Ratio);
+    let (split, split_name) = match &input.presplit {
+        Some(s) => (s.clone(), "the given train / valid / test files".to_string()),
+        None => (choice.apply(&input.data, args.seed)?, choice.describe(args.seed)),
+    };
+    if !args.json {
+        println!("split:   {split_name}; full ranking over all items, seen items masked");
+        println!("{}", model_line(info, config, fit));
+    }
+    let mut bars = Bars::new(fit.epochs, args.json, fit.metric.clone());
+    let run = protocol::ranking(b, family, config, &input.data, &split, fit, &[10, 20], &mut bars)?;
+    bars.bar.finish_and_clear();
+    let epochs = run.summary.epochs.len();
+    let sec_per_epoch = run.summary.epochs.iter().map(|e| e.train_seconds).sum::<f64>() / epochs.max(1) as f64;
+    if args.json {
+        let out = serde_json::json!({
+            "model": info.name,
+            "config": config,
+            "data": input.source,
+            "device": b.describe(),
+            "epochs": epochs,
+            "best_epoch": run.summary.best_epoch,
+            "best_valid_ndcg@10": run.summary.best_valid,
+            "train_seconds": run.train_seconds,
+            "seconds_per_epoch": sec_per_epoch,
+            "test_eval_seconds": run.test_seconds,
+            "test": run.test,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        if epochs == 0 {
+            println!("fitted in closed form in {:.2}s", run.train_seconds);
+        } else {
+            println!(
+                "trained {epochs} epochs in {:.1}s ({sec_per_epoch:.3}s/epoch); best validation NDCG@10 {} at epoch {}",
+                run.train_seconds,
+                run.summary.best_valid.map(|v| format!("{v:.4}")).unwrap_or("-".into()),
+                run.summary.best_epoch
+            );
+        }
+        print_table(&run.test, run.test_seconds);
+    }
+    print_samples(b, run.model.as_ref(), &input.data, args)?;
+    if let Some(path) = &args.output {
+        let mut record = input.record.clone();
+        if input.presplit.is_none() {
+            record["split"] = choice.name().into();
+            record["split_seed"] = args.seed.into();
+        }
+        registry::to_file(b, run.model.as_ref(), record, &input.data.user_ids, &input.data.item_ids)?.save(path)?;
+        if !args.json {
+            println!("\nsaved {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// A rating model: Surprise's 5-fold cross-validation, or with pre-split
+/// files or `--split` one train / valid / test split. With `-o`, the saved
+/// model is the split's (or, after cross-validation, one fitted on every
+/// rating for the folds' mean best epoch count).
+fn train_rating<B: Backend>(
+    b: &B,
+    family: &dyn Entry<B>,
+    config: &serde_json::Value,
+    fit: &FitConfig,
+    input: Input,
+    args: &TrainArgs,
+) -> Result<()> {
+    let info = family.info();
+    let data = &input.data;
+    if data.is_empty() {
+        anyhow::bail!("{}: no ratings to fit", input.source);
+    }
+    let (lo, hi) = data.rating_range();
+    let holdout = match (&input.presplit, args.split) {
+        (Some(s), _) => Some((s.clone(), "the given train / valid / test files".to_string())),
+        (None, Some(c)) => Some((c.apply(data, args.seed)?, c.describe(args.seed))),
+        (None, None) => None,
+    };
+    if !args.json {
+        println!("{}", model_line(info, config, fit));
+        match &holdout {
+            Some((_, name)) => println!("protocol: {name}, predictions clipped to [{lo}, {hi}]"),
+            None => println!("protocol: 5-fold random CV (seed {}), predictions clipped to [{lo}, {hi}]", args.seed),
+        }
+        if fit.patience > 0 {
+            let on = if holdout.is_some() { "the validation part" } else { "a tenth of each training fold" };
+            println!(
+                "         early stopping on validation RMSE ({on}), patience {}, at most {} epochs",
+                fit.patience, fit.epochs
+            );
+        } else {
+            println!("         {} epochs on the whole training part", fit.epochs);
+        }
+    }
+    if let Some((split, _)) = holdout {
+        let t0 = Instant::now();
+        let (model, summary, m) = protocol::rating_holdout(b, family, config, data, &split, fit)?;
+        let secs = t0.elapsed().as_secs_f64();
+        if args.json {
+            let out = serde_json::json!({
+                "model": info.name, "config": config, "data": input.source, "device": b.describe(),
+                "protocol": "holdout", "early_stopping_patience": fit.patience,
+                "rmse": m.rmse, "mae": m.mae, "best_epoch": summary.best_epoch, "seconds": secs,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!("test RMSE {:.4}  MAE {:.4}  over {} ratings ({secs:.2}s)", m.rmse, m.mae, m.count);
+        }
+        print_samples(b, model.as_ref(), data, args)?;
+        if let Some(path) = &args.output {
+            let mut record = input.record.clone();
+            record["rating_scale"] = serde_json::json!([lo, hi]);
+            if input.presplit.is_none() {
+                record["split"] = args.split.map(|c| c.name()).into();
+                record["split_seed"] = args.seed.into();
+            }
+            registry::to_file(b, model.as_ref(), record, &data.user_ids, &data.item_ids)?.save(path)?;
+            if !args.json {
+                println!("\nsaved {}", path.display());
+            }
+        }
+        return Ok(());
+    }
+
+    let t0 = Instant::now();
+    let folds = protocol::rating_cv(b, family, config, data, 5, fit)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let rmse = folds.iter().map(|f| f.test.rmse).sum::<f64>() / folds.len() as f64;
+    let mae = folds.iter().map(|f| f.test.mae).sum::<f64>() / folds.len() as f64;
+    if args.json {
+        let out = serde_json::json!({
+            "model": info.name, "config": config, "data": input.source, "device": b.describe(),
+            "protocol": "5-fold random CV",
+            "early_stopping_patience": fit.patience,
+            "rmse": rmse, "mae": mae,
+            "folds": folds.iter().map(|f| serde_json::json!({"rmse": f.test.rmse, "mae": f.test.mae, "best_epoch": f.best_epoch})).collect::<Vec<_>>(),
+            "seconds": secs,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for (k, f) in folds.iter().enumerate() {
+            let stop = match f.best_valid_rmse {
+                Some(v) => format!("  (best validation RMSE {v:.4} at epoch {} of {})", f.best_epoch, f.epochs),
+                None => String::new(),
+            };
+            println!("  fold {}: RMSE {:.4}  MAE {:.4}{stop}", k + 1, f.test.rmse, f.test.mae);
+        }
+        println!("mean RMSE {rmse:.4}  MAE {mae:.4}  ({secs:.2}s for all five folds, train + test)");
+    }
+    if let Some(path) = &args.output {
+        let best: Vec<usize> = folds.iter().map(|f| f.best_epoch.max(1)).collect();
+        let final_epochs = (best.iter().sum::<usize>() as f64 / best.len() as f64).round().max(1.0) as usize;
+        let all = gpurec::models::TrainSet::all(data);
+        let mut model = family.build(b, &all, config, args.seed)?;
+        let cfg = FitConfig { epochs: final_epochs, patience: 0, ..fit.clone() };
+        gpurec::train::fit(b, model.as_mut(), &all, None, &cfg, &mut Silent)?;
+        let mut record = input.record.clone();
+        record["trained_on"] = "all ratings".into();
+        record["epochs"] = final_epochs.into();
+        record["rating_scale"] = serde_json::json!([lo, hi]);
+        record["cv_rmse"] = rmse.into();
+        record["cv_mae"] = mae.into();
+        registry::to_file(b, model.as_ref(), record, &data.user_ids, &data.item_ids)?.save(path)?;
+        if !args.json {
+            println!("\nfitted on all {} ratings for {final_epochs} epochs; saved {}", data.len(), path.display());
+        }
+    }
+    Ok(())
+}
+
+/// After training: the top 5 of the first three users, everything they
+/// interacted with excluded, so a first run ends with recommendations.
+fn print_samples<B: Backend>(b: &B, model: &dyn Model<B>, data: &Interactions, args: &TrainArgs) -> Result<()> {
+    if args.json || data.n_users() == 0 {
+        return Ok(());
+    }
+    let users: Vec<u32> = (0..data.n_users().min(3) as u32).collect();
+    let seen: Vec<(u32, u32, f32)> =
+        (0..data.len()).filter(|&r| data.users[r] < 3).map(|r| (data.users[r], data.items[r], 1.0)).collect();
+    println!("\nrecommendations (top 5, items the user interacted with excluded):");
+    for (u, top) in users.iter().zip(gpurec::eval::top_k_unseen(b, model, &users, &seen, data.n_items(), 5)?) {
+        let items: Vec<String> = top.iter().map(|&(i, s)| format!("{} ({s:.3})", data.item_ids.id(i))).collect();
+        println!("  user {}: {}", data.user_ids.id(*u), items.join(", "));
+    }
+    if args.output.is_none() {
+        println!(
+            "(the model was not saved: add -o model.gpurec, then `gpurec recommend --model model.gpurec --user ID`)"
+        );
+    }
+    Ok(())
+}

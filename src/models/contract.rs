@@ -1,0 +1,272 @@
+//! The model contract: what a model family declares and what a trained model
+//! honours, so that the training loop ([`crate::train::fit`]), the evaluators
+//! ([`crate::eval`]), model files, the CLI and the API never name a model.
+//!
+//! A family ([`Family`]) declares its name and one-line description, its task
+//! (ranking or rating prediction), its batch kind, its default schedule, its
+//! configuration type (serde, with defaults and a validation that names the
+//! wrong field), how to build a model from a training set, the names and
+//! shapes of the tensors its model file holds, and how to serve a model from
+//! those tensors. A trained model ([`Model`]) records a training step on a
+//! batch of its kind, scores users against all items, optionally predicts
+//! ratings, and lists its parameters (kept and restored on the device by the
+//! training loop) and its weights as named tensors (what a model file holds).
+//!
+//! The registry (`models::registry`) lists the families; adding one is a new
+//! file implementing [`Family`] plus one line there.
+
+use crate::backend::Backend;
+use crate::data::{Interactions, Ratings};
+use crate::error::{Error, Result};
+use crate::model_file::{ModelFile, NamedTensor};
+use crate::sparse::CsrHost;
+
+/// A model that scores every item for a batch of users.
+pub trait Scorer<B: Backend> {
+    /// `[users.len(), n_items]` scores, higher is better.
+    fn score_users(&self, backend: &B, users: &B::Index) -> B::Tensor;
+}
+
+/// A model that predicts a rating for (user, item) pairs.
+pub trait RatingModel<B: Backend> {
+    /// `[users.len()]` raw (unclipped) predictions for the pairs `(users[k], items[k])`,
+    /// recorded without reading anything back. The model uploads the indices
+    /// itself (O(pairs)), in whatever row layout its tables use.
+    fn predict(&self, backend: &B, users: &[u32], items: &[u32]) -> Result<B::Tensor>;
+}
+
+/// What a family is trained to do, and so how it is evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Task {
+    /// Top-K ranking of items per user (full-ranking NDCG, Recall, …).
+    Ranking,
+    /// Rating prediction (RMSE, MAE); it also ranks by predicted rating.
+    Rating,
+}
+
+/// The batches a family trains on; the training loop makes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum BatchKind {
+    /// (user, positive item, sampled negative item) triples, the negative
+    /// uniform over items the user has no training interaction with.
+    Pairs,
+    /// (user, item, rating) samples.
+    Points,
+    /// No batches: the model is fitted in closed form when it is built.
+    ClosedForm,
+}
+
+/// One training batch, borrowed from the loop's sampler.
+#[derive(Clone, Copy, Debug)]
+pub enum Batch<'a> {
+    /// Triples `(users[k], pos[k], neg[k])`.
+    Pairs {
+        /// Users.
+        users: &'a [u32],
+        /// Their training items.
+        pos: &'a [u32],
+        /// Sampled items they have not interacted with.
+        neg: &'a [u32],
+    },
+    /// Samples `(users[k], items[k], targets[k])`.
+    Points {
+        /// Users.
+        users: &'a [u32],
+        /// Items.
+        items: &'a [u32],
+        /// Ratings.
+        targets: &'a [f32],
+    },
+}
+
+impl Batch<'_> {
+    /// An error saying that `model` trains on `want` batches, not this one.
+    pub fn wrong_kind(&self, model: &str, want: BatchKind) -> Error {
+        let got = match self {
+            Batch::Pairs { .. } => BatchKind::Pairs,
+            Batch::Points { .. } => BatchKind::Points,
+        };
+        Error::Invalid(format!("{model} trains on {want:?} batches, not {got:?}"))
+    }
+}
+
+/// A training set as every batch kind needs it: the users × items
+/// interaction matrix (values 1) and the same interactions as ratings.
+#[derive(Clone, Debug)]
+pub struct TrainSet {
+    /// Users × items, one stored 1 per (user, item) with a training interaction.
+    pub interactions: CsrHost,
+    /// The training interactions as (user, item, rating), in data order.
+    pub ratings: Ratings,
+}
+
+impl TrainSet {
+    /// The interactions at `rows` of `data`.
+    pub fn from_rows(data: &Interactions, rows: &[usize]) -> Self {
+        Self { interactions: data.user_item_csr(rows), ratings: Ratings::from_rows(data, rows) }
+    }
+
+    /// Every interaction of `data`.
+    pub fn all(data: &Interactions) -> Self {
+        Self::from_rows(data, &(0..data.len()).collect::<Vec<_>>())
+    }
+
+    /// Implicit feedback only: every stored entry of `interactions` (users ×
+    /// items) is one interaction with rating 1.
+    pub fn from_csr(interactions: &CsrHost) -> Self {
+        let mut ratings = Ratings::default();
+        for u in 0..interactions.rows {
+            for &i in interactions.row(u) {
+                ratings.users.push(u as u32);
+                ratings.items.push(i);
+                ratings.ratings.push(1.0);
+            }
+        }
+        let mut interactions = interactions.clone();
+        interactions.vals.iter_mut().for_each(|v| *v = 1.0);
+        Self { interactions, ratings }
+    }
+
+    /// Ratings for training on, over the `users × items` of `interactions`
+    /// (for rating models trained on a subset of rows, e.g. a CV fold).
+    pub fn from_ratings(n_users: usize, n_items: usize, ratings: Ratings) -> Self {
+        let trip: Vec<(u32, u32, f32)> = ratings.users.iter().zip(&ratings.items).map(|(&u, &i)| (u, i, 1.0)).collect();
+        let mut interactions = CsrHost::from_triplets(n_users, n_items, &trip);
+        interactions.vals.iter_mut().for_each(|v| *v = 1.0);
+        Self { interactions, ratings }
+    }
+
+    /// Number of users.
+    pub fn n_users(&self) -> usize {
+        self.interactions.rows
+    }
+
+    /// Number of items.
+    pub fn n_items(&self) -> usize {
+        self.interactions.cols
+    }
+}
+
+/// A family's default training schedule, used wherever a flag or a builder
+/// setting does not say otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Schedule {
+    /// Most epochs when early stopping is on.
+    pub epochs: usize,
+    /// Early-stopping patience on the validation metric (0: none).
+    pub patience: usize,
+    /// Epochs when there is no early stopping (no validation set, or patience 0).
+    pub fixed_epochs: usize,
+    /// Batch size, counted in [`Schedule::batch_unit`].
+    pub batch_size: usize,
+    /// What one unit of the batch size is, e.g. "triples".
+    pub batch_unit: &'static str,
+}
+
+/// What a family is, for the registry, `--help`, `gpurec bench` and the README.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Info {
+    /// The name used by `--model`, the API and model files' `kind`, e.g. "bpr".
+    pub name: &'static str,
+    /// One line: the model and its paper.
+    pub about: &'static str,
+    /// Ranking or rating prediction.
+    pub task: Task,
+    /// The batches it trains on.
+    pub batch: BatchKind,
+    /// Its default schedule.
+    pub schedule: Schedule,
+    /// The configuration keys `--dim` sets (none: the family has no embedding size).
+    pub dim_keys: &'static [&'static str],
+    /// The configuration key `--lr` sets (none: nothing is learned by gradient).
+    pub lr_key: Option<&'static str>,
+}
+
+/// A trained (or loaded) model on backend `B`.
+pub trait Model<B: Backend>: Scorer<B> {
+    /// The family name, as in model files (`kind`).
+    fn kind(&self) -> &'static str;
+    /// The configuration, as it is saved in model files.
+    fn config(&self) -> serde_json::Value;
+    /// The batches [`Model::train_step`] takes.
+    fn batch_kind(&self) -> BatchKind;
+    /// Records one optimisation step on `batch` (one submission on the GPU);
+    /// returns the batch's mean loss as a `[1]` tensor, not read back.
+    fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor>;
+    /// The trained parameters, for keeping the best weights on the device.
+    fn parameters(&self) -> Vec<&B::Tensor>;
+    /// The trained parameters, mutable, for restoring the best weights.
+    fn parameters_mut(&mut self) -> Vec<&mut B::Tensor>;
+    /// Rating prediction, for models trained on explicit ratings.
+    fn ratings(&self) -> Option<&dyn RatingModel<B>> {
+        None
+    }
+    /// The weights a model file holds, by name (read back from the device);
+    /// [`Family::layout`] names the same tensors with the same shapes.
+    fn weights(&self, b: &B) -> Result<Vec<NamedTensor>>;
+}
+
+/// A model family: everything the registry needs to build, train, save and
+/// serve its models without naming them anywhere else.
+pub trait Family: 'static {
+    /// Name, description, task, batch kind and default schedule.
+    const INFO: Info;
+    /// Hyper-parameters. Deserialised from JSON with the defaults filling
+    /// what is absent; unknown fields are refused by name.
+    type Config: serde::Serialize + serde::de::DeserializeOwned + Default + Clone + std::fmt::Debug;
+    /// The trained model on a backend.
+    type Model<B: Backend>: Model<B>;
+    /// An error naming the field when `cfg` cannot build a model.
+    fn validate(cfg: &Self::Config) -> Result<()>;
+    /// A fresh model for `data` (closed-form families fit here), seeded.
+    fn build<B: Backend>(b: &B, data: &TrainSet, cfg: Self::Config, seed: u64) -> Result<Self::Model<B>>;
+    /// The names and shapes of the tensors a model file of a `cfg` model
+    /// over `n_users × n_items` holds, as [`Model::weights`] writes them.
+    fn layout(cfg: &Self::Config, n_users: usize, n_items: usize) -> Layout;
+    /// The model `file` holds, ready to serve. The registry has already
+    /// validated `cfg` and checked every tensor's shape against
+    /// [`Family::layout`].
+    fn load<B: Backend>(b: &B, cfg: Self::Config, file: &ModelFile) -> Result<Box<dyn Model<B>>>;
+}
+
+/// The names and shapes of a model's weights, in the order of its parameter list.
+pub type Layout = Vec<(String, Vec<usize>)>;
+
+/// Reads `params` back from the device as the named tensors of `layout`
+/// (same order, same shapes).
+pub fn download_layout<B: Backend>(b: &B, layout: &Layout, params: Vec<&B::Tensor>) -> Result<Vec<NamedTensor>> {
+    use crate::backend::Shaped;
+    assert_eq!(layout.len(), params.len(), "download_layout: layout vs parameters");
+    layout
+        .iter()
+        .zip(params)
+        .map(|((name, shape), t)| {
+            assert_eq!(t.dims(), shape.as_slice(), "download_layout: `{name}`");
+            Ok(NamedTensor::new(name.clone(), shape.clone(), b.read(t)?))
+        })
+        .collect()
+}
+
+/// Uploads the tensors of `layout` from a layout-checked `file` into `params` (same order).
+pub fn upload_layout<B: Backend>(b: &B, file: &ModelFile, layout: &Layout, params: Vec<&mut B::Tensor>) -> Result<()> {
+    assert_eq!(layout.len(), params.len(), "upload_layout: layout vs parameters");
+    for ((name, shape), p) in layout.iter().zip(params) {
+        *p = b.tensor(&file.tensor(name)?.data, shape)?;
+    }
+    Ok(())
+}
+
+/// Reads `params` back from the device as the named tensors of `names`
+/// (same order): the usual [`Model::weights`] of a model whose file holds
+/// exactly its parameters.
+pub fn download<B: Backend>(b: &B, names: &[&str], params: Vec<&B::Tensor>) -> Result<Vec<NamedTensor>> {
+    use crate::backend::Shaped;
+    assert_eq!(names.len(), params.len(), "download: names vs parameters");
+    names.iter().zip(params).map(|(name, t)| Ok(NamedTensor::new(*name, t.dims().to_vec(), b.read(t)?))).collect()
+}
+
+/// Uploads the tensor `name` of a layout-checked `file`.
+pub fn upload<B: Backend>(b: &B, file: &ModelFile, name: &str) -> Result<B::Tensor> {
+    let t = file.tensor(name)?;
+    b.tensor(&t.data, &t.shape)
+}

@@ -1,0 +1,108 @@
+//! The batches of an epoch, made on the host from seeded generators: shuffled
+//! (user, positive) pairs with uniformly sampled negatives ([`PairSampler`]),
+//! and shuffled (user, item, rating) samples ([`PointSampler`]). Per step
+//! only O(batch) indices go to the device.
+
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::data::Ratings;
+use crate::sparse::CsrHost;
+
+/// Uniform negative sampling over items the user has no training interaction with.
+pub struct PairSampler {
+    pairs: Vec<(u32, u32)>,
+    positives: CsrHost,
+    rng: ChaCha8Rng,
+}
+
+impl PairSampler {
+    /// `train` is the users × items training matrix.
+    pub fn new(train: &CsrHost, seed: u64) -> Self {
+        let mut pairs = Vec::with_capacity(train.nnz());
+        for u in 0..train.rows {
+            for &i in train.row(u) {
+                pairs.push((u as u32, i));
+            }
+        }
+        Self { pairs, positives: train.clone(), rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    /// Number of training pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True when there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Shuffles the pairs for a new epoch.
+    pub fn shuffle(&mut self) {
+        self.pairs.shuffle(&mut self.rng);
+    }
+
+    /// Batch `k` of the current epoch: (users, positives, negatives).
+    pub fn batch(&mut self, k: usize, size: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+        let items = self.positives.cols as u32;
+        let chunk = &self.pairs[k * size..((k + 1) * size).min(self.pairs.len())];
+        let mut users = Vec::with_capacity(chunk.len());
+        let mut pos = Vec::with_capacity(chunk.len());
+        let mut neg = Vec::with_capacity(chunk.len());
+        for &(u, i) in chunk {
+            let seen = self.positives.row(u as usize);
+            // A user who interacted with every item gets an arbitrary negative rather than a hang.
+            let mut j = self.rng.random_range(0..items);
+            for _ in 0..64 {
+                if seen.binary_search(&j).is_err() {
+                    break;
+                }
+                j = self.rng.random_range(0..items);
+            }
+            users.push(u);
+            pos.push(i);
+            neg.push(j);
+        }
+        (users, pos, neg)
+    }
+}
+
+/// Seeded shuffling of a sample set into batches.
+pub struct PointSampler {
+    samples: Vec<(u32, u32, f32)>,
+    rng: ChaCha8Rng,
+}
+
+impl PointSampler {
+    /// Samples `data`, shuffled by a generator seeded with `seed`.
+    pub fn new(data: &Ratings, seed: u64) -> Self {
+        let samples = data.users.iter().zip(&data.items).zip(&data.ratings).map(|((&u, &i), &r)| (u, i, r)).collect();
+        Self { samples, rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Shuffles the samples for a new epoch.
+    pub fn shuffle(&mut self) {
+        self.samples.shuffle(&mut self.rng);
+    }
+
+    /// Batch `k` of the current epoch: (users, items, targets).
+    pub fn batch(&self, k: usize, size: usize) -> (Vec<u32>, Vec<u32>, Vec<f32>) {
+        let chunk = &self.samples[k * size..((k + 1) * size).min(self.samples.len())];
+        let users = chunk.iter().map(|s| s.0).collect();
+        let items = chunk.iter().map(|s| s.1).collect();
+        let targets = chunk.iter().map(|s| s.2).collect();
+        (users, items, targets)
+    }
+}
