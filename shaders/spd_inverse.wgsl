@@ -16,7 +16,7 @@
 //           1 a (rw) [n, n]           the matrix, overwritten by A⁻¹
 //           2 r (rw) [B, n]           R, row l at l·n
 //           3 c (rw) [n, B]           C, row i at i·B (columns ≥ kb are 0)
-//           4 status (rw) [1] u32     0, or 1 once a pivot was ≤ 0 or not finite
+//           4 status (rw) [1] u32     0, or 1 once a pivot was ≤ 0, subnormal or not finite
 // entries and dispatch geometry:
 //   panel   ⌈n / 64⌉ workgroups of 256: workgroup w reduces [D | Ã(:, 64w‥64w+64)]
 //           to [I | R(:, 64w‥)] in workgroup memory (every workgroup inverts D
@@ -28,7 +28,8 @@
 //           layout). Every element of A is read and written by one invocation
 //           only, so the update is safe in place. 16 KiB of workgroup memory.
 //   finish  1-D over n² (flat_id): invocation (i, j) with i ≤ j writes
-//           ½(a_ij + a_ji) to both, or NaN to both if status ≠ 0.
+//           ½(a_ij + a_ji) to both, or NaN to both if status ≠ 0 or the
+//           value is not finite (an overflow past a tiny pivot).
 // Invariants: dispatches run in order (wgpu barriers storage between them);
 // status is zeroed before the first panel; no float atomics (status is a u32
 // flag every failing workgroup sets to the same value).
@@ -49,11 +50,16 @@ const TILE: u32 = 64u;
 var<workgroup> m: array<f32, 3072>; // [B][PW]
 var<workgroup> col: array<f32, 32>; // column p of m before step p
 
-// True for a positive, finite pivot, decided on the bits (shader compilers
-// may assume NaN and ∞ never occur, so comparisons cannot be trusted with them).
+// The biased exponent of x: 0 for ±0 and subnormals, 255 for ±∞ and NaN.
+// Decided on the bits: shader compilers may assume NaN and ∞ never occur, so
+// comparisons cannot be trusted with them.
+fn exponent(x: f32) -> u32 {
+    return (bitcast<u32>(x) >> 23u) & 0xffu;
+}
+
+// True for a positive, normal, finite pivot (a subnormal one would overflow 1/x).
 fn good_pivot(x: f32) -> bool {
-    let bits = bitcast<u32>(x);
-    return bits != 0u && (bits >> 31u) == 0u && ((bits >> 23u) & 0xffu) != 0xffu;
+    return (bitcast<u32>(x) >> 31u) == 0u && exponent(x) != 0u && exponent(x) != 0xffu;
 }
 
 @compute @workgroup_size(256)
@@ -185,7 +191,7 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let j = k % n;
     if (i > j) { return; }
     var v = 0.5 * (a[i * n + j] + a[j * n + i]);
-    if (atomicLoad(&status[0]) != 0u) { v = bitcast<f32>(0x7fc00000u); }
+    if (atomicLoad(&status[0]) != 0u || exponent(v) == 0xffu) { v = bitcast<f32>(0x7fc00000u); }
     a[i * n + j] = v;
     a[j * n + i] = v;
 }

@@ -289,7 +289,9 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     ///
     /// If a pivot is ≤ 0 or not finite (`a` is not positive definite, or
     /// holds NaN or ±∞ on the way) every entry of the result is NaN, so a
-    /// caller detects failure with one finiteness check. The result is exactly
+    /// caller detects failure with one finiteness check; the GPU also counts
+    /// a subnormal pivot as failed, and an entry that overflows past a tiny
+    /// pivot comes back NaN (on the CPU, all of them do). The result is exactly
     /// symmetric: entry (i, j) and (j, i) are the same value, ½(x_ij + x_ji)
     /// of the unsymmetrized inverse. `a` must be symmetric: the CPU reads its
     /// lower triangle, the GPU all of it.

@@ -58,7 +58,8 @@ fn identity(n: usize) -> Vec<f32> {
 /// SPD matrices that are not positive definite any more: −I; a later block
 /// column's pivot driven negative (the leading 60×60 block stays SPD, so the
 /// failure shows only at pivot 60, in the second 32-wide block); a NaN on the
-/// diagonal; an ∞ off it; the zero matrix.
+/// diagonal; an ∞ off it; the zero matrix; a subnormal pivot, whose inverse
+/// overflows f32.
 fn not_spd() -> Vec<(&'static str, usize, Vec<f32>)> {
     let neg_eye: Vec<f32> = identity(5).iter().map(|x| -x).collect();
     let mut late = spd(9, 70);
@@ -74,6 +75,7 @@ fn not_spd() -> Vec<(&'static str, usize, Vec<f32>)> {
         ("NaN", 13, nan),
         ("inf", 40, inf),
         ("zero", 3, vec![0.0; 9]),
+        ("subnormal pivot", 2, vec![1e-39, 0.0, 0.0, 1.0]),
     ]
 }
 
