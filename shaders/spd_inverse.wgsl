@@ -1,16 +1,21 @@
-// spd_inverse.wgsl — A⁻¹ of a symmetric positive-definite A [n, n] by blocked
-// Gauss–Jordan without pivoting, in place on a copy of A (src/gpu/ops/linalg.rs).
+// spd_inverse.wgsl — A⁻¹ of a symmetric positive-definite A [n, n] by the
+// blocked sweep operator (symmetric Gauss–Jordan without pivoting, Goodnight
+// 1979), in place on a copy of A (src/gpu/ops/linalg.rs).
 //
 // Block column K covers rows/columns k0 ≤ t < k0 + kb (kb = min(B, n − k0),
-// B = 32). With D = A_KK and Ã the block row A_K* whose own block A_KK is
-// replaced by the identity, one step is
-//     panel:  R = D⁻¹ Ã  [B, n]   and   C = A_*K  [n, B]   (copied out first)
-//     update: A_ij ← R_(i−k0), j                          for i in K
-//             A_ij ← [j ∉ K] · A_ij − Σ_l C_il R_lj        otherwise
-// which is the block Gauss–Jordan step (A_KK ← D⁻¹, A_KJ ← D⁻¹A_KJ,
-// A_IK ← −A_IK D⁻¹, A_IJ ← A_IJ − A_IK D⁻¹ A_KJ). After the last block
-// column A holds A⁻¹; `finish` symmetrizes it, or fills it with NaN when a
-// pivot failed.
+// B = 32). Sweeping K maps a symmetric A to a symmetric A':
+//     A'_KK = −D⁻¹,  A'_KJ = D⁻¹A_KJ,  A'_IK = A_IK D⁻¹,  A'_IJ = A_IJ − A_IK D⁻¹ A_KJ
+// (D = A_KK, I, J ∉ K); sweeping every block column gives −A⁻¹. Because every
+// iterate is symmetric, only the 64×64 tiles on or below the diagonal are kept
+// (tile row ≥ tile column): `at(i, j)` reads the kept copy of either
+// triangle, and the update does half of the Gauss–Jordan work. One step is
+//     panel:  R = D⁻¹ Ã  [B, n], Ã = A_K* with A_KK replaced by I,
+//             and C = A_*K  [n, B]   (both copied out of A first)
+//     update: A_ij ← ∓R_(i−k0), j              for i in K (− for j in K)
+//             A_ij ← Σ_l C_il R_lj              for i ∉ K, j in K
+//             A_ij ← A_ij − Σ_l C_il R_lj       otherwise
+// After the last block column `finish` writes −(kept lower entry) to both
+// (i, j) and (j, i) — exactly symmetric — or NaN when a pivot failed.
 //
 // bindings: 0 p (uniform) {n, k0, kb}
 //           1 a (rw) [n, n]           the matrix, overwritten by A⁻¹
@@ -18,21 +23,24 @@
 //           3 c (rw) [n, B]           C, row i at i·B (columns ≥ kb are 0)
 //           4 status (rw) [1] u32     0, or 1 once a pivot was ≤ 0, subnormal or not finite
 // entries and dispatch geometry:
-//   panel   ⌈n / 64⌉ workgroups of 256: workgroup w reduces [D | Ã(:, 64w‥64w+64)]
-//           to [I | R(:, 64w‥)] in workgroup memory (every workgroup inverts D
-//           again, the same way: same bits), and copies rows 64w‥64w+64 of C.
+//   panel   ⌈n / 64⌉ workgroups of 32×8: workgroup w runs Gauss–Jordan on
+//           [D | Ã(:, 64w‥64w+64)] in workgroup memory, writes R(:, 64w‥)
+//           (every workgroup eliminates D again, the same way: same bits),
+//           and copies rows 64w‥64w+64 of C.
 //           Rows kb ≤ l < B are padded as identity rows of D with zero Ã,
 //           so R's rows ≥ kb are 0 and a partial last block needs no branch.
-//   update  (⌈n / 64⌉, ⌈n / 64⌉) workgroups of 16×16; each invocation owns a
-//           4×4 block of a 64×64 tile and sums l = 0‥B in order (matmul.wgsl's
-//           layout). Every element of A is read and written by one invocation
-//           only, so the update is safe in place. 16 KiB of workgroup memory.
+//   update  (⌈n / 64⌉, ⌈n / 64⌉) workgroups of 16×16; those above the
+//           diagonal (x > y) return at once. Each invocation owns a 4×4 block
+//           of a 64×64 tile and sums l = 0‥B in order (matmul.wgsl's layout).
+//           Every element of A is read and written by one invocation only, so
+//           the update is safe in place. 16 KiB of workgroup memory.
 //   finish  1-D over n² (flat_id): invocation (i, j) with i ≤ j writes
-//           ½(a_ij + a_ji) to both, or NaN to both if status ≠ 0 or the
-//           value is not finite (an overflow past a tiny pivot).
+//           −a_ji to both, or NaN to both if status ≠ 0 or the value is not
+//           finite (an overflow past a tiny pivot).
 // Invariants: dispatches run in order (wgpu barriers storage between them);
-// status is zeroed before the first panel; no float atomics (status is a u32
-// flag every failing workgroup sets to the same value).
+// status is zeroed before the first panel; A starts symmetric (only the kept
+// tiles are read); no float atomics (status is a u32 flag every failing
+// workgroup sets to the same value).
 
 struct Params { n: u32, k0: u32, kb: u32, _pad: u32 }
 
@@ -47,8 +55,13 @@ const B: u32 = 32u;
 const PW: u32 = 96u;
 const TILE: u32 = 64u;
 
+// A_ij from the kept tile of the pair (i, j), (j, i).
+fn at(i: u32, j: u32) -> f32 {
+    if (i / TILE >= j / TILE) { return a[i * p.n + j]; }
+    return a[j * p.n + i];
+}
+
 var<workgroup> m: array<f32, 3072>; // [B][PW]
-var<workgroup> col: array<f32, 32>; // column p of m before step p
 
 // The biased exponent of x: 0 for ±0 and subnormals, 255 for ±∞ and NaN.
 // Decided on the bits: shader compilers may assume NaN and ∞ never occur, so
@@ -62,25 +75,26 @@ fn good_pivot(x: f32) -> bool {
     return (bitcast<u32>(x) >> 31u) == 0u && exponent(x) != 0u && exponent(x) != 0xffu;
 }
 
-@compute @workgroup_size(256)
-fn panel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+@compute @workgroup_size(32, 8)
+fn panel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let n = p.n;
     let k0 = p.k0;
     let kb = p.kb;
     let j0 = wid.x * TILE;
+    let t = lid.y * 32u + lid.x;
     for (var e = t; e < B * PW; e += 256u) {
         let l = e / PW;
         let q = e % PW;
         var v = 0.0;
         if (q < B) {
-            if (l < kb && q < kb) { v = a[(k0 + l) * n + k0 + q]; } else if (l == q) { v = 1.0; }
+            if (l < kb && q < kb) { v = at(k0 + l, k0 + q); } else if (l == q) { v = 1.0; }
         } else {
             let j = j0 + q - B;
             if (l < kb && j < n) {
                 if (j >= k0 && j < k0 + kb) {
                     v = select(0.0, 1.0, j - k0 == l);
                 } else {
-                    v = a[(k0 + l) * n + j];
+                    v = at(k0 + l, j);
                 }
             }
         }
@@ -92,29 +106,32 @@ fn panel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
         let l = e % B;
         if (i < n) {
             var v = 0.0;
-            if (l < kb) { v = a[i * n + k0 + l]; }
+            if (l < kb) { v = at(i, k0 + l); }
             c[i * B + l] = v;
         }
     }
     workgroupBarrier();
 
+    // Elimination with the row scaling deferred: step q subtracts
+    // m_lq / m_qq times row q from every other row l, on columns x > q only.
+    // It reads row q and column q and writes neither, so one barrier per
+    // step suffices, and m_ll keeps row l's pivot to the end. Invocation
+    // (tx, ty) owns rows ty + 8r and columns tx + 32c.
     for (var q = 0u; q < B; q++) {
-        if (t < B) { col[t] = m[t * PW + q]; }
-        workgroupBarrier();
-        var piv = col[q];
+        var piv = m[q * PW + q];
         if (!good_pivot(piv)) {
             if (t == 0u) { atomicStore(&status[0], 1u); }
             piv = 1.0; // keep the rest finite; `finish` writes NaN
         }
         let inv = 1.0 / piv;
-        // Row q scaled; columns ≤ q of D are never read again.
-        for (var e = q + 1u + t; e < PW; e += 256u) { m[q * PW + e] = m[q * PW + e] * inv; }
-        workgroupBarrier();
-        let w = PW - q - 1u;
-        for (var e = t; e < B * w; e += 256u) {
-            let l = e / w;
-            let x = q + 1u + e % w;
-            if (l != q) { m[l * PW + x] = m[l * PW + x] - col[l] * m[q * PW + x]; }
+        for (var cc = 0u; cc < PW / 32u; cc++) {
+            let x = lid.x + 32u * cc;
+            if (x <= q) { continue; }
+            let f = m[q * PW + x] * inv;
+            for (var rr = 0u; rr < B / 8u; rr++) {
+                let l = lid.y + 8u * rr;
+                if (l != q) { m[l * PW + x] = m[l * PW + x] - m[l * PW + q] * f; }
+            }
         }
         workgroupBarrier();
     }
@@ -122,7 +139,7 @@ fn panel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     for (var e = t; e < B * TILE; e += 256u) {
         let l = e / TILE;
         let j = j0 + e % TILE;
-        if (j < n) { r[l * n + j] = m[l * PW + B + e % TILE]; }
+        if (j < n) { r[l * n + j] = m[l * PW + B + e % TILE] / m[l * PW + l]; }
     }
 }
 
@@ -131,6 +148,7 @@ var<workgroup> r_tile: array<f32, 2048>; // [B][TILE], r_tile[l][jj] = R[l][col0
 
 @compute @workgroup_size(16, 16)
 fn update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    if (wid.x > wid.y) { return; }
     let n = p.n;
     let tid = lid.y * 16u + lid.x;
     let row0 = wid.y * TILE;
@@ -169,13 +187,15 @@ fn update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         for (var y = 0u; y < 4u; y++) {
             let j = col0 + lid.x * 4u + y;
             if (j >= n) { continue; }
+            let j_in_k = j >= k0 && j < k1;
             var v: f32;
             if (i >= k0 && i < k1) {
                 v = r_tile[(i - k0) * TILE + lid.x * 4u + y];
+                if (j_in_k) { v = -v; }
+            } else if (j_in_k) {
+                v = acc[x * 4u + y];
             } else {
-                var own = 0.0;
-                if (j < k0 || j >= k1) { own = a[i * n + j]; }
-                v = own - acc[x * 4u + y];
+                v = a[i * n + j] - acc[x * 4u + y];
             }
             a[i * n + j] = v;
         }
@@ -190,7 +210,7 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let i = k / n;
     let j = k % n;
     if (i > j) { return; }
-    var v = 0.5 * (a[i * n + j] + a[j * n + i]);
+    var v = -a[j * n + i];
     if (atomicLoad(&status[0]) != 0u || exponent(v) == 0xffu) { v = bitcast<f32>(0x7fc00000u); }
     a[i * n + j] = v;
     a[j * n + i] = v;

@@ -291,19 +291,22 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     /// holds NaN or ±∞ on the way) every entry of the result is NaN, so a
     /// caller detects failure with one finiteness check; the GPU also counts
     /// a subnormal pivot as failed, and an entry that overflows past a tiny
-    /// pivot comes back NaN (on the CPU, all of them do). The result is exactly
-    /// symmetric: entry (i, j) and (j, i) are the same value, ½(x_ij + x_ji)
-    /// of the unsymmetrized inverse. `a` must be symmetric: the CPU reads its
-    /// lower triangle, the GPU all of it.
+    /// pivot comes back NaN (on the CPU, all of them do). The result is
+    /// exactly symmetric: (i, j) and (j, i) are the same value, taken from the
+    /// lower triangle. `a` must be symmetric: each backend reads only its
+    /// lower part (the CPU the lower triangle, the GPU the 64×64 tiles on and
+    /// below the diagonal).
     ///
     /// CPU: Cholesky A = LLᵀ, W = L⁻¹, A⁻¹ = WᵀW, all in f64 and rounded to
-    /// f32 once, n³ FLOPs. GPU: blocked Gauss–Jordan without pivoting (stable
-    /// for SPD matrices) over 32-wide block columns, in f32, in place on a
-    /// copy: per block column one panel dispatch (each workgroup re-inverts
-    /// the 32×32 pivot block and applies it to its 64 columns) and one tiled
-    /// rank-32 update of the whole matrix, then one symmetrizing dispatch —
+    /// f32 once; n³ FLOPs. GPU: the blocked sweep operator (symmetric
+    /// Gauss–Jordan without pivoting, stable for SPD matrices) over 32-wide
+    /// block columns, in f32, in place on a copy, keeping only the lower
+    /// tiles of the symmetric iterates: per block column one panel dispatch
+    /// (each workgroup re-inverts the 32×32 pivot block in workgroup memory
+    /// and applies it to its 64 columns) and one 64×64-tiled rank-32 update
+    /// of the lower tiles, then one dispatch that negates and mirrors —
     /// 2·⌈n/32⌉ + 1 dispatches in the current submission, no read-back,
-    /// 2n³ FLOPs (n³ multiply–adds), almost all of them in the update.
+    /// n³ + O(64n²) FLOPs, almost all of them in the tiled update.
     /// Deterministic: no atomics on floats, fixed summation order.
     fn spd_inverse(&self, a: &Self::Tensor) -> Self::Tensor;
 

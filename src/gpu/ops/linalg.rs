@@ -1,5 +1,5 @@
-//! GPU dense linear algebra: `spd_inverse` by blocked Gauss–Jordan
-//! (`shaders/spd_inverse.wgsl`).
+//! GPU dense linear algebra: `spd_inverse` by the blocked sweep operator,
+//! symmetric Gauss–Jordan (`shaders/spd_inverse.wgsl`).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -20,7 +20,7 @@ struct SpdInverseParams {
 }
 
 /// [`crate::Backend::spd_inverse`]: a copy of `a`, then per block column a
-/// panel and an update dispatch, then the symmetrizing `finish`:
+/// panel and an update dispatch, then `finish` (negate and mirror):
 /// 2·⌈n/32⌉ + 1 dispatches, all recorded into the current submission.
 pub(crate) fn spd_inverse(gpu: &Gpu, a: &GpuTensor) -> GpuTensor {
     let n = crate::backend::spd_inverse_shape(&a.shape);
