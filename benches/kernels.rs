@@ -7,7 +7,7 @@
 //! then waits for the device (`Gpu::sync`; the CPU backend is synchronous):
 //! the time covers recording, submission and execution of ops queued back to
 //! back, as in a training step. Throughput is reported next to the time:
-//! elements/s is FLOP/s for `matmul` and `spmm_csr`, cells/s for the LSTM,
+//! elements/s is FLOP/s for `matmul`, `spmm_csr` and `spd_inverse` (n³), cells/s for the LSTM,
 //! parameters/s for Adam, users/s for `rank_metrics` and dispatches/s for
 //! `dispatch`; bytes/s counts the nominal memory traffic (each operand read
 //! once, each output written once).
@@ -30,7 +30,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput
 use gpurec::backend::{AucCounts, LstmStep, Pattern};
 use gpurec::gpu::GpuStats;
 use gpurec::sparse::CsrHost;
-use gpurec::{Act, AdamConfig, Backend, Cpu, Gpu};
+use gpurec::{Act, AdamConfig, Backend, BinaryOp, Cpu, Gpu};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -245,6 +245,41 @@ fn bench_matmul(c: &mut Criterion, ctx: &Ctx) {
         if on_cpu {
             bench(&mut g, &Cpu, matmul_op(m, k, n));
         }
+    }
+    g.finish();
+}
+
+// ---- spd_inverse ----------------------------------------------------------
+
+/// The inverse of A = MᵀM/n + ½I (κ ≲ 4), built on the backend in setup.
+/// FLOPs are counted as n³: the CPU's Cholesky route (in f64) and the GPU's
+/// symmetric blocked sweep (in f32, plus O(64n²) on the diagonal tiles)
+/// both do that many.
+fn spd_inverse_op<'a, B: Timed>(n: usize) -> Op<'a, B, B::Tensor> {
+    Op {
+        shape: format!("{n}"),
+        throughput: Throughput::Elements((n * n * n) as u64),
+        flush_every: flush_every(n * n * 4),
+        setup: Box::new(move |b: &B| {
+            let m = upload(b, 13, &[n, n]);
+            let gram = b.scale(&b.matmul(&m, &m, true, false, None, Act::Identity), 1.0 / n as f32, 0.0);
+            let half_eye: Vec<f32> = (0..n * n).map(|k| if k / n == k % n { 0.5 } else { 0.0 }).collect();
+            b.binary(BinaryOp::Add, &gram, &b.tensor(&half_eye, &[n, n]).expect("upload"))
+        }),
+        run: Box::new(|b: &B, a| {
+            black_box(b.spd_inverse(a));
+        }),
+    }
+}
+
+fn bench_spd_inverse(c: &mut Criterion, ctx: &Ctx) {
+    // EASE's item–item inverse; ML-100K has 1682 items.
+    let mut g = group(c, "spd_inverse");
+    for n in [256, 1024] {
+        if let Some(gpu) = &ctx.gpu {
+            bench(&mut g, gpu, spd_inverse_op(n));
+        }
+        bench(&mut g, &Cpu, spd_inverse_op(n));
     }
     g.finish();
 }
@@ -581,6 +616,7 @@ fn main() {
         .configure_from_args();
     bench_matmul(&mut c, &ctx);
     bench_spmm(&mut c, &ctx);
+    bench_spd_inverse(&mut c, &ctx);
     bench_lstm(&mut c, &ctx);
     bench_adam(&mut c, &ctx);
     bench_rank_metrics(&mut c, &ctx);

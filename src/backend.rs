@@ -287,6 +287,34 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     /// Row-wise dot product of two `[n, d]` tensors: `[n]`.
     fn dot_rows(&self, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
 
+    // ---- dense linear algebra ------------------------------------------
+
+    /// The inverse of a symmetric positive-definite `a` `[n, n]`: A⁻¹ `[n, n]`
+    /// (EASE's P = (XᵀX + λI)⁻¹).
+    ///
+    /// If a pivot is ≤ 0 or not finite (`a` is not positive definite, or
+    /// holds NaN or ±∞ on the way) every entry of the result is NaN, so a
+    /// caller detects failure with one finiteness check; the GPU also counts
+    /// a subnormal pivot as failed, and an entry that overflows past a tiny
+    /// pivot comes back NaN (on the CPU, all of them do). The result is
+    /// exactly symmetric: (i, j) and (j, i) are the same value, taken from the
+    /// lower triangle. `a` must be symmetric: each backend reads only its
+    /// lower part (the CPU the lower triangle, the GPU the 64×64 tiles on and
+    /// below the diagonal).
+    ///
+    /// CPU: Cholesky A = LLᵀ, W = L⁻¹, A⁻¹ = WᵀW, all in f64 and rounded to
+    /// f32 once; n³ FLOPs. GPU: the blocked sweep operator (symmetric
+    /// Gauss–Jordan without pivoting, stable for SPD matrices) over 32-wide
+    /// block columns, in f32, in place on a copy, keeping only the lower
+    /// tiles of the symmetric iterates: per block column one panel dispatch
+    /// (each workgroup re-inverts the 32×32 pivot block in workgroup memory
+    /// and applies it to its 64 columns) and one 64×64-tiled rank-32 update
+    /// of the lower tiles, then one dispatch that negates and mirrors —
+    /// 2·⌈n/32⌉ + 1 dispatches in the current submission, no read-back,
+    /// n³ + O(64n²) FLOPs, almost all of them in the tiled update.
+    /// Deterministic: no atomics on floats, fixed summation order.
+    fn spd_inverse(&self, a: &Self::Tensor) -> Self::Tensor;
+
     // ---- embeddings ----------------------------------------------------
 
     /// `table[idx[i], :]` for each `i`: `[n, d]`.
@@ -577,6 +605,12 @@ pub(crate) fn mf_residuals_shape(
     assert_eq!(indices % 2, 0, "mf_residuals: {indices} indices is not 2n");
     assert_eq!(target, [indices / 2], "mf_residuals: target {target:?} for {} ratings", indices / 2);
     (indices / 2, factors[1])
+}
+
+/// Checks the input of [`Backend::spd_inverse`] (both backends) and returns n.
+pub(crate) fn spd_inverse_shape(a: &[usize]) -> usize {
+    assert!(a.len() == 2 && a[0] == a[1], "spd_inverse: a must be square [n, n], got {a:?}");
+    a[0]
 }
 
 /// Checks the shapes of `A · X` for [`Backend::spmm_csr`] (panicking with the

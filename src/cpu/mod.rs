@@ -8,6 +8,7 @@
 pub mod conv;
 pub mod dense;
 pub mod embedding;
+pub mod linalg;
 pub mod loss;
 pub mod lstm;
 pub mod metrics;
@@ -169,6 +170,9 @@ impl Backend for Cpu {
     }
     fn dot_rows(&self, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
         dense::dot_rows(a, b)
+    }
+    fn spd_inverse(&self, a: &CpuTensor) -> CpuTensor {
+        linalg::spd_inverse(a)
     }
 
     fn gather_rows(&self, table: &CpuTensor, idx: &CpuIndex) -> CpuTensor {

@@ -1,7 +1,7 @@
 //! `Backend` for the wgpu context: each method forwards to the op's function
 //! in `gpu::ops::<family>`, which records its dispatches.
 
-use super::ops::{conv, dense, embedding, loss, lstm, metrics, optim, random, sparse, topk};
+use super::ops::{conv, dense, embedding, linalg, loss, lstm, metrics, optim, random, sparse, topk};
 use super::{Gpu, GpuIndex, GpuTensor};
 use crate::backend::*;
 use crate::error::{Error, Result};
@@ -140,6 +140,9 @@ impl Backend for Gpu {
     }
     fn dot_rows(&self, a: &GpuTensor, b: &GpuTensor) -> GpuTensor {
         dense::dot_rows(self, a, b)
+    }
+    fn spd_inverse(&self, a: &GpuTensor) -> GpuTensor {
+        linalg::spd_inverse(self, a)
     }
 
     fn gather_rows(&self, table: &GpuTensor, idx: &GpuIndex) -> GpuTensor {

@@ -39,6 +39,7 @@ shaders! {
     Reduce => "reduce",
     Softmax => "softmax",
     DotRows => "dot_rows",
+    SpdInverse => "spd_inverse",
     GatherRows => "gather_rows",
     ScatterAddRows => "scatter_add_rows",
     SpmmCsr => "spmm_csr",
