@@ -315,6 +315,15 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     /// output row per invocation group, so the sum order is fixed. For `Aᵀ · X`
     /// upload [`CsrHost::transpose`].
     fn spmm_csr(&self, a: &Csr<Self>, x: &Self::Tensor) -> Self::Tensor;
+    /// `A[rows] · X` for CSR `A` `[r, c]`, row indices `rows` and dense `X`
+    /// `[c, d]`: `[rows.len(), d]`, output row `q` summing `v · X[col, :]` over
+    /// the entries of row `rows[q]` of `A` in CSR order (the order of
+    /// [`Backend::spmm_csr`] on the selected rows). Rows may repeat.
+    /// Scores `X[users] · B` without densifying `X` or uploading a row
+    /// selection per batch. `rows` lives on the device, so the range check
+    /// `rows[q] < r` is a CPU-reference panic only; the GPU kernel writes NaN
+    /// across an out-of-range row (never reading past `row_ptr`).
+    fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &Self::Index, x: &Self::Tensor) -> Self::Tensor;
 
     // ---- convolution and pooling ----------------------------------------
 
@@ -574,21 +583,22 @@ pub(crate) fn mf_residuals_shape(
     (indices / 2, factors[1])
 }
 
-/// Checks the shapes of `A · X` for [`Backend::spmm_csr`] (panicking with the
-/// op name and shapes, as every op does) and returns the width `d` of `X`.
-pub(crate) fn spmm_width<B: Backend>(a: &Csr<B>, xs: &[usize]) -> usize {
+/// Checks the shapes of `A · X` for [`Backend::spmm_csr`] and
+/// [`Backend::spmm_csr_rows`] (panicking with the op name `op` and shapes, as
+/// every op does) and returns the width `d` of `X`.
+pub(crate) fn spmm_width<B: Backend>(op: &str, a: &Csr<B>, xs: &[usize]) -> usize {
     let p = &a.pattern;
     assert!(
         xs.len() == 2 && xs[0] == p.cols,
-        "spmm_csr: x must be [{}, d] for A [{}, {}], got {xs:?}",
+        "{op}: x must be [{}, d] for A [{}, {}], got {xs:?}",
         p.cols,
         p.rows,
         p.cols
     );
-    assert!(p.row_ptr.count() == p.rows + 1, "spmm_csr: row_ptr has {} offsets for {} rows", p.row_ptr.count(), p.rows);
+    assert!(p.row_ptr.count() == p.rows + 1, "{op}: row_ptr has {} offsets for {} rows", p.row_ptr.count(), p.rows);
     assert!(
         a.vals.dims() == [p.col_idx.count()],
-        "spmm_csr: vals {:?} for {} stored entries",
+        "{op}: vals {:?} for {} stored entries",
         a.vals.dims(),
         p.col_idx.count()
     );

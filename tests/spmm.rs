@@ -131,3 +131,70 @@ fn shape_mismatch_panics() {
     let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
     let _ = Cpu.spmm_csr(&Cpu.csr(&m).unwrap(), &Cpu.zeros(&[4, 2]));
 }
+
+/// Rows `sel` of `m` (values kept, rows may repeat) as a new CSR matrix.
+fn take_rows(m: &CsrHost, sel: &[u32]) -> CsrHost {
+    let trip: Vec<(u32, u32, f32)> = sel
+        .iter()
+        .enumerate()
+        .flat_map(|(q, &r)| {
+            let r = r as usize;
+            (m.row_ptr[r] as usize..m.row_ptr[r + 1] as usize).map(move |e| (q as u32, m.col_idx[e], m.vals[e]))
+        })
+        .collect();
+    CsrHost::from_triplets(sel.len(), m.cols, &trip)
+}
+
+/// `A[rows] · X` against `spmm_csr` of the selected rows (CPU, exact: the
+/// same loop), then GPU against CPU, on selections of 1, primes and just past
+/// a workgroup of output elements, with repeats and empty rows.
+#[test]
+fn spmm_csr_rows_matches_cpu() {
+    let gpu = common::gpu();
+    for &(rows, cols, d, deg) in CASES {
+        let m = power_law(rows as u64 + 11, rows, cols, deg);
+        let a = Cpu.csr(&m).unwrap();
+        let x = rand_vec(rows as u64 + 3, cols * d);
+        let xt = Cpu.tensor(&x, &[cols, d]).unwrap();
+        for n in [1, 7, 65] {
+            let sel = rand_ints(n as u64 * 13 + rows as u64, n, rows as u32);
+            let got = Cpu.spmm_csr_rows(&a, &Cpu.index(&sel).unwrap(), &xt);
+            assert_eq!(got.dims(), &[n, d]);
+            let want = Cpu.spmm_csr(&Cpu.csr(&take_rows(&m, &sel)).unwrap(), &xt);
+            let what = format!("spmm_csr_rows {rows}x{cols} d={d} n={n}");
+            assert_close(&what, &Cpu.read(&got).unwrap(), &Cpu.read(&want).unwrap(), EXACTISH);
+            if let Some(gpu) = &gpu {
+                let g = gpu.spmm_csr_rows(
+                    &gpu.csr(&m).unwrap(),
+                    &gpu.index(&sel).unwrap(),
+                    &gpu.tensor(&x, &[cols, d]).unwrap(),
+                );
+                check(&format!("gpu {what}"), gpu, &g, &got, EXACTISH);
+            }
+        }
+    }
+}
+
+#[test]
+fn spmm_csr_rows_gpu_is_deterministic_and_poisons_bad_rows() {
+    let Some(gpu) = common::gpu() else { return };
+    let m = power_law(43, 67, 41, 80);
+    let d = 9;
+    let (a, x) = (gpu.csr(&m).unwrap(), gpu.tensor(&rand_vec(4, m.cols * d), &[m.cols, d]).unwrap());
+    let sel = gpu.index(&rand_ints(5, 70, m.rows as u32)).unwrap();
+    let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    let first = bits(gpu.read(&gpu.spmm_csr_rows(&a, &sel, &x)).unwrap());
+    let second = bits(gpu.read(&gpu.spmm_csr_rows(&a, &sel, &x)).unwrap());
+    assert_eq!(first, second);
+    // Row 67 is outside A: its output row is NaN, the others are untouched.
+    let out = gpu.read(&gpu.spmm_csr_rows(&a, &gpu.index(&[0, 67, 1]).unwrap(), &x)).unwrap();
+    assert!(out[d..2 * d].iter().all(|v| v.is_nan()), "out-of-range row: {:?}", &out[d..2 * d]);
+    assert!(out[..d].iter().chain(&out[2 * d..]).all(|v| v.is_finite()));
+}
+
+#[test]
+#[should_panic(expected = "spmm_csr_rows: row 3 (position 1) outside A [3, 5]")]
+fn spmm_csr_rows_out_of_range_panics_on_cpu() {
+    let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
+    let _ = Cpu.spmm_csr_rows(&Cpu.csr(&m).unwrap(), &Cpu.index(&[0, 3]).unwrap(), &Cpu.zeros(&[5, 2]));
+}

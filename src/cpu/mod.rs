@@ -164,6 +164,9 @@ impl Backend for Cpu {
     fn spmm_csr(&self, a: &Csr<Self>, x: &CpuTensor) -> CpuTensor {
         sparse::spmm_csr(a, x)
     }
+    fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &CpuIndex, x: &CpuTensor) -> CpuTensor {
+        sparse::spmm_csr_rows(a, rows, x)
+    }
 
     fn conv1d(
         &self,

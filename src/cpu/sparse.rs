@@ -1,6 +1,6 @@
 //! CPU reference: CSR sparse × dense.
 
-use super::{from_vec, Cpu, CpuTensor};
+use super::{from_vec, Cpu, CpuIndex, CpuTensor};
 use crate::backend::Csr;
 
 /// `A · X` for CSR `A` `[r, c]` and dense `X` `[c, d]`: `[r, d]`. Each output
@@ -9,7 +9,7 @@ use crate::backend::Csr;
 /// agree to the rounding of fused multiply-adds.
 pub fn spmm_csr(a: &Csr<Cpu>, x: &CpuTensor) -> CpuTensor {
     let p = &a.pattern;
-    let d = crate::backend::spmm_width(a, x.shape());
+    let d = crate::backend::spmm_width("spmm_csr", a, x.shape());
     let x = x.as_standard_layout();
     let xv = x.as_slice().expect("standard layout");
     let vals = a.vals.as_standard_layout();
@@ -29,4 +29,33 @@ pub fn spmm_csr(a: &Csr<Cpu>, x: &CpuTensor) -> CpuTensor {
         }
     }
     from_vec(out, &[p.rows, d])
+}
+
+/// `A[rows] · X` ([`crate::Backend::spmm_csr_rows`]): output row `q` is row
+/// `rows[q]` of [`spmm_csr`], summed in the same order as
+/// `shaders/spmm_csr_rows.wgsl`. Panics on a row outside `A`.
+pub fn spmm_csr_rows(a: &Csr<Cpu>, rows: &CpuIndex, x: &CpuTensor) -> CpuTensor {
+    let p = &a.pattern;
+    let d = crate::backend::spmm_width("spmm_csr_rows", a, x.shape());
+    let x = x.as_standard_layout();
+    let xv = x.as_slice().expect("standard layout");
+    let vals = a.vals.as_standard_layout();
+    let vals = vals.as_slice().expect("standard layout");
+    let cols = p.col_idx.as_slice().expect("contiguous indices");
+    let mut out = vec![0f32; rows.len() * d];
+    for (q, &r) in rows.iter().enumerate() {
+        let r = r as usize;
+        assert!(r < p.rows, "spmm_csr_rows: row {r} (position {q}) outside A [{}, {}]", p.rows, p.cols);
+        let (lo, hi) = (p.row_ptr[r] as usize, p.row_ptr[r + 1] as usize);
+        assert!(lo <= hi && hi <= cols.len(), "spmm_csr_rows: row {r} spans entries {lo}..{hi} of {}", cols.len());
+        let o = &mut out[q * d..(q + 1) * d];
+        for (&c, &v) in cols[lo..hi].iter().zip(&vals[lo..hi]) {
+            let c = c as usize;
+            assert!(c < p.cols, "spmm_csr_rows: column {c} >= {} in row {r}", p.cols);
+            for (acc, &xv) in o.iter_mut().zip(&xv[c * d..(c + 1) * d]) {
+                *acc += v * xv;
+            }
+        }
+    }
+    from_vec(out, &[rows.len(), d])
 }

@@ -148,6 +148,9 @@ impl Backend for Gpu {
     fn spmm_csr(&self, a: &Csr<Self>, x: &GpuTensor) -> GpuTensor {
         sparse::spmm_csr(self, a, x)
     }
+    fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &GpuIndex, x: &GpuTensor) -> GpuTensor {
+        sparse::spmm_csr_rows(self, a, rows, x)
+    }
 
     fn conv1d(
         &self,

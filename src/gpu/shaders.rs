@@ -42,6 +42,7 @@ shaders! {
     GatherRows => "gather_rows",
     ScatterAddRows => "scatter_add_rows",
     SpmmCsr => "spmm_csr",
+    SpmmCsrRows => "spmm_csr_rows",
     Conv1d => "conv1d",
     Conv2d => "conv2d",
     Maxpool => "maxpool",
