@@ -537,6 +537,13 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         k: usize,
         exclude: Option<&Pattern<Self>>,
     ) -> (Self::Index, Self::Tensor);
+    /// Keeps, in each row of `x` `[n, m]`, the `k` largest entries and sets
+    /// every other entry to 0: `[n, m]`. Entries rank by value, ties by lower
+    /// column; NaN ranks below −inf and −0 equals +0 (the order of
+    /// [`crate::cpu::topk::order_key`]). A kept entry keeps its value (a kept
+    /// NaN stays NaN). `k = 0` gives zeros, `k ≥ m` the row itself; any `k`
+    /// (ItemKNN prunes a similarity to k = 250 neighbours of 1682 items).
+    fn keep_top_k(&self, x: &Self::Tensor, k: usize) -> Self::Tensor;
     /// Per-row ranking metrics of top-`k` lists `top` (`[n·k]` columns, best
     /// first, `u32::MAX` for an empty slot) against the rows of `targets`, at
     /// each cut-off `ks[i]` ≥ 1 (at most 16 on the GPU; a cut-off above `k`
@@ -566,6 +573,12 @@ pub(crate) fn bpr_triples_width(user: &[usize], item: &[usize], indices: usize) 
     assert_eq!(user[1], item[1], "bpr_triples: user width {} vs item width {}", user[1], item[1]);
     assert_eq!(indices % 3, 0, "bpr_triples: {indices} indices is not 3n");
     user[1]
+}
+
+/// Checks the input of [`Backend::keep_top_k`] (both backends) and returns (n, m).
+pub(crate) fn keep_top_k_shape(x: &[usize]) -> (usize, usize) {
+    assert_eq!(x.len(), 2, "keep_top_k: x must be 2-D, got {x:?}");
+    (x[0], x[1])
 }
 
 /// Checks the inputs of [`Backend::mf_residuals`] (both backends) and

@@ -343,6 +343,9 @@ impl Backend for Cpu {
     fn topk_masked(&self, scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (CpuIndex, CpuTensor) {
         topk::topk_masked(scores, k, exclude)
     }
+    fn keep_top_k(&self, x: &CpuTensor, k: usize) -> CpuTensor {
+        topk::keep_top_k(x, k)
+    }
     fn rank_metrics(
         &self,
         top: &CpuIndex,

@@ -327,6 +327,9 @@ impl Backend for Gpu {
     fn topk_masked(&self, scores: &GpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (GpuIndex, GpuTensor) {
         topk::topk_masked(self, scores, k, exclude)
     }
+    fn keep_top_k(&self, x: &GpuTensor, k: usize) -> GpuTensor {
+        topk::keep_top_k(self, x, k)
+    }
     fn rank_metrics(
         &self,
         top: &GpuIndex,

@@ -55,6 +55,7 @@ shaders! {
     MfResiduals => "mf_residuals",
     Dropout => "dropout",
     TopkMasked => "topk_masked",
+    KeepTopK => "keep_top_k",
     RankAmong => "rank_among",
     RankMetrics => "rank_metrics",
 }
