@@ -324,6 +324,15 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     /// `rows[q] < r` is a CPU-reference panic only; the GPU kernel writes NaN
     /// across an out-of-range row (never reading past `row_ptr`).
     fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &Self::Index, x: &Self::Tensor) -> Self::Tensor;
+    /// The item–item Gram matrix `Xᵀ · X` `[c, c]` of a CSR `x` `[r, c]`
+    /// (values used, so a weighted X works), with `xt` the upload of
+    /// [`CsrHost::transpose`] of the same matrix. Columns must be distinct
+    /// within a row (as [`CsrHost::from_triplets`] builds them). Each
+    /// `G[i, j]` is summed over the rows `u` in ascending order, the same on
+    /// both backends. On the GPU, `X` is densified a bounded chunk of rows at a
+    /// time (see [`crate::Gpu::gram_in_chunks`]); 2·nnz·c FLOPs, `[c, c]` plus
+    /// one chunk of memory.
+    fn gram(&self, x: &Csr<Self>, xt: &Csr<Self>) -> Self::Tensor;
 
     // ---- convolution and pooling ----------------------------------------
 
@@ -579,6 +588,43 @@ pub(crate) fn bpr_triples_width(user: &[usize], item: &[usize], indices: usize) 
 pub(crate) fn keep_top_k_shape(x: &[usize]) -> (usize, usize) {
     assert_eq!(x.len(), 2, "keep_top_k: x must be 2-D, got {x:?}");
     (x[0], x[1])
+}
+
+/// Checks the inputs of [`Backend::gram`] (both backends): `xt` must have
+/// the transposed shape and as many entries as `x`. Returns (rows, cols) of `x`.
+pub(crate) fn gram_shape<B: Backend>(x: &Csr<B>, xt: &Csr<B>) -> (usize, usize) {
+    let (p, t) = (&x.pattern, &xt.pattern);
+    assert!(
+        t.rows == p.cols && t.cols == p.rows,
+        "gram: xt is [{}, {}], want the transpose of x [{}, {}]",
+        t.rows,
+        t.cols,
+        p.rows,
+        p.cols
+    );
+    for (name, m) in [("x", x), ("xt", xt)] {
+        let q = &m.pattern;
+        assert!(
+            q.row_ptr.count() == q.rows + 1,
+            "gram: {name} row_ptr has {} offsets for {} rows",
+            q.row_ptr.count(),
+            q.rows
+        );
+        assert!(
+            m.vals.dims() == [q.col_idx.count()],
+            "gram: {name} vals {:?} for {} stored entries",
+            m.vals.dims(),
+            q.col_idx.count()
+        );
+    }
+    assert_eq!(
+        p.col_idx.count(),
+        t.col_idx.count(),
+        "gram: x has {} entries, xt {}",
+        p.col_idx.count(),
+        t.col_idx.count()
+    );
+    (p.rows, p.cols)
 }
 
 /// Checks the inputs of [`Backend::mf_residuals`] (both backends) and

@@ -198,3 +198,70 @@ fn spmm_csr_rows_out_of_range_panics_on_cpu() {
     let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
     let _ = Cpu.spmm_csr_rows(&Cpu.csr(&m).unwrap(), &Cpu.index(&[0, 3]).unwrap(), &Cpu.zeros(&[5, 2]));
 }
+
+/// Xᵀ · X on a host dense copy (f64 sums), for the reference check.
+fn dense_gram(m: &CsrHost) -> Vec<f32> {
+    let d = dense(m);
+    let c = m.cols;
+    let mut g = vec![0f32; c * c];
+    for i in 0..c {
+        for j in 0..c {
+            g[i * c + j] = (0..m.rows).map(|u| d[u * c + i] as f64 * d[u * c + j] as f64).sum::<f64>() as f32;
+        }
+    }
+    g
+}
+
+/// (rows, cols, max row degree) of the Gram cases: 1, primes, past 64 and
+/// 256 columns, more rows than columns and fewer.
+const GRAM_CASES: &[(usize, usize, usize)] =
+    &[(1, 1, 1), (7, 13, 9), (13, 7, 20), (65, 17, 17), (37, 53, 60), (20, 257, 90)];
+
+/// The Gram matrix: CPU against a dense host Xᵀ·X, GPU against CPU, and the
+/// GPU's chunked densification against the one-chunk run bit for bit.
+#[test]
+fn gram_matches_cpu() {
+    let gpu = common::gpu();
+    for &(rows, cols, deg) in GRAM_CASES {
+        let m = power_law(rows as u64 + 17, rows, cols, deg);
+        let t = m.transpose();
+        let got = Cpu.gram(&Cpu.csr(&m).unwrap(), &Cpu.csr(&t).unwrap());
+        assert_eq!(got.dims(), &[cols, cols]);
+        let what = format!("gram {rows}x{cols} nnz={}", m.nnz());
+        // f32 sums of up to `rows` products against f64 ones.
+        assert_close(&what, &Cpu.read(&got).unwrap(), &dense_gram(&m), SUMS);
+        if let Some(gpu) = &gpu {
+            let (x, xt) = (gpu.csr(&m).unwrap(), gpu.csr(&t).unwrap());
+            let g = gpu.gram(&x, &xt);
+            // The same sum order; only FMA contraction may differ.
+            check(&format!("gpu {what}"), gpu, &g, &got, SUMS);
+            let whole = gpu.read(&g).unwrap();
+            for chunk in [1, 4, 7] {
+                let c = gpu.read(&gpu.gram_in_chunks(&x, &xt, chunk)).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&c), bits(&whole), "{what}: chunks of {chunk} rows");
+            }
+        }
+    }
+}
+
+#[test]
+fn gram_gpu_is_deterministic_and_handles_empty_shapes() {
+    let Some(gpu) = common::gpu() else { return };
+    let m = power_law(44, 50, 70, 60);
+    let (x, xt) = (gpu.csr(&m).unwrap(), gpu.csr(&m.transpose()).unwrap());
+    let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(gpu.read(&gpu.gram(&x, &xt)).unwrap()), bits(gpu.read(&gpu.gram(&x, &xt)).unwrap()));
+    for e in [CsrHost::from_triplets(0, 5, &[]), CsrHost::from_triplets(4, 0, &[]), CsrHost::from_triplets(6, 3, &[])] {
+        let g = gpu.gram(&gpu.csr(&e).unwrap(), &gpu.csr(&e.transpose()).unwrap());
+        assert_eq!(g.dims(), &[e.cols, e.cols]);
+        assert!(gpu.read(&g).unwrap().iter().all(|&v| v == 0.0));
+    }
+}
+
+#[test]
+#[should_panic(expected = "gram: xt is [3, 5], want the transpose of x [3, 5]")]
+fn gram_wants_the_transpose() {
+    let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
+    let _ = Cpu.gram(&Cpu.csr(&m).unwrap(), &Cpu.csr(&CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)])).unwrap());
+}

@@ -167,6 +167,9 @@ impl Backend for Cpu {
     fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &CpuIndex, x: &CpuTensor) -> CpuTensor {
         sparse::spmm_csr_rows(a, rows, x)
     }
+    fn gram(&self, x: &Csr<Self>, xt: &Csr<Self>) -> CpuTensor {
+        sparse::gram(x, xt)
+    }
 
     fn conv1d(
         &self,

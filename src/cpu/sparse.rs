@@ -59,3 +59,29 @@ pub fn spmm_csr_rows(a: &Csr<Cpu>, rows: &CpuIndex, x: &CpuTensor) -> CpuTensor 
     }
     from_vec(out, &[rows.len(), d])
 }
+
+/// `Xᵀ · X` ([`crate::Backend::gram`]): for each row i of `xt` (the users u
+/// of item i, ascending) and each entry (j, w) of row u of `x`,
+/// `G[i, j] += v · w`, so every `G[i, j]` is summed over u in ascending
+/// order, as `shaders/gram.wgsl` sums it, in O(Σ_u deg(u)²).
+pub fn gram(x: &Csr<Cpu>, xt: &Csr<Cpu>) -> CpuTensor {
+    let (rows, cols) = crate::backend::gram_shape(x, xt);
+    let (xp, tp) = (&x.pattern, &xt.pattern);
+    let xv = x.vals.as_standard_layout();
+    let xv = xv.as_slice().expect("standard layout");
+    let tv = xt.vals.as_standard_layout();
+    let tv = tv.as_slice().expect("standard layout");
+    let (xc, tc) = (xp.col_idx.as_slice().expect("contiguous"), tp.col_idx.as_slice().expect("contiguous"));
+    let mut g = vec![0f32; cols * cols];
+    for i in 0..cols {
+        let out = &mut g[i * cols..(i + 1) * cols];
+        for e in tp.row_ptr[i] as usize..tp.row_ptr[i + 1] as usize {
+            let (u, v) = (tc[e] as usize, tv[e]);
+            assert!(u < rows, "gram: xt row {i} holds column {u} >= {rows}");
+            for f in xp.row_ptr[u] as usize..xp.row_ptr[u + 1] as usize {
+                out[xc[f] as usize] += v * xv[f];
+            }
+        }
+    }
+    from_vec(g, &[cols, cols])
+}

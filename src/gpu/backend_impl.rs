@@ -151,6 +151,9 @@ impl Backend for Gpu {
     fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &GpuIndex, x: &GpuTensor) -> GpuTensor {
         sparse::spmm_csr_rows(self, a, rows, x)
     }
+    fn gram(&self, x: &Csr<Self>, xt: &Csr<Self>) -> GpuTensor {
+        sparse::gram(self, x, xt, None)
+    }
 
     fn conv1d(
         &self,

@@ -43,6 +43,7 @@ shaders! {
     ScatterAddRows => "scatter_add_rows",
     SpmmCsr => "spmm_csr",
     SpmmCsrRows => "spmm_csr_rows",
+    Gram => "gram",
     Conv1d => "conv1d",
     Conv2d => "conv2d",
     Maxpool => "maxpool",
