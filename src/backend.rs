@@ -279,6 +279,8 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn softmax_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor;
     /// Gradient of log-softmax given its output `y`: `dy − e^y · Σ dy`.
     fn log_softmax_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor;
+    /// The transpose `[m, n]` of a 2-D `x` `[n, m]` (a device copy).
+    fn transpose(&self, x: &Self::Tensor) -> Self::Tensor;
     /// Row-wise dot product of two `[n, d]` tensors: `[n]`.
     fn dot_rows(&self, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
 
@@ -625,6 +627,12 @@ pub(crate) fn gram_shape<B: Backend>(x: &Csr<B>, xt: &Csr<B>) -> (usize, usize) 
         t.col_idx.count()
     );
     (p.rows, p.cols)
+}
+
+/// Checks the input of [`Backend::transpose`] (both backends) and returns (n, m).
+pub(crate) fn transpose_shape(x: &[usize]) -> (usize, usize) {
+    assert_eq!(x.len(), 2, "transpose: x must be 2-D, got {x:?}");
+    (x[0], x[1])
 }
 
 /// Checks the inputs of [`Backend::mf_residuals`] (both backends) and

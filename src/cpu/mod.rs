@@ -150,6 +150,9 @@ impl Backend for Cpu {
     fn log_softmax_backward(&self, y: &CpuTensor, dy: &CpuTensor) -> CpuTensor {
         dense::softmax_backward(y, dy, true)
     }
+    fn transpose(&self, x: &CpuTensor) -> CpuTensor {
+        dense::transpose(x)
+    }
     fn dot_rows(&self, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
         dense::dot_rows(a, b)
     }

@@ -134,6 +134,9 @@ impl Backend for Gpu {
     fn log_softmax_backward(&self, y: &GpuTensor, dy: &GpuTensor) -> GpuTensor {
         dense::softmax_backward(self, y, dy, true)
     }
+    fn transpose(&self, x: &GpuTensor) -> GpuTensor {
+        dense::transpose(self, x)
+    }
     fn dot_rows(&self, a: &GpuTensor, b: &GpuTensor) -> GpuTensor {
         dense::dot_rows(self, a, b)
     }

@@ -39,6 +39,7 @@ shaders! {
     Reduce => "reduce",
     Softmax => "softmax",
     DotRows => "dot_rows",
+    Transpose => "transpose",
     GatherRows => "gather_rows",
     ScatterAddRows => "scatter_add_rows",
     SpmmCsr => "spmm_csr",
