@@ -373,6 +373,121 @@ fn bench_spmm(c: &mut Criterion, ctx: &Ctx) {
     g.finish();
 }
 
+// ---- EASE / ItemKNN ops: spmm_csr_rows, gram, keep_top_k, transpose --------
+
+/// ML-100K's shape: 943 users × 1682 items, ~85k interactions (the real set
+/// has 100k ratings; 85k is what remains after the usual rating ≥ 4 filter
+/// plus duplicates), from the seeded power-law generator.
+const ML100K: (usize, usize, usize) = (943, 1682, 85_000);
+
+fn ml100k_graph(cell: &OnceCell<CsrHost>) -> &CsrHost {
+    cell.get_or_init(|| power_law_graph(ML100K.0, ML100K.1, ML100K.2, 11))
+}
+
+type RowsState<B> = (gpurec::backend::Csr<B>, <B as Backend>::Index, <B as Backend>::Tensor);
+
+fn spmm_csr_rows_op<'a, B: Timed>(graph: &'a OnceCell<CsrHost>, users: usize) -> Op<'a, B, RowsState<B>> {
+    // Scores X[users] · B for EASE: B is [items, items]. The first `users`
+    // rows hold about users/943 of the entries: FLOPs and bytes use that
+    // share of nnz (the exact count is printed at setup).
+    let (_, items, nnz) = ML100K;
+    let sel_nnz = nnz * users / ML100K.0;
+    let flops = 2 * sel_nnz * items;
+    let bytes = 4 * users + 8 * sel_nnz + 4 * sel_nnz * items + 4 * users * items;
+    Op {
+        shape: format!("ml100k-like_users{users}_d{items}"),
+        throughput: Throughput::ElementsAndBytes { elements: flops as u64, bytes: bytes as u64 },
+        flush_every: flush_every(users * items * 4),
+        setup: Box::new(move |b: &B| {
+            let host = ml100k_graph(graph);
+            let rows: Vec<u32> = (0..users as u32).collect();
+            let sel: usize = rows.iter().map(|&r| host.row(r as usize).len()).sum();
+            eprintln!("spmm_csr_rows: {users} users hold {sel} entries");
+            (b.csr(host).expect("upload csr"), b.index(&rows).expect("upload rows"), upload(b, 12, &[items, items]))
+        }),
+        run: Box::new(|b: &B, (a, rows, x)| {
+            black_box(b.spmm_csr_rows(a, rows, x));
+        }),
+    }
+}
+
+fn gram_op<'a, B: Timed>(
+    graph: &'a OnceCell<CsrHost>,
+) -> Op<'a, B, (gpurec::backend::Csr<B>, gpurec::backend::Csr<B>)> {
+    // Nominal FLOPs of the GPU kernel, 2·nnz·items (the CPU reference does
+    // only the Σ deg(u)² products of stored pairs, far fewer); bytes: D
+    // written, gathered once per entry of Xᵀ, G written, the CSR arrays.
+    let (users, items, nnz) = ML100K;
+    let flops = 2 * nnz * items;
+    let bytes = 4 * users * items + 4 * nnz * items + 4 * items * items + 16 * nnz;
+    Op {
+        shape: "ml100k-like".into(),
+        throughput: Throughput::ElementsAndBytes { elements: flops as u64, bytes: bytes as u64 },
+        flush_every: flush_every(items * items * 4),
+        setup: Box::new(move |b: &B| {
+            let host = ml100k_graph(graph);
+            (b.csr(host).expect("upload x"), b.csr(&host.transpose()).expect("upload xt"))
+        }),
+        run: Box::new(|b: &B, (x, xt)| {
+            black_box(b.gram(x, xt));
+        }),
+    }
+}
+
+fn keep_top_k_op<'a, B: Timed>(n: usize, m: usize, k: usize) -> Op<'a, B, B::Tensor> {
+    // Bytes: the GPU kernel's five reads of each row and one write.
+    Op {
+        shape: format!("{n}x{m}/k{k}"),
+        throughput: Throughput::ElementsAndBytes { elements: (n * m) as u64, bytes: (24 * n * m) as u64 },
+        flush_every: flush_every(n * m * 4),
+        setup: Box::new(move |b: &B| upload(b, 13, &[n, m])),
+        run: Box::new(move |b: &B, x| {
+            black_box(b.keep_top_k(x, k));
+        }),
+    }
+}
+
+fn transpose_op<'a, B: Timed>(n: usize, m: usize) -> Op<'a, B, B::Tensor> {
+    Op {
+        shape: format!("{n}x{m}"),
+        throughput: Throughput::ElementsAndBytes { elements: (n * m) as u64, bytes: (8 * n * m) as u64 },
+        flush_every: flush_every(n * m * 4),
+        setup: Box::new(move |b: &B| upload(b, 14, &[n, m])),
+        run: Box::new(|b: &B, x| {
+            black_box(b.transpose(x));
+        }),
+    }
+}
+
+fn bench_item_ops(c: &mut Criterion, ctx: &Ctx) {
+    let graph = OnceCell::new();
+    let items = ML100K.1;
+    let mut g = group(c, "spmm_csr_rows");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, spmm_csr_rows_op(&graph, 256));
+    }
+    bench(&mut g, &Cpu, spmm_csr_rows_op(&graph, 256));
+    g.finish();
+    let mut g = group(c, "gram");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, gram_op(&graph));
+    }
+    bench(&mut g, &Cpu, gram_op(&graph));
+    g.finish();
+    let mut g = group(c, "keep_top_k");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, keep_top_k_op(items, items, 250));
+    }
+    bench(&mut g, &Cpu, keep_top_k_op(items, items, 250));
+    g.finish();
+    let mut g = group(c, "transpose");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, transpose_op(items, items));
+    }
+    bench(&mut g, &Cpu, transpose_op(items, items));
+    g.finish();
+}
+
 // ---- LSTM -----------------------------------------------------------------
 
 /// Nominal traffic per (row, hidden unit) of the unmasked forward: gates (4)
@@ -617,6 +732,7 @@ fn main() {
     bench_matmul(&mut c, &ctx);
     bench_spmm(&mut c, &ctx);
     bench_spd_inverse(&mut c, &ctx);
+    bench_item_ops(&mut c, &ctx);
     bench_lstm(&mut c, &ctx);
     bench_adam(&mut c, &ctx);
     bench_rank_metrics(&mut c, &ctx);

@@ -284,6 +284,8 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn softmax_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor;
     /// Gradient of log-softmax given its output `y`: `dy − e^y · Σ dy`.
     fn log_softmax_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor;
+    /// The transpose `[m, n]` of a 2-D `x` `[n, m]` (a device copy).
+    fn transpose(&self, x: &Self::Tensor) -> Self::Tensor;
     /// Row-wise dot product of two `[n, d]` tensors: `[n]`.
     fn dot_rows(&self, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
 
@@ -348,6 +350,24 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     /// output row per invocation group, so the sum order is fixed. For `Aᵀ · X`
     /// upload [`CsrHost::transpose`].
     fn spmm_csr(&self, a: &Csr<Self>, x: &Self::Tensor) -> Self::Tensor;
+    /// `A[rows] · X` for CSR `A` `[r, c]`, row indices `rows` and dense `X`
+    /// `[c, d]`: `[rows.len(), d]`, output row `q` summing `v · X[col, :]` over
+    /// the entries of row `rows[q]` of `A` in CSR order (the order of
+    /// [`Backend::spmm_csr`] on the selected rows). Rows may repeat.
+    /// Scores `X[users] · B` without densifying `X` or uploading a row
+    /// selection per batch. `rows` lives on the device, so the range check
+    /// `rows[q] < r` is a CPU-reference panic only; the GPU kernel writes NaN
+    /// across an out-of-range row (never reading past `row_ptr`).
+    fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &Self::Index, x: &Self::Tensor) -> Self::Tensor;
+    /// The item–item Gram matrix `Xᵀ · X` `[c, c]` of a CSR `x` `[r, c]`
+    /// (values used, so a weighted X works), with `xt` the upload of
+    /// [`CsrHost::transpose`] of the same matrix. Columns must be distinct
+    /// within a row (as [`CsrHost::from_triplets`] builds them). Each
+    /// `G[i, j]` is summed over the rows `u` in ascending order, the same on
+    /// both backends. On the GPU, `X` is densified a bounded chunk of rows at a
+    /// time (see [`crate::Gpu::gram_in_chunks`]); 2·nnz·c FLOPs, `[c, c]` plus
+    /// one chunk of memory.
+    fn gram(&self, x: &Csr<Self>, xt: &Csr<Self>) -> Self::Tensor;
 
     // ---- convolution and pooling ----------------------------------------
 
@@ -561,6 +581,13 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         k: usize,
         exclude: Option<&Pattern<Self>>,
     ) -> (Self::Index, Self::Tensor);
+    /// Keeps, in each row of `x` `[n, m]`, the `k` largest entries and sets
+    /// every other entry to 0: `[n, m]`. Entries rank by value, ties by lower
+    /// column; NaN ranks below −inf and −0 equals +0 (the order of
+    /// [`crate::cpu::topk::order_key`]). A kept entry keeps its value (a kept
+    /// NaN stays NaN). `k = 0` gives zeros, `k ≥ m` the row itself; any `k`
+    /// (ItemKNN prunes a similarity to k = 250 neighbours of 1682 items).
+    fn keep_top_k(&self, x: &Self::Tensor, k: usize) -> Self::Tensor;
     /// Per-row ranking metrics of top-`k` lists `top` (`[n·k]` columns, best
     /// first, `u32::MAX` for an empty slot) against the rows of `targets`, at
     /// each cut-off `ks[i]` ≥ 1 (at most 16 on the GPU; a cut-off above `k`
@@ -592,6 +619,55 @@ pub(crate) fn bpr_triples_width(user: &[usize], item: &[usize], indices: usize) 
     user[1]
 }
 
+/// Checks the input of [`Backend::keep_top_k`] (both backends) and returns (n, m).
+pub(crate) fn keep_top_k_shape(x: &[usize]) -> (usize, usize) {
+    assert_eq!(x.len(), 2, "keep_top_k: x must be 2-D, got {x:?}");
+    (x[0], x[1])
+}
+
+/// Checks the inputs of [`Backend::gram`] (both backends): `xt` must have
+/// the transposed shape and as many entries as `x`. Returns (rows, cols) of `x`.
+pub(crate) fn gram_shape<B: Backend>(x: &Csr<B>, xt: &Csr<B>) -> (usize, usize) {
+    let (p, t) = (&x.pattern, &xt.pattern);
+    assert!(
+        t.rows == p.cols && t.cols == p.rows,
+        "gram: xt is [{}, {}], want the transpose of x [{}, {}]",
+        t.rows,
+        t.cols,
+        p.rows,
+        p.cols
+    );
+    for (name, m) in [("x", x), ("xt", xt)] {
+        let q = &m.pattern;
+        assert!(
+            q.row_ptr.count() == q.rows + 1,
+            "gram: {name} row_ptr has {} offsets for {} rows",
+            q.row_ptr.count(),
+            q.rows
+        );
+        assert!(
+            m.vals.dims() == [q.col_idx.count()],
+            "gram: {name} vals {:?} for {} stored entries",
+            m.vals.dims(),
+            q.col_idx.count()
+        );
+    }
+    assert_eq!(
+        p.col_idx.count(),
+        t.col_idx.count(),
+        "gram: x has {} entries, xt {}",
+        p.col_idx.count(),
+        t.col_idx.count()
+    );
+    (p.rows, p.cols)
+}
+
+/// Checks the input of [`Backend::transpose`] (both backends) and returns (n, m).
+pub(crate) fn transpose_shape(x: &[usize]) -> (usize, usize) {
+    assert_eq!(x.len(), 2, "transpose: x must be 2-D, got {x:?}");
+    (x[0], x[1])
+}
+
 /// Checks the inputs of [`Backend::mf_residuals`] (both backends) and
 /// returns (n, d).
 pub(crate) fn mf_residuals_shape(
@@ -613,21 +689,22 @@ pub(crate) fn spd_inverse_shape(a: &[usize]) -> usize {
     a[0]
 }
 
-/// Checks the shapes of `A · X` for [`Backend::spmm_csr`] (panicking with the
-/// op name and shapes, as every op does) and returns the width `d` of `X`.
-pub(crate) fn spmm_width<B: Backend>(a: &Csr<B>, xs: &[usize]) -> usize {
+/// Checks the shapes of `A · X` for [`Backend::spmm_csr`] and
+/// [`Backend::spmm_csr_rows`] (panicking with the op name `op` and shapes, as
+/// every op does) and returns the width `d` of `X`.
+pub(crate) fn spmm_width<B: Backend>(op: &str, a: &Csr<B>, xs: &[usize]) -> usize {
     let p = &a.pattern;
     assert!(
         xs.len() == 2 && xs[0] == p.cols,
-        "spmm_csr: x must be [{}, d] for A [{}, {}], got {xs:?}",
+        "{op}: x must be [{}, d] for A [{}, {}], got {xs:?}",
         p.cols,
         p.rows,
         p.cols
     );
-    assert!(p.row_ptr.count() == p.rows + 1, "spmm_csr: row_ptr has {} offsets for {} rows", p.row_ptr.count(), p.rows);
+    assert!(p.row_ptr.count() == p.rows + 1, "{op}: row_ptr has {} offsets for {} rows", p.row_ptr.count(), p.rows);
     assert!(
         a.vals.dims() == [p.col_idx.count()],
-        "spmm_csr: vals {:?} for {} stored entries",
+        "{op}: vals {:?} for {} stored entries",
         a.vals.dims(),
         p.col_idx.count()
     );

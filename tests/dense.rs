@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use gpurec::backend::Shaped;
 use gpurec::{Act, Backend, BinaryOp, Cpu, Reduce, UnaryOp};
 
 const ACTS: &[Act] = &[Act::Identity, Act::Relu, Act::LeakyRelu(0.1), Act::Sigmoid, Act::Tanh, Act::Softplus];
@@ -201,5 +202,30 @@ fn dot_rows_and_fill_match_cpu() {
         check("dot_rows", &gpu, &gpu.dot_rows(&ag, &bg), &Cpu.dot_rows(&ac, &bc), EXACTISH);
         check("full", &gpu, &gpu.full(&[n, d], 2.5), &Cpu.full(&[n, d], 2.5), EXACTISH);
         check("zeros", &gpu, &gpu.zeros(&[n, d]), &Cpu.zeros(&[n, d]), EXACTISH);
+    }
+}
+
+/// The transpose: the CPU against index arithmetic, the GPU against the CPU
+/// bit for bit (a copy) at shapes crossing the 16 × 16 tiles.
+#[test]
+fn transpose_matches_cpu() {
+    let gpu = gpu();
+    for (n, m) in [(1, 1), (1, 257), (257, 1), (7, 13), (13, 65), (65, 17), (33, 48)] {
+        let x = rand_vec((n * 1000 + m) as u64, n * m);
+        let t = Cpu.transpose(&Cpu.tensor(&x, &[n, m]).unwrap());
+        assert_eq!(t.dims(), &[m, n]);
+        let tv = Cpu.read(&t).unwrap();
+        for r in 0..n {
+            for c in 0..m {
+                assert_eq!(tv[c * n + r], x[r * m + c], "transpose {n}x{m} at ({r}, {c})");
+            }
+        }
+        if let Some(gpu) = &gpu {
+            let g = gpu.transpose(&gpu.tensor(&x, &[n, m]).unwrap());
+            assert_eq!(g.dims(), &[m, n]);
+            assert_eq!(gpu.read(&g).unwrap(), tv, "gpu transpose {n}x{m}");
+            let again = gpu.read(&gpu.transpose(&g)).unwrap();
+            assert_eq!(again, x, "gpu transpose twice {n}x{m}");
+        }
     }
 }

@@ -131,3 +131,137 @@ fn shape_mismatch_panics() {
     let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
     let _ = Cpu.spmm_csr(&Cpu.csr(&m).unwrap(), &Cpu.zeros(&[4, 2]));
 }
+
+/// Rows `sel` of `m` (values kept, rows may repeat) as a new CSR matrix.
+fn take_rows(m: &CsrHost, sel: &[u32]) -> CsrHost {
+    let trip: Vec<(u32, u32, f32)> = sel
+        .iter()
+        .enumerate()
+        .flat_map(|(q, &r)| {
+            let r = r as usize;
+            (m.row_ptr[r] as usize..m.row_ptr[r + 1] as usize).map(move |e| (q as u32, m.col_idx[e], m.vals[e]))
+        })
+        .collect();
+    CsrHost::from_triplets(sel.len(), m.cols, &trip)
+}
+
+/// `A[rows] · X` against `spmm_csr` of the selected rows (CPU, exact: the
+/// same loop), then GPU against CPU, on selections of 1, primes and just past
+/// a workgroup of output elements, with repeats and empty rows.
+#[test]
+fn spmm_csr_rows_matches_cpu() {
+    let gpu = common::gpu();
+    for &(rows, cols, d, deg) in CASES {
+        let m = power_law(rows as u64 + 11, rows, cols, deg);
+        let a = Cpu.csr(&m).unwrap();
+        let x = rand_vec(rows as u64 + 3, cols * d);
+        let xt = Cpu.tensor(&x, &[cols, d]).unwrap();
+        for n in [1, 7, 65] {
+            let sel = rand_ints(n as u64 * 13 + rows as u64, n, rows as u32);
+            let got = Cpu.spmm_csr_rows(&a, &Cpu.index(&sel).unwrap(), &xt);
+            assert_eq!(got.dims(), &[n, d]);
+            let want = Cpu.spmm_csr(&Cpu.csr(&take_rows(&m, &sel)).unwrap(), &xt);
+            let what = format!("spmm_csr_rows {rows}x{cols} d={d} n={n}");
+            assert_close(&what, &Cpu.read(&got).unwrap(), &Cpu.read(&want).unwrap(), EXACTISH);
+            if let Some(gpu) = &gpu {
+                let g = gpu.spmm_csr_rows(
+                    &gpu.csr(&m).unwrap(),
+                    &gpu.index(&sel).unwrap(),
+                    &gpu.tensor(&x, &[cols, d]).unwrap(),
+                );
+                check(&format!("gpu {what}"), gpu, &g, &got, EXACTISH);
+            }
+        }
+    }
+}
+
+#[test]
+fn spmm_csr_rows_gpu_is_deterministic_and_poisons_bad_rows() {
+    let Some(gpu) = common::gpu() else { return };
+    let m = power_law(43, 67, 41, 80);
+    let d = 9;
+    let (a, x) = (gpu.csr(&m).unwrap(), gpu.tensor(&rand_vec(4, m.cols * d), &[m.cols, d]).unwrap());
+    let sel = gpu.index(&rand_ints(5, 70, m.rows as u32)).unwrap();
+    let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    let first = bits(gpu.read(&gpu.spmm_csr_rows(&a, &sel, &x)).unwrap());
+    let second = bits(gpu.read(&gpu.spmm_csr_rows(&a, &sel, &x)).unwrap());
+    assert_eq!(first, second);
+    // Row 67 is outside A: its output row is NaN, the others are untouched.
+    let out = gpu.read(&gpu.spmm_csr_rows(&a, &gpu.index(&[0, 67, 1]).unwrap(), &x)).unwrap();
+    assert!(out[d..2 * d].iter().all(|v| v.is_nan()), "out-of-range row: {:?}", &out[d..2 * d]);
+    assert!(out[..d].iter().chain(&out[2 * d..]).all(|v| v.is_finite()));
+}
+
+#[test]
+#[should_panic(expected = "spmm_csr_rows: row 3 (position 1) outside A [3, 5]")]
+fn spmm_csr_rows_out_of_range_panics_on_cpu() {
+    let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
+    let _ = Cpu.spmm_csr_rows(&Cpu.csr(&m).unwrap(), &Cpu.index(&[0, 3]).unwrap(), &Cpu.zeros(&[5, 2]));
+}
+
+/// Xᵀ · X on a host dense copy (f64 sums), for the reference check.
+fn dense_gram(m: &CsrHost) -> Vec<f32> {
+    let d = dense(m);
+    let c = m.cols;
+    let mut g = vec![0f32; c * c];
+    for i in 0..c {
+        for j in 0..c {
+            g[i * c + j] = (0..m.rows).map(|u| d[u * c + i] as f64 * d[u * c + j] as f64).sum::<f64>() as f32;
+        }
+    }
+    g
+}
+
+/// (rows, cols, max row degree) of the Gram cases: 1, primes, past 64 and
+/// 256 columns, more rows than columns and fewer.
+const GRAM_CASES: &[(usize, usize, usize)] =
+    &[(1, 1, 1), (7, 13, 9), (13, 7, 20), (65, 17, 17), (37, 53, 60), (20, 257, 90)];
+
+/// The Gram matrix: CPU against a dense host Xᵀ·X, GPU against CPU, and the
+/// GPU's chunked densification against the one-chunk run bit for bit.
+#[test]
+fn gram_matches_cpu() {
+    let gpu = common::gpu();
+    for &(rows, cols, deg) in GRAM_CASES {
+        let m = power_law(rows as u64 + 17, rows, cols, deg);
+        let t = m.transpose();
+        let got = Cpu.gram(&Cpu.csr(&m).unwrap(), &Cpu.csr(&t).unwrap());
+        assert_eq!(got.dims(), &[cols, cols]);
+        let what = format!("gram {rows}x{cols} nnz={}", m.nnz());
+        // f32 sums of up to `rows` products against f64 ones.
+        assert_close(&what, &Cpu.read(&got).unwrap(), &dense_gram(&m), SUMS);
+        if let Some(gpu) = &gpu {
+            let (x, xt) = (gpu.csr(&m).unwrap(), gpu.csr(&t).unwrap());
+            let g = gpu.gram(&x, &xt);
+            // The same sum order; only FMA contraction may differ.
+            check(&format!("gpu {what}"), gpu, &g, &got, SUMS);
+            let whole = gpu.read(&g).unwrap();
+            for chunk in [1, 4, 7] {
+                let c = gpu.read(&gpu.gram_in_chunks(&x, &xt, chunk)).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&c), bits(&whole), "{what}: chunks of {chunk} rows");
+            }
+        }
+    }
+}
+
+#[test]
+fn gram_gpu_is_deterministic_and_handles_empty_shapes() {
+    let Some(gpu) = common::gpu() else { return };
+    let m = power_law(44, 50, 70, 60);
+    let (x, xt) = (gpu.csr(&m).unwrap(), gpu.csr(&m.transpose()).unwrap());
+    let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(gpu.read(&gpu.gram(&x, &xt)).unwrap()), bits(gpu.read(&gpu.gram(&x, &xt)).unwrap()));
+    for e in [CsrHost::from_triplets(0, 5, &[]), CsrHost::from_triplets(4, 0, &[]), CsrHost::from_triplets(6, 3, &[])] {
+        let g = gpu.gram(&gpu.csr(&e).unwrap(), &gpu.csr(&e.transpose()).unwrap());
+        assert_eq!(g.dims(), &[e.cols, e.cols]);
+        assert!(gpu.read(&g).unwrap().iter().all(|&v| v == 0.0));
+    }
+}
+
+#[test]
+#[should_panic(expected = "gram: xt is [3, 5], want the transpose of x [3, 5]")]
+fn gram_wants_the_transpose() {
+    let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
+    let _ = Cpu.gram(&Cpu.csr(&m).unwrap(), &Cpu.csr(&CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)])).unwrap());
+}

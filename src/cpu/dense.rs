@@ -255,3 +255,17 @@ pub fn dot_rows(a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
         .collect();
     from_vec(data, &[n])
 }
+
+/// The transpose of a 2-D tensor ([`crate::Backend::transpose`]).
+pub fn transpose(x: &CpuTensor) -> CpuTensor {
+    let (n, m) = crate::backend::transpose_shape(x.shape());
+    let x = x.as_standard_layout();
+    let xv = x.as_slice().expect("standard layout");
+    let mut out = vec![0f32; n * m];
+    for r in 0..n {
+        for c in 0..m {
+            out[c * n + r] = xv[r * m + c];
+        }
+    }
+    from_vec(out, &[m, n])
+}

@@ -168,6 +168,9 @@ impl Backend for Cpu {
     fn log_softmax_backward(&self, y: &CpuTensor, dy: &CpuTensor) -> CpuTensor {
         dense::softmax_backward(y, dy, true)
     }
+    fn transpose(&self, x: &CpuTensor) -> CpuTensor {
+        dense::transpose(x)
+    }
     fn dot_rows(&self, a: &CpuTensor, b: &CpuTensor) -> CpuTensor {
         dense::dot_rows(a, b)
     }
@@ -184,6 +187,12 @@ impl Backend for Cpu {
 
     fn spmm_csr(&self, a: &Csr<Self>, x: &CpuTensor) -> CpuTensor {
         sparse::spmm_csr(a, x)
+    }
+    fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &CpuIndex, x: &CpuTensor) -> CpuTensor {
+        sparse::spmm_csr_rows(a, rows, x)
+    }
+    fn gram(&self, x: &Csr<Self>, xt: &Csr<Self>) -> CpuTensor {
+        sparse::gram(x, xt)
     }
 
     fn conv1d(
@@ -360,6 +369,9 @@ impl Backend for Cpu {
     }
     fn topk_masked(&self, scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (CpuIndex, CpuTensor) {
         topk::topk_masked(scores, k, exclude)
+    }
+    fn keep_top_k(&self, x: &CpuTensor, k: usize) -> CpuTensor {
+        topk::keep_top_k(x, k)
     }
     fn rank_metrics(
         &self,

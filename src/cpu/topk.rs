@@ -82,3 +82,42 @@ pub fn rank_among(scores: &CpuTensor, queries: &Pattern<Cpu>, among: Among<'_, C
     }
     CpuIndex::from(out)
 }
+
+/// The order-preserving `u32` key of a float that [`keep_top_k`] and
+/// `shaders/keep_top_k.wgsl` rank by: a larger float has a larger key, −0 and
+/// +0 share one key, and every NaN maps to 0, below −inf.
+pub fn order_key(v: f32) -> u32 {
+    let b = v.to_bits();
+    let mag = b & 0x7fff_ffff;
+    if mag > 0x7f80_0000 {
+        0
+    } else if mag == 0 {
+        0x8000_0000
+    } else if b != mag {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+/// Keeps the `k` largest entries of each row (ties to the lower column, by
+/// [`order_key`]) and zeroes the rest ([`crate::Backend::keep_top_k`]): a
+/// stable sort of each row's columns, the plain reference for the GPU's
+/// radix select.
+pub fn keep_top_k(x: &CpuTensor, k: usize) -> CpuTensor {
+    let (n, m) = crate::backend::keep_top_k_shape(x.shape());
+    let x = x.as_standard_layout();
+    let xv = x.as_slice().expect("standard layout");
+    let mut out = vec![0f32; n * m];
+    let mut order: Vec<u32> = Vec::with_capacity(m);
+    for r in 0..n {
+        let row = &xv[r * m..(r + 1) * m];
+        order.clear();
+        order.extend(0..m as u32);
+        order.sort_by_key(|&c| std::cmp::Reverse(order_key(row[c as usize]))); // stable: ties keep column order
+        for &c in order.iter().take(k) {
+            out[r * m + c as usize] = row[c as usize];
+        }
+    }
+    from_vec(out, &[n, m])
+}

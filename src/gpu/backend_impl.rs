@@ -138,6 +138,9 @@ impl Backend for Gpu {
     fn log_softmax_backward(&self, y: &GpuTensor, dy: &GpuTensor) -> GpuTensor {
         dense::softmax_backward(self, y, dy, true)
     }
+    fn transpose(&self, x: &GpuTensor) -> GpuTensor {
+        dense::transpose(self, x)
+    }
     fn dot_rows(&self, a: &GpuTensor, b: &GpuTensor) -> GpuTensor {
         dense::dot_rows(self, a, b)
     }
@@ -154,6 +157,12 @@ impl Backend for Gpu {
 
     fn spmm_csr(&self, a: &Csr<Self>, x: &GpuTensor) -> GpuTensor {
         sparse::spmm_csr(self, a, x)
+    }
+    fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &GpuIndex, x: &GpuTensor) -> GpuTensor {
+        sparse::spmm_csr_rows(self, a, rows, x)
+    }
+    fn gram(&self, x: &Csr<Self>, xt: &Csr<Self>) -> GpuTensor {
+        sparse::gram(self, x, xt, None)
     }
 
     fn conv1d(
@@ -330,6 +339,9 @@ impl Backend for Gpu {
     }
     fn topk_masked(&self, scores: &GpuTensor, k: usize, exclude: Option<&Pattern<Self>>) -> (GpuIndex, GpuTensor) {
         topk::topk_masked(self, scores, k, exclude)
+    }
+    fn keep_top_k(&self, x: &GpuTensor, k: usize) -> GpuTensor {
+        topk::keep_top_k(self, x, k)
     }
     fn rank_metrics(
         &self,

@@ -338,3 +338,32 @@ pub(crate) fn dot_rows(gpu: &Gpu, a: &GpuTensor, b: &GpuTensor) -> GpuTensor {
     );
     out
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct TransposeParams {
+    n: u32,
+    m: u32,
+    tiles_x: u32,
+    tiles: u32,
+}
+
+/// [`Backend::transpose`]: one dispatch of `shaders/transpose.wgsl`, a
+/// 16 × 16 workgroup per tile.
+pub(crate) fn transpose(gpu: &Gpu, x: &GpuTensor) -> GpuTensor {
+    let (n, m) = crate::backend::transpose_shape(&x.shape);
+    assert!(u32::try_from(n * m).is_ok(), "transpose: x {:?} exceeds u32 indexing", x.shape);
+    let out = gpu.empty(&[m, n]);
+    let tiles_x = m.div_ceil(16);
+    let tiles = tiles_x * n.div_ceil(16);
+    let params = TransposeParams { n: n as u32, m: m as u32, tiles_x: tiles_x as u32, tiles: tiles as u32 };
+    gpu.dispatch(
+        Shader::Transpose,
+        "main",
+        &[],
+        &params,
+        &[(1, x.raw()), (2, out.raw())],
+        gpu.grid(tiles as u64 * 256, 256),
+    );
+    out
+}

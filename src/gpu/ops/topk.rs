@@ -109,3 +109,37 @@ pub(crate) fn rank_among(gpu: &Gpu, scores: &GpuTensor, queries: &Pattern<Gpu>, 
     );
     out
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct KeepParams {
+    n: u32,
+    m: u32,
+    k: u32,
+    _pad: u32,
+}
+
+/// [`crate::Backend::keep_top_k`]: one workgroup per row of
+/// `shaders/keep_top_k.wgsl` (one dispatch); `k = 0` is a clear and `k ≥ m`
+/// a copy, both recorded without the kernel.
+pub(crate) fn keep_top_k(gpu: &Gpu, x: &GpuTensor, k: usize) -> GpuTensor {
+    let (n, m) = crate::backend::keep_top_k_shape(&x.shape);
+    assert!(u32::try_from(n * m).is_ok(), "keep_top_k: x {:?} exceeds u32 indexing", x.shape);
+    let out = gpu.empty(&x.shape);
+    if k == 0 {
+        gpu.clear(out.raw(), out.bytes());
+    } else if k >= m {
+        gpu.copy(x.raw(), out.raw(), x.bytes());
+    } else {
+        let params = KeepParams { n: n as u32, m: m as u32, k: k as u32, _pad: 0 };
+        gpu.dispatch(
+            Shader::KeepTopK,
+            "main",
+            &[],
+            &params,
+            &[(1, x.raw()), (2, out.raw())],
+            gpu.grid(n as u64 * 256, 256),
+        );
+    }
+    out
+}
