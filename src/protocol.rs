@@ -41,7 +41,7 @@ pub struct RankingRun<B: Backend> {
 
 /// RecBole's protocol on `split` of `data`: trains a `config` model of
 /// `family`, early-stopping on the validation part (when it is not empty and
-/// `fit.patience > 0`), and scores the kept weights on the test part at
+/// `fit.patience > 0`; a closed-form model is validated once), and scores the kept weights on the test part at
 /// cut-offs `ks`.
 #[allow(clippy::too_many_arguments)]
 pub fn ranking<B: Backend>(
@@ -64,7 +64,10 @@ pub fn ranking<B: Backend>(
     let train = TrainSet::from_rows(data, &split.train);
     let test = data.user_item_csr(&split.test);
     let train_valid = data.user_item_csr(&[split.train.clone(), split.valid.clone()].concat());
-    let valid_eval = if split.valid.is_empty() || fit_cfg.patience == 0 {
+    // A closed-form model is validated once (to report it, or to choose its
+    // hyper-parameters); the others when they early-stop.
+    let closed_form = family.info().batch == crate::models::contract::BatchKind::ClosedForm;
+    let valid_eval = if split.valid.is_empty() || (fit_cfg.patience == 0 && !closed_form) {
         None
     } else {
         let valid = data.user_item_csr(&split.valid);

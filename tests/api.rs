@@ -137,3 +137,20 @@ fn mf_through_the_api_ranks_by_predicted_rating() {
     }
     same_after_reload(&rec, "p1");
 }
+
+/// Any registered family by name, with its own settings: EASE ranks each
+/// player's unseen levels of their own style first, and serves the same after a reload.
+#[test]
+fn a_family_by_name_with_its_settings() {
+    let data = players();
+    let rec = Recommender::builder().model_name("ease").set("lambda", 5.0).device(Device::Cpu).fit(&data).unwrap();
+    for (item, _) in rec.recommend("player-5", 5).unwrap() {
+        let level: usize = item.trim_start_matches("level-").parse().unwrap();
+        assert!((25..50).contains(&level), "player-5 (style 1) got {item}");
+    }
+    same_after_reload(&rec, "player-5");
+    let bad = Recommender::builder().model_name("ease").set("lambda", -1.0).device(Device::Cpu).fit(&data);
+    assert!(bad.err().expect("a negative lambda").to_string().contains("lambda"));
+    let unknown = Recommender::builder().model_name("no-such-model").device(Device::Cpu).fit(&data);
+    assert!(unknown.err().expect("an unknown family").to_string().contains("unknown model"));
+}

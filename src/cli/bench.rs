@@ -175,7 +175,8 @@ impl OnBackend for BenchJob<'_> {
         let s0 = stats();
         let t0 = Instant::now();
         let mut model = family.build(b, &train, &config, 1)?;
-        b.flush()?;
+        // Wait for the build's work (a closed-form fit is all of it): read one score.
+        b.read(&model.score_users(b, &b.index(&[0])?))?;
         let build_seconds = t0.elapsed().as_secs_f64();
         let s1 = stats();
         let cfg = FitConfig {

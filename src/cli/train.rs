@@ -45,6 +45,9 @@ pub struct TrainArgs {
     /// cross-validation, and use this split when it is given).
     #[arg(long, value_enum)]
     pub split: Option<SplitChoice>,
+    /// Folds of the cross-validation rating models run without --split or pre-split files (Surprise's k-fold).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..))]
+    pub folds: u64,
     /// Where to run (env GPUREC_DEVICE).
     #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
     pub device: DeviceChoice,
@@ -97,6 +100,7 @@ impl Default for TrainArgs {
             valid: None,
             test: None,
             split: None,
+            folds: 5,
             device: DeviceChoice::from_env(),
             epochs: None,
             patience: None,
@@ -270,7 +274,7 @@ fn train_ranking<B: Backend>(
     Ok(())
 }
 
-/// A rating model: Surprise's 5-fold cross-validation, or with pre-split
+/// A rating model: Surprise's k-fold cross-validation (5 by default), or with pre-split
 /// files or `--split` one train / valid / test split. With `-o`, the saved
 /// model is the split's (or, after cross-validation, one fitted on every
 /// rating for the folds' mean best epoch count).
@@ -297,7 +301,10 @@ fn train_rating<B: Backend>(
         println!("{}", model_line(info, config, fit));
         match &holdout {
             Some((_, name)) => println!("protocol: {name}, predictions clipped to [{lo}, {hi}]"),
-            None => println!("protocol: 5-fold random CV (seed {}), predictions clipped to [{lo}, {hi}]", args.seed),
+            None => println!(
+                "protocol: {}-fold random CV (seed {}), predictions clipped to [{lo}, {hi}]",
+                args.folds, args.seed
+            ),
         }
         if fit.patience > 0 {
             let on = if holdout.is_some() { "the validation part" } else { "a tenth of each training fold" };
@@ -340,14 +347,14 @@ fn train_rating<B: Backend>(
     }
 
     let t0 = Instant::now();
-    let folds = protocol::rating_cv(b, family, config, data, 5, fit)?;
+    let folds = protocol::rating_cv(b, family, config, data, args.folds as usize, fit)?;
     let secs = t0.elapsed().as_secs_f64();
     let rmse = folds.iter().map(|f| f.test.rmse).sum::<f64>() / folds.len() as f64;
     let mae = folds.iter().map(|f| f.test.mae).sum::<f64>() / folds.len() as f64;
     if args.json {
         let out = serde_json::json!({
             "model": info.name, "config": config, "data": input.source, "device": b.describe(),
-            "protocol": "5-fold random CV",
+            "protocol": format!("{}-fold random CV", args.folds),
             "early_stopping_patience": fit.patience,
             "rmse": rmse, "mae": mae,
             "folds": folds.iter().map(|f| serde_json::json!({"rmse": f.test.rmse, "mae": f.test.mae, "best_epoch": f.best_epoch})).collect::<Vec<_>>(),
@@ -362,7 +369,7 @@ fn train_rating<B: Backend>(
             };
             println!("  fold {}: RMSE {:.4}  MAE {:.4}{stop}", k + 1, f.test.rmse, f.test.mae);
         }
-        println!("mean RMSE {rmse:.4}  MAE {mae:.4}  ({secs:.2}s for all five folds, train + test)");
+        println!("mean RMSE {rmse:.4}  MAE {mae:.4}  ({secs:.2}s for all {} folds, train + test)", folds.len());
     }
     if let Some(path) = &args.output {
         let best: Vec<usize> = folds.iter().map(|f| f.best_epoch.max(1)).collect();

@@ -5,6 +5,8 @@
 pub mod bpr;
 pub mod contract;
 pub mod dot;
+pub mod ease;
+pub mod itemknn;
 pub mod lightgcn;
 pub mod mf;
 pub mod neumf;
@@ -13,6 +15,8 @@ pub mod registry;
 pub use bpr::{Bpr, BprConfig, BprMf};
 pub use contract::{Batch, BatchKind, Family, Info, Model, RatingModel, Schedule, Scorer, Task, TrainSet};
 pub use dot::DotScorer;
+pub use ease::{Ease, EaseConfig, EaseModel};
+pub use itemknn::{ItemKnn, ItemKnnConfig, ItemKnnModel};
 pub use lightgcn::{LightGcn, LightGcnConfig, LightGcnFamily};
 pub use mf::{BiasedMf, Mf, MfConfig};
 pub use neumf::{NeuMf, NeuMfConfig, NeuMfFamily};

@@ -133,6 +133,8 @@ families! {
     super::lightgcn::LightGcnFamily,
     super::neumf::NeuMfFamily,
     super::mf::Mf,
+    super::ease::Ease,
+    super::itemknn::ItemKnn,
 }
 
 /// The registered family names, in registry order.
