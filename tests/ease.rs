@@ -100,6 +100,7 @@ fn ease_matches_its_closed_form() {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // w is filled by (row, column), as the definition reads
 fn itemknn_matches_its_definition() {
     for (users, items, k) in [(1, 1, 1), (7, 13, 3), (30, 65, 10), (30, 65, 100)] {
         let x = interactions(users, items, 6, 100 + items as u64);
