@@ -248,7 +248,11 @@ fn train_ranking<B: Backend>(
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         if epochs == 0 {
-            println!("fitted in closed form in {:.2}s", run.train_seconds);
+            println!(
+                "fitted in closed form in {:.2}s (validation included); validation NDCG@10 {}",
+                run.train_seconds,
+                run.summary.best_valid.map(|v| format!("{v:.4}")).unwrap_or("-".into())
+            );
         } else {
             println!(
                 "trained {epochs} epochs in {:.1}s ({sec_per_epoch:.3}s/epoch); best validation NDCG@10 {} at epoch {}",
