@@ -26,6 +26,10 @@
 //!
 //! The model file holds the weights and the users' training rows (a dense
 //! 0/1 `history`, as EASE's), so a loaded model scores without its data.
+//!
+//! Batch of 512 users chosen on ML-100K's validation part (per-user 8:1:1,
+//! seed 2024; validation NDCG@10 for 32 / 64 / 128 / 256 / 512 users:
+//! 0.2416 / 0.2444 / 0.2446 / 0.2489 / 0.2493; lr 2e-3 at 64: 0.2373).
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Csr, Reduce, Shaped, UnaryOp};
 use crate::error::{Error, Result};
@@ -79,7 +83,7 @@ impl Family for MultDaeFamily {
         about: "Mult-DAE: a denoising autoencoder over each user's row with a multinomial likelihood (Liang et al., WWW 2018)",
         task: Task::Ranking,
         batch: BatchKind::UserRows,
-        schedule: Schedule { epochs: 300, patience: 10, fixed_epochs: 100, batch_size: 64, batch_unit: "users" },
+        schedule: Schedule { epochs: 300, patience: 10, fixed_epochs: 100, batch_size: 512, batch_unit: "users" },
         dim_keys: &["latent"],
         lr_key: Some("lr"),
     };

@@ -26,6 +26,13 @@
 //!
 //! The model file holds the weights and the users' training rows (a dense
 //! 0/1 `history`), so a loaded model scores without its data.
+//!
+//! total_anneal_steps 2000 (β reaches its cap 0.2 after about 133 epochs of
+//! 15 steps) and 64 users per batch chosen on ML-100K's validation part
+//! (per-user 8:1:1, seed 2024), validation NDCG@10: RecBole's 200,000 0.2366,
+//! 20,000 0.2441, 2,000 0.2473, β = 0.2 throughout 0.2472, cap 0.5 0.2472,
+//! 32 users 0.2452, 128 users 0.2458, latent 200 0.2389, 256 users with 200
+//! steps 0.2437 (or β = 0.2 throughout 0.2437).
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Reduce, UnaryOp};
 use crate::error::{Error, Result};
@@ -66,7 +73,7 @@ pub struct MultVaeConfig {
 
 impl Default for MultVaeConfig {
     fn default() -> Self {
-        Self { hidden: vec![600], latent: 64, dropout: 0.5, lr: 1e-3, anneal_cap: 0.2, total_anneal_steps: 200_000 }
+        Self { hidden: vec![600], latent: 64, dropout: 0.5, lr: 1e-3, anneal_cap: 0.2, total_anneal_steps: 2_000 }
     }
 }
 
