@@ -411,6 +411,30 @@ fn spmm_csr_rows_op<'a, B: Timed>(graph: &'a OnceCell<CsrHost>, users: usize) ->
     }
 }
 
+type DenseRowsState<B> = (gpurec::backend::Csr<B>, <B as Backend>::Index);
+
+fn csr_rows_dense_op<'a, B: Timed>(graph: &'a OnceCell<CsrHost>, users: usize) -> Op<'a, B, DenseRowsState<B>> {
+    // A Mult-DAE/VAE batch: `users` rows of the users × items matrix as dense
+    // rows. Bytes: the dense output plus the selected rows' entries (read
+    // about log2(degree) times each by the binary searches, counted once).
+    let (_, items, nnz) = ML100K;
+    let sel_nnz = nnz * users / ML100K.0;
+    let bytes = 4 * users + 8 * sel_nnz + 4 * users * items;
+    Op {
+        shape: format!("ml100k-like_users{users}_items{items}"),
+        throughput: Throughput::Bytes(bytes as u64),
+        flush_every: flush_every(users * items * 4),
+        setup: Box::new(move |b: &B| {
+            let host = ml100k_graph(graph);
+            let rows: Vec<u32> = (0..users as u32).collect();
+            (b.csr(host).expect("upload csr"), b.index(&rows).expect("upload rows"))
+        }),
+        run: Box::new(|b: &B, (a, rows)| {
+            black_box(b.csr_rows_dense(a, rows));
+        }),
+    }
+}
+
 fn gram_op<'a, B: Timed>(
     graph: &'a OnceCell<CsrHost>,
 ) -> Op<'a, B, (gpurec::backend::Csr<B>, gpurec::backend::Csr<B>)> {
@@ -467,6 +491,12 @@ fn bench_item_ops(c: &mut Criterion, ctx: &Ctx) {
         bench(&mut g, gpu, spmm_csr_rows_op(&graph, 256));
     }
     bench(&mut g, &Cpu, spmm_csr_rows_op(&graph, 256));
+    g.finish();
+    let mut g = group(c, "csr_rows_dense");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, csr_rows_dense_op(&graph, 64));
+    }
+    bench(&mut g, &Cpu, csr_rows_dense_op(&graph, 64));
     g.finish();
     let mut g = group(c, "gram");
     if let Some(gpu) = &ctx.gpu {

@@ -359,6 +359,15 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     /// `rows[q] < r` is a CPU-reference panic only; the GPU kernel writes NaN
     /// across an out-of-range row (never reading past `row_ptr`).
     fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &Self::Index, x: &Self::Tensor) -> Self::Tensor;
+    /// Rows `rows` of a CSR `a` `[r, c]` as a dense `[rows.len(), c]` tensor:
+    /// `out[q, j]` is the stored value at (rows[q], j), or 0. Rows may repeat.
+    /// Builds an autoencoder's input rows on the device from the training
+    /// matrix uploaded once, so a batch uploads only its row ids. Columns
+    /// must be sorted and distinct within a row (as [`CsrHost::from_triplets`]
+    /// builds them): the GPU finds each column by binary search. As in
+    /// [`Backend::spmm_csr_rows`], a row `≥ r` panics on the CPU and comes out
+    /// NaN on the GPU.
+    fn csr_rows_dense(&self, a: &Csr<Self>, rows: &Self::Index) -> Self::Tensor;
     /// The item–item Gram matrix `Xᵀ · X` `[c, c]` of a CSR `x` `[r, c]`
     /// (values used, so a weighted X works), with `xt` the upload of
     /// [`CsrHost::transpose`] of the same matrix. Columns must be distinct
@@ -569,6 +578,12 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     /// Inverted dropout with a counter-based generator: the same `seed` drops
     /// the same positions, so the backward is `dropout(dy, p, seed)`.
     fn dropout(&self, x: &Self::Tensor, p: f32, seed: u64) -> Self::Tensor;
+    /// A tensor of `shape` drawn from N(0, 1) by Box–Muller on the
+    /// counter-based generator: element `i` reads the uniforms `2⌊i/2⌋` and
+    /// `2⌊i/2⌋ + 1` of stream `seed`, u₁ ∈ (0, 1] and u₂ ∈ [0, 1), and is
+    /// √(−2 ln u₁) · cos(2π u₂) for even `i`, · sin(2π u₂) for odd `i`. The same
+    /// numbers on every backend up to the rounding of ln, cos and sin.
+    fn normal(&self, shape: &[usize], seed: u64) -> Self::Tensor;
     /// `n` integers uniform in `[0, bound)` from the counter-based generator.
     fn random_ints(&self, n: usize, bound: u32, seed: u64) -> Self::Index;
     /// Per row of `scores` `[n, m]`, the `k` largest entries whose column is
@@ -658,6 +673,25 @@ pub(crate) fn gram_shape<B: Backend>(x: &Csr<B>, xt: &Csr<B>) -> (usize, usize) 
         "gram: x has {} entries, xt {}",
         p.col_idx.count(),
         t.col_idx.count()
+    );
+    (p.rows, p.cols)
+}
+
+/// Checks the CSR `a` of [`Backend::csr_rows_dense`] (both backends) and
+/// returns (rows, cols) of `a`.
+pub(crate) fn csr_rows_dense_shape<B: Backend>(a: &Csr<B>) -> (usize, usize) {
+    let p = &a.pattern;
+    assert!(
+        p.row_ptr.count() == p.rows + 1,
+        "csr_rows_dense: row_ptr has {} offsets for {} rows",
+        p.row_ptr.count(),
+        p.rows
+    );
+    assert!(
+        a.vals.dims() == [p.col_idx.count()],
+        "csr_rows_dense: vals {:?} for {} stored entries",
+        a.vals.dims(),
+        p.col_idx.count()
     );
     (p.rows, p.cols)
 }

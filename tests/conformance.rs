@@ -18,7 +18,7 @@ use gpurec::eval::top_k_unseen;
 use gpurec::model_file::ModelFile;
 use gpurec::models::registry::{self, Overrides};
 use gpurec::models::{Batch, BatchKind, Model, TrainSet};
-use gpurec::train::{FitConfig, PairSampler, PointSampler, Silent};
+use gpurec::train::{FitConfig, PairSampler, PointSampler, Silent, UserSampler};
 use gpurec::{Backend, Cpu, Gpu};
 
 /// Scores after one Adam step on each backend. Adam's first step moves
@@ -102,6 +102,11 @@ fn one_batch(kind: BatchKind, set: &TrainSet, n: usize) -> (Vec<u32>, Vec<u32>, 
             let (u, i, j) = s.batch(0, n);
             (u, i, j, Vec::new())
         }
+        BatchKind::UserRows => {
+            let mut s = UserSampler::new(&set.interactions, 1);
+            s.shuffle();
+            (s.batch(0, n).to_vec(), Vec::new(), Vec::new(), Vec::new())
+        }
         _ => {
             let mut s = PointSampler::new(&set.ratings, 1);
             s.shuffle();
@@ -115,6 +120,7 @@ fn step<B: Backend>(b: &B, m: &mut dyn Model<B>, kind: BatchKind, set: &TrainSet
     let (u, i, j, r) = one_batch(kind, set, 200);
     let batch = match kind {
         BatchKind::Pairs => Batch::Pairs { users: &u, pos: &i, neg: &j },
+        BatchKind::UserRows => Batch::Users { users: &u },
         _ => Batch::Points { users: &u, items: &i, targets: &r },
     };
     m.train_step(b, &batch).unwrap()

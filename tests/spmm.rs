@@ -265,3 +265,38 @@ fn gram_wants_the_transpose() {
     let m = CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)]);
     let _ = Cpu.gram(&Cpu.csr(&m).unwrap(), &Cpu.csr(&CsrHost::from_triplets(3, 5, &[(0, 1, 1.0)])).unwrap());
 }
+
+/// Selected rows of a CSR matrix densified: the CPU against the dense
+/// matrix's rows, the GPU bit for bit against the CPU (a copy, no
+/// arithmetic), on 1, primes and outputs just past a workgroup, with
+/// repeated and empty rows; an out-of-range row is NaN on the GPU.
+#[test]
+fn csr_rows_dense_matches_cpu() {
+    let gpu = common::gpu();
+    for &(rows, cols, _, deg) in CASES {
+        let m = power_law(rows as u64 + 5, rows, cols, deg);
+        let full = dense(&m);
+        let n = rows.max(3) + 2;
+        let sel = rand_ints(rows as u64 + 6, n, rows as u32);
+        let want: Vec<f32> =
+            sel.iter().flat_map(|&r| full[r as usize * cols..(r as usize + 1) * cols].to_vec()).collect();
+        let got = Cpu.csr_rows_dense(&Cpu.csr(&m).unwrap(), &Cpu.index(&sel).unwrap());
+        assert_eq!(got.dims(), &[n, cols]);
+        assert_eq!(Cpu.read(&got).unwrap(), want, "csr_rows_dense cpu {rows}x{cols}");
+        if let Some(g) = &gpu {
+            let a = g.csr(&m).unwrap();
+            let out = g.read(&g.csr_rows_dense(&a, &g.index(&sel).unwrap())).unwrap();
+            assert_eq!(out, want, "csr_rows_dense gpu {rows}x{cols}, {n} rows");
+            let bad = g.read(&g.csr_rows_dense(&a, &g.index(&[0, rows as u32]).unwrap())).unwrap();
+            assert_eq!(bad[..cols], full[..cols], "a good row beside a bad one");
+            assert!(bad[cols..].iter().all(|v| v.is_nan()), "an out-of-range row is NaN");
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "csr_rows_dense: row 3")]
+fn csr_rows_dense_out_of_range_panics_on_cpu() {
+    let m = CsrHost::from_triplets(3, 4, &[(0, 1, 1.0)]);
+    Cpu.csr_rows_dense(&Cpu.csr(&m).unwrap(), &Cpu.index(&[3]).unwrap());
+}

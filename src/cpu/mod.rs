@@ -191,6 +191,9 @@ impl Backend for Cpu {
     fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &CpuIndex, x: &CpuTensor) -> CpuTensor {
         sparse::spmm_csr_rows(a, rows, x)
     }
+    fn csr_rows_dense(&self, a: &Csr<Self>, rows: &CpuIndex) -> CpuTensor {
+        sparse::csr_rows_dense(a, rows)
+    }
     fn gram(&self, x: &Csr<Self>, xt: &Csr<Self>) -> CpuTensor {
         sparse::gram(x, xt)
     }
@@ -360,6 +363,9 @@ impl Backend for Cpu {
 
     fn dropout(&self, x: &CpuTensor, p: f32, seed: u64) -> CpuTensor {
         random::dropout(x, p, seed)
+    }
+    fn normal(&self, shape: &[usize], seed: u64) -> CpuTensor {
+        random::normal(shape, seed)
     }
     fn random_ints(&self, n: usize, bound: u32, seed: u64) -> CpuIndex {
         random::random_ints(n, bound, seed)

@@ -1,4 +1,4 @@
-//! CPU reference: dropout and random integers from the counter-based generator.
+//! CPU reference: dropout, random integers and normal noise from the counter-based generator.
 
 use super::{from_vec, CpuIndex, CpuTensor};
 use crate::rng::{rng_f32, rng_u32};
@@ -16,4 +16,26 @@ pub fn dropout(x: &CpuTensor, p: f32, seed: u64) -> CpuTensor {
 pub fn random_ints(n: usize, bound: u32, seed: u64) -> CpuIndex {
     assert!(bound > 0, "random_ints: bound 0");
     CpuIndex::from((0..n as u32).map(|i| rng_u32(seed, i) % bound).collect::<Vec<_>>())
+}
+
+/// N(0, 1) noise by Box–Muller ([`crate::Backend::normal`]), in the
+/// operation order of `shaders/normal.wgsl`.
+pub fn normal(shape: &[usize], seed: u64) -> CpuTensor {
+    let n: usize = shape.iter().product();
+    assert!(u32::try_from(n).is_ok(), "normal: {shape:?} exceeds u32 indexing");
+    let data = (0..n as u32)
+        .map(|i| {
+            let k = i & !1;
+            let u1 = ((rng_u32(seed, k) >> 8) + 1) as f32 * (1.0 / 16_777_216.0);
+            let u2 = rng_f32(seed, k + 1);
+            let r = (-2.0 * u1.ln()).sqrt();
+            let t = std::f32::consts::TAU * u2;
+            if i & 1 == 0 {
+                r * t.cos()
+            } else {
+                r * t.sin()
+            }
+        })
+        .collect();
+    from_vec(data, shape)
 }

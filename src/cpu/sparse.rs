@@ -60,6 +60,27 @@ pub fn spmm_csr_rows(a: &Csr<Cpu>, rows: &CpuIndex, x: &CpuTensor) -> CpuTensor 
     from_vec(out, &[rows.len(), d])
 }
 
+/// Rows of a CSR matrix as dense rows ([`crate::Backend::csr_rows_dense`]).
+pub fn csr_rows_dense(a: &Csr<Cpu>, rows: &CpuIndex) -> CpuTensor {
+    let (r, c) = crate::backend::csr_rows_dense_shape(a);
+    let p = &a.pattern;
+    let vals = a.vals.as_standard_layout();
+    let vals = vals.as_slice().expect("standard layout");
+    let cols = p.col_idx.as_slice().expect("contiguous indices");
+    let mut out = vec![0f32; rows.len() * c];
+    for (q, &u) in rows.iter().enumerate() {
+        let u = u as usize;
+        assert!(u < r, "csr_rows_dense: row {u} (position {q}) outside A [{r}, {c}]");
+        let (lo, hi) = (p.row_ptr[u] as usize, p.row_ptr[u + 1] as usize);
+        assert!(lo <= hi && hi <= cols.len(), "csr_rows_dense: row {u} spans entries {lo}..{hi} of {}", cols.len());
+        for (&j, &v) in cols[lo..hi].iter().zip(&vals[lo..hi]) {
+            assert!((j as usize) < c, "csr_rows_dense: column {j} >= {c} in row {u}");
+            out[q * c + j as usize] = v;
+        }
+    }
+    from_vec(out, &[rows.len(), c])
+}
+
 /// `Xᵀ · X` ([`crate::Backend::gram`]): for each row i of `xt` (the users u
 /// of item i, ascending) and each entry (j, w) of row u of `x`,
 /// `G[i, j] += v · w`, so every `G[i, j]` is summed over u in ascending

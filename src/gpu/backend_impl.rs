@@ -161,6 +161,9 @@ impl Backend for Gpu {
     fn spmm_csr_rows(&self, a: &Csr<Self>, rows: &GpuIndex, x: &GpuTensor) -> GpuTensor {
         sparse::spmm_csr_rows(self, a, rows, x)
     }
+    fn csr_rows_dense(&self, a: &Csr<Self>, rows: &GpuIndex) -> GpuTensor {
+        sparse::csr_rows_dense(self, a, rows)
+    }
     fn gram(&self, x: &Csr<Self>, xt: &Csr<Self>) -> GpuTensor {
         sparse::gram(self, x, xt, None)
     }
@@ -330,6 +333,9 @@ impl Backend for Gpu {
 
     fn dropout(&self, x: &GpuTensor, p: f32, seed: u64) -> GpuTensor {
         random::dropout(self, x, p, seed)
+    }
+    fn normal(&self, shape: &[usize], seed: u64) -> GpuTensor {
+        random::normal(self, shape, seed)
     }
     fn random_ints(&self, n: usize, bound: u32, seed: u64) -> GpuIndex {
         random::random_ints(self, n, bound, seed)

@@ -52,6 +52,10 @@ pub enum BatchKind {
     Pairs,
     /// (user, item, rating) samples.
     Points,
+    /// Users, a shuffled chunk of those with at least one training
+    /// interaction; the model reads their training rows itself (autoencoders
+    /// over a user's whole interaction row).
+    UserRows,
     /// No batches: the model is fitted in closed form when it is built.
     ClosedForm,
 }
@@ -77,6 +81,11 @@ pub enum Batch<'a> {
         /// Ratings.
         targets: &'a [f32],
     },
+    /// Users whose training rows the model reconstructs.
+    Users {
+        /// Distinct users, each with at least one training interaction.
+        users: &'a [u32],
+    },
 }
 
 impl Batch<'_> {
@@ -85,6 +94,7 @@ impl Batch<'_> {
         let got = match self {
             Batch::Pairs { .. } => BatchKind::Pairs,
             Batch::Points { .. } => BatchKind::Points,
+            Batch::Users { .. } => BatchKind::UserRows,
         };
         Error::Invalid(format!("{model} trains on {want:?} batches, not {got:?}"))
     }

@@ -9,6 +9,8 @@ pub mod ease;
 pub mod itemknn;
 pub mod lightgcn;
 pub mod mf;
+pub mod multdae;
+pub mod multvae;
 pub mod neumf;
 pub mod registry;
 
@@ -19,5 +21,7 @@ pub use ease::{Ease, EaseConfig, EaseModel};
 pub use itemknn::{ItemKnn, ItemKnnConfig, ItemKnnModel};
 pub use lightgcn::{LightGcn, LightGcnConfig, LightGcnFamily};
 pub use mf::{BiasedMf, Mf, MfConfig};
+pub use multdae::{MultDae, MultDaeConfig, MultDaeFamily};
+pub use multvae::{MultVae, MultVaeConfig, MultVaeFamily};
 pub use neumf::{NeuMf, NeuMfConfig, NeuMfFamily};
 pub use registry::{Entry, Overrides, FAMILIES};

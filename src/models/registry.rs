@@ -135,6 +135,8 @@ families! {
     super::mf::Mf,
     super::ease::Ease,
     super::itemknn::ItemKnn,
+    super::multdae::MultDaeFamily,
+    super::multvae::MultVaeFamily,
 }
 
 /// The registered family names, in registry order.

@@ -10,7 +10,7 @@
 
 pub mod sampler;
 
-pub use sampler::{PairSampler, PointSampler};
+pub use sampler::{PairSampler, PointSampler, UserSampler};
 
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ use crate::models::contract::{Batch, BatchKind, Model, TrainSet};
 pub struct FitConfig {
     /// Maximum epochs.
     pub epochs: usize,
-    /// Triples per step.
+    /// Samples per step, in the model's batch unit (triples, ratings, users).
     pub batch_size: usize,
     /// Stop after this many epochs without a better validation score (0: never).
     pub patience: usize,
@@ -56,7 +56,7 @@ pub struct EpochReport {
     pub eval_seconds: f64,
     /// Steps (= submissions) in the epoch.
     pub steps: usize,
-    /// Training triples per second.
+    /// Training samples (triples, ratings or users) per second.
     pub samples_per_second: f64,
     /// Whether this epoch improved the early-stopping metric.
     pub improved: bool,
@@ -92,6 +92,7 @@ pub struct FitSummary {
 enum Sampler {
     Pairs(PairSampler),
     Points(PointSampler),
+    Users(UserSampler),
 }
 
 impl Sampler {
@@ -99,6 +100,7 @@ impl Sampler {
         match self {
             Sampler::Pairs(s) => s.len(),
             Sampler::Points(s) => s.len(),
+            Sampler::Users(s) => s.len(),
         }
     }
 
@@ -106,6 +108,7 @@ impl Sampler {
         match self {
             Sampler::Pairs(s) => s.shuffle(),
             Sampler::Points(s) => s.shuffle(),
+            Sampler::Users(s) => s.shuffle(),
         }
     }
 
@@ -120,6 +123,7 @@ impl Sampler {
                 let (users, items, targets) = s.batch(k, size);
                 f(&Batch::Points { users: &users, items: &items, targets: &targets })
             }
+            Sampler::Users(s) => f(&Batch::Users { users: s.batch(k, size) }),
         }
     }
 }
@@ -141,6 +145,7 @@ pub fn fit<B: Backend>(
     let mut sampler = match model.batch_kind() {
         BatchKind::Pairs => Sampler::Pairs(PairSampler::new(&data.interactions, cfg.seed)),
         BatchKind::Points => Sampler::Points(PointSampler::new(&data.ratings, cfg.seed)),
+        BatchKind::UserRows => Sampler::Users(UserSampler::new(&data.interactions, cfg.seed)),
         BatchKind::ClosedForm => {
             let metrics = valid.map(|v| v.validate(b, model)).transpose()?;
             let best_valid = metrics.as_ref().and_then(|m| m.get(&cfg.metric.0, cfg.metric.1));

@@ -1,7 +1,8 @@
 //! The batches of an epoch, made on the host from seeded generators: shuffled
 //! (user, positive) pairs with uniformly sampled negatives ([`PairSampler`]),
-//! and shuffled (user, item, rating) samples ([`PointSampler`]). Per step
-//! only O(batch) indices go to the device.
+//! shuffled (user, item, rating) samples ([`PointSampler`]) and shuffled
+//! users with training interactions ([`UserSampler`]). Per step only
+//! O(batch) indices go to the device.
 
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -104,5 +105,41 @@ impl PointSampler {
         let items = chunk.iter().map(|s| s.1).collect();
         let targets = chunk.iter().map(|s| s.2).collect();
         (users, items, targets)
+    }
+}
+
+/// Seeded shuffling of the users with at least one training interaction
+/// into batches of distinct users (for models that read a user's whole row).
+pub struct UserSampler {
+    users: Vec<u32>,
+    rng: ChaCha8Rng,
+}
+
+impl UserSampler {
+    /// The users of `train` (users × items) with at least one stored entry,
+    /// shuffled by a generator seeded with `seed`.
+    pub fn new(train: &CsrHost, seed: u64) -> Self {
+        let users = (0..train.rows).filter(|&u| !train.row(u).is_empty()).map(|u| u as u32).collect();
+        Self { users, rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    /// Number of users with training interactions.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// True when no user has a training interaction.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Shuffles the users for a new epoch.
+    pub fn shuffle(&mut self) {
+        self.users.shuffle(&mut self.rng);
+    }
+
+    /// Batch `k` of the current epoch.
+    pub fn batch(&self, k: usize, size: usize) -> &[u32] {
+        &self.users[k * size..((k + 1) * size).min(self.users.len())]
     }
 }

@@ -1,4 +1,4 @@
-//! GPU dropout and random integers from the counter-based generator.
+//! GPU dropout, random integers and normal noise from the counter-based generator.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -54,5 +54,23 @@ pub(crate) fn random_ints(gpu: &Gpu, n: usize, bound: u32, seed: u64) -> GpuInde
         _pad: [0; 2],
     };
     gpu.dispatch(Shader::Dropout, "random_ints", &[], &params, &[(3, out.raw())], gpu.grid(n as u64, WG));
+    out
+}
+
+/// N(0, 1) noise of `shape` (`shaders/normal.wgsl`), one element per invocation.
+pub(crate) fn normal(gpu: &Gpu, shape: &[usize], seed: u64) -> GpuTensor {
+    let n: usize = shape.iter().product();
+    assert!(u32::try_from(n).is_ok(), "normal: {shape:?} exceeds u32 indexing");
+    let out = gpu.empty(shape);
+    let params = RandomParams {
+        n: n as u32,
+        seed_lo: seed as u32,
+        seed_hi: (seed >> 32) as u32,
+        bound: 0,
+        prob: 0.0,
+        scale: 1.0,
+        _pad: [0; 2],
+    };
+    gpu.dispatch(Shader::Normal, "main", &[], &params, &[(1, out.raw())], gpu.grid(n as u64, WG));
     out
 }

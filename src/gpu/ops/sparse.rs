@@ -65,6 +65,37 @@ pub(crate) fn spmm_csr_rows(gpu: &Gpu, a: &Csr<Gpu>, rows: &GpuIndex, x: &GpuTen
     out
 }
 
+/// Uniform of `csr_rows_dense.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct RowsDenseParams {
+    n: u32,
+    cols: u32,
+    total: u32,
+    a_rows: u32,
+}
+
+/// `A[rows]` densified: one invocation per output element, a binary search
+/// of its column in its row; one dispatch, no read-back.
+pub(crate) fn csr_rows_dense(gpu: &Gpu, a: &Csr<Gpu>, rows: &GpuIndex) -> GpuTensor {
+    let (r, c) = crate::backend::csr_rows_dense_shape(a);
+    let n = rows.len;
+    let total = n * c;
+    assert!(u32::try_from(total).is_ok(), "csr_rows_dense: output [{n}, {c}] exceeds u32 indexing");
+    let out = gpu.empty(&[n, c]);
+    let params = RowsDenseParams { n: n as u32, cols: c as u32, total: total as u32, a_rows: r as u32 };
+    let p = &a.pattern;
+    gpu.dispatch(
+        Shader::CsrRowsDense,
+        "main",
+        &[],
+        &params,
+        &[(1, p.row_ptr.raw()), (2, p.col_idx.raw()), (3, a.vals.raw()), (4, rows.raw()), (5, out.raw())],
+        gpu.grid(total as u64, WG),
+    );
+    out
+}
+
 /// Uniform of `gram.wgsl` (both entries).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
