@@ -10,6 +10,7 @@ pub mod itemknn;
 pub mod lightgcn;
 pub mod mf;
 pub mod neumf;
+pub mod ngcf;
 pub mod registry;
 
 pub use bpr::{Bpr, BprConfig, BprMf};
@@ -20,4 +21,5 @@ pub use itemknn::{ItemKnn, ItemKnnConfig, ItemKnnModel};
 pub use lightgcn::{LightGcn, LightGcnConfig, LightGcnFamily};
 pub use mf::{BiasedMf, Mf, MfConfig};
 pub use neumf::{NeuMf, NeuMfConfig, NeuMfFamily};
+pub use ngcf::{Ngcf, NgcfConfig, NgcfFamily};
 pub use registry::{Entry, Overrides, FAMILIES};
