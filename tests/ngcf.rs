@@ -71,7 +71,7 @@ fn ngcf_steps_on_the_gpu_as_on_the_cpu() {
     let Some(gpu) = gpu() else { return };
     let d = generate(&SyntheticConfig { users: 60, items: 90, mean_per_user: 12, ..Default::default() });
     let train = d.user_item_csr(&(0..d.len()).collect::<Vec<_>>());
-    let cfg = NgcfConfig { dim: 16, hidden: vec![16, 8], ..Default::default() };
+    let cfg = NgcfConfig { dim: 16, hidden: vec![16, 8], lr: 1e-3, ..Default::default() };
     let (mut c, mut g) = (Ngcf::new(&Cpu, &train, cfg.clone(), 5).unwrap(), Ngcf::new(&gpu, &train, cfg, 5).unwrap());
     let users: Vec<u32> = (0..60).collect();
     let pos: Vec<u32> = users.iter().map(|&u| train.row(u as usize)[0]).collect();
