@@ -7,11 +7,20 @@
 //! - NGCF — X. Wang, X. He, M. Wang, F. Feng, T.-S. Chua, "Neural Graph
 //!   Collaborative Filtering", SIGIR 2019 — weighs the messages:
 //!
-//!   E′ = LeakyReLU( (L + I) E W₁ + b₁ + (L E ⊙ E) W₂ + b₂ )
+//!   E′ = LeakyReLU( (L + I) E W₁ + (L E ⊙ E) W₂ + b )
+//!
+//!   The paper and RecBole's `BiGNNLayer` write two biases, one per linear
+//!   map (b₁ + b₂), but both are added to the same pre-activation, so they
+//!   always receive the same gradient and only their sum matters: one bias b
+//!   is the same model with one redundant parameter fewer (and, under Adam,
+//!   without the sum moving at twice the step size of a single bias).
 //!
 //!   Backward with z the pre-activation and S = L E:
 //!   dz = dE′ ⊙ LeakyReLU′;  dW₁ = ((L + I)E)ᵀ dz;  dW₂ = (S ⊙ E)ᵀ dz;  db = Σ_rows dz;
 //!   dE = (L + I)(dz W₁ᵀ) + (dz W₂ᵀ) ⊙ S + L((dz W₂ᵀ) ⊙ E).
+//!
+//!   The backward uses L for Lᵀ: pass a symmetric L (NGCF's edge dropout
+//!   drops both directions of an edge together, see `models::ngcf`).
 
 use crate::backend::{Act, Backend, BinaryOp, Csr, Reduce};
 use crate::error::Result;
@@ -26,12 +35,10 @@ const SLOPE: f32 = 0.2;
 pub struct NgcfLayer<B: Backend> {
     /// W₁ `[d_in, d_out]`.
     pub w1: Param<B>,
-    /// b₁ `[d_out]`.
-    pub b1: Param<B>,
     /// W₂ `[d_in, d_out]`.
     pub w2: Param<B>,
-    /// b₂ `[d_out]`.
-    pub b2: Param<B>,
+    /// b `[d_out]` (the paper's b₁ + b₂).
+    pub b: Param<B>,
 }
 
 /// What [`NgcfLayer::backward`] needs from the forward.
@@ -48,23 +55,37 @@ pub struct NgcfSaved<B: Backend> {
 pub struct NgcfGrads<B: Backend> {
     /// dW₁.
     pub dw1: B::Tensor,
-    /// db₁.
-    pub db1: B::Tensor,
     /// dW₂.
     pub dw2: B::Tensor,
-    /// db₂.
-    pub db2: B::Tensor,
+    /// db.
+    pub db: B::Tensor,
+}
+
+impl<B: Backend> NgcfGrads<B> {
+    /// dW₁, dW₂, db: the order of [`NgcfLayer::parameters`].
+    pub fn tensors(&self) -> [&B::Tensor; 3] {
+        [&self.dw1, &self.dw2, &self.db]
+    }
 }
 
 impl<B: Backend> NgcfLayer<B> {
-    /// Xavier-normal weights and zero biases (as NGCF's reference code), seeded.
+    /// Xavier-normal weights and a zero bias (as NGCF's reference code), seeded.
     pub fn new(b: &B, d_in: usize, d_out: usize, seed: u64) -> Result<Self> {
         Ok(Self {
             w1: Param::new(b, &init::xavier_normal(derive_seed(seed, 1), d_in, d_out), &[d_in, d_out])?,
-            b1: Param::zeros(b, &[d_out]),
             w2: Param::new(b, &init::xavier_normal(derive_seed(seed, 2), d_in, d_out), &[d_in, d_out])?,
-            b2: Param::zeros(b, &[d_out]),
+            b: Param::zeros(b, &[d_out]),
         })
+    }
+
+    /// W₁, W₂, b.
+    pub fn parameters(&self) -> [&B::Tensor; 3] {
+        [&self.w1.value, &self.w2.value, &self.b.value]
+    }
+
+    /// W₁, W₂, b, mutable.
+    pub fn parameters_mut(&mut self) -> [&mut B::Tensor; 3] {
+        [&mut self.w1.value, &mut self.w2.value, &mut self.b.value]
     }
 
     /// E′ for node embeddings `e` `[n, d_in]` over adjacency `adj` `[n, n]`.
@@ -72,8 +93,8 @@ impl<B: Backend> NgcfLayer<B> {
         let side = b.spmm_csr(adj, e);
         let sum_in = b.binary(BinaryOp::Add, &side, e);
         let prod = b.binary(BinaryOp::Mul, &side, e);
-        let z1 = b.matmul(&sum_in, &self.w1.value, false, false, Some(&self.b1.value), Act::Identity);
-        let z2 = b.matmul(&prod, &self.w2.value, false, false, Some(&self.b2.value), Act::Identity);
+        let z1 = b.matmul(&sum_in, &self.w1.value, false, false, Some(&self.b.value), Act::Identity);
+        let z2 = b.matmul(&prod, &self.w2.value, false, false, None, Act::Identity);
         let out = b.activate(&b.binary(BinaryOp::Add, &z1, &z2), Act::LeakyRelu(SLOPE));
         NgcfSaved { e: e.clone(), side, sum_in, prod, out }
     }
@@ -81,12 +102,10 @@ impl<B: Backend> NgcfLayer<B> {
     /// dE and the weight gradients, given dE′.
     pub fn backward(&self, b: &B, adj: &Csr<B>, saved: &NgcfSaved<B>, dout: &B::Tensor) -> (B::Tensor, NgcfGrads<B>) {
         let dz = b.activate_backward(&saved.out, dout, Act::LeakyRelu(SLOPE));
-        let db = b.reduce_cols(&dz, Reduce::Sum);
         let grads = NgcfGrads {
             dw1: b.matmul(&saved.sum_in, &dz, true, false, None, Act::Identity),
-            db1: db.clone(),
             dw2: b.matmul(&saved.prod, &dz, true, false, None, Act::Identity),
-            db2: db,
+            db: b.reduce_cols(&dz, Reduce::Sum),
         };
         let d_sum = b.matmul(&dz, &self.w1.value, false, true, None, Act::Identity);
         let d_prod = b.matmul(&dz, &self.w2.value, false, true, None, Act::Identity);
@@ -101,8 +120,7 @@ impl<B: Backend> NgcfLayer<B> {
     /// One Adam step on the layer's weights.
     pub fn update(&mut self, b: &B, g: &NgcfGrads<B>, opt: &Adam) {
         self.w1.update(b, &g.dw1, opt);
-        self.b1.update(b, &g.db1, opt);
         self.w2.update(b, &g.dw2, opt);
-        self.b2.update(b, &g.db2, opt);
+        self.b.update(b, &g.db, opt);
     }
 }

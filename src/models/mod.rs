@@ -12,6 +12,7 @@ pub mod mf;
 pub mod multdae;
 pub mod multvae;
 pub mod neumf;
+pub mod ngcf;
 pub mod registry;
 
 pub use bpr::{Bpr, BprConfig, BprMf};
@@ -24,4 +25,5 @@ pub use mf::{BiasedMf, Mf, MfConfig};
 pub use multdae::{MultDae, MultDaeConfig, MultDaeFamily};
 pub use multvae::{MultVae, MultVaeConfig, MultVaeFamily};
 pub use neumf::{NeuMf, NeuMfConfig, NeuMfFamily};
+pub use ngcf::{Ngcf, NgcfConfig, NgcfFamily};
 pub use registry::{Entry, Overrides, FAMILIES};

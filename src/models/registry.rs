@@ -131,6 +131,7 @@ macro_rules! families {
 families! {
     super::bpr::Bpr,
     super::lightgcn::LightGcnFamily,
+    super::ngcf::NgcfFamily,
     super::neumf::NeuMfFamily,
     super::mf::Mf,
     super::ease::Ease,
