@@ -13,9 +13,15 @@ use gpurec::data::movielens::{find_ml100k, load_ml100k};
 use gpurec::data::split::per_user_ratio;
 use gpurec::models::registry::{self, Overrides};
 use gpurec::train::{FitConfig, Silent};
-use gpurec::{Backend, Cpu};
+use gpurec::{Backend, Cpu, Gpu};
 
-fn test_ndcg<B: Backend>(b: &B, model: &str, o: &Overrides, batch: Option<usize>) -> Option<f64> {
+fn test_ndcg<B: Backend>(
+    b: &B,
+    model: &str,
+    o: &Overrides,
+    batch: Option<usize>,
+    epochs: Option<usize>,
+) -> Option<f64> {
     let Some(dir) = find_ml100k() else {
         eprintln!("ML-100K NOT FOUND (looked in $GPUREC_ML100K and ../shared/datasets/ml-100k): quality test not run");
         return None;
@@ -26,7 +32,7 @@ fn test_ndcg<B: Backend>(b: &B, model: &str, o: &Overrides, batch: Option<usize>
     let config = family.config(o).unwrap();
     let s = family.info().schedule;
     let fit = FitConfig {
-        epochs: s.epochs,
+        epochs: epochs.unwrap_or(s.epochs),
         batch_size: batch.unwrap_or(s.batch_size),
         patience: s.patience,
         seed: 2024,
@@ -55,7 +61,7 @@ fn test_ndcg<B: Backend>(b: &B, model: &str, o: &Overrides, batch: Option<usize>
 
 #[test]
 fn cdae_reaches_recbole_quality_on_ml100k_cpu() {
-    if let Some(ndcg) = test_ndcg(&Cpu, "cdae", &Overrides::default(), None) {
+    if let Some(ndcg) = test_ndcg(&Cpu, "cdae", &Overrides::default(), None, None) {
         assert!(ndcg >= 0.30, "test NDCG@10 {ndcg} < 0.30");
     }
 }
@@ -72,6 +78,14 @@ fn cdae_sweep() {
         for kv in sets.split(',').filter(|s| !s.is_empty()) {
             o.set.push(Overrides::parse_set(kv).unwrap());
         }
-        test_ndcg(&Cpu, "cdae", &o, Some(batch.parse().unwrap()));
+        test_ndcg(&Cpu, "cdae", &o, Some(batch.parse().unwrap()), None);
     }
+}
+
+/// Seconds per epoch on the GPU backend (`-- --ignored`; on lavapipe a
+/// software rasterizer's figure): the default model for 5 epochs.
+#[test]
+#[ignore]
+fn cdae_gpu_epoch_seconds() {
+    test_ndcg(&Gpu::new().unwrap(), "cdae", &Overrides::default(), None, Some(5));
 }
