@@ -3,6 +3,7 @@
 //! [`registry`] lists the families.
 
 pub mod bpr;
+pub mod cdae;
 pub mod contract;
 pub mod dot;
 pub mod ease;
@@ -16,6 +17,7 @@ pub mod ngcf;
 pub mod registry;
 
 pub use bpr::{Bpr, BprConfig, BprMf};
+pub use cdae::{Cdae, CdaeConfig, CdaeFamily};
 pub use contract::{Batch, BatchKind, Family, Info, Model, RatingModel, Schedule, Scorer, Task, TrainSet};
 pub use dot::DotScorer;
 pub use ease::{Ease, EaseConfig, EaseModel};

@@ -138,6 +138,7 @@ families! {
     super::itemknn::ItemKnn,
     super::multdae::MultDaeFamily,
     super::multvae::MultVaeFamily,
+    super::cdae::CdaeFamily,
 }
 
 /// The registered family names, in registry order.
