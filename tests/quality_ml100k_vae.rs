@@ -12,52 +12,12 @@
 
 mod common;
 
-use gpurec::data::movielens::{find_ml100k, load_ml100k};
-use gpurec::data::split::per_user_ratio;
-use gpurec::models::registry::{self, Overrides};
-use gpurec::train::{FitConfig, Silent};
-use gpurec::{Backend, Cpu};
-
-fn test_ndcg<B: Backend>(b: &B, model: &str) -> Option<f64> {
-    let Some(dir) = find_ml100k() else {
-        eprintln!("ML-100K NOT FOUND (looked in $GPUREC_ML100K and ../shared/datasets/ml-100k): quality test not run");
-        return None;
-    };
-    let data = load_ml100k(&dir).unwrap();
-    let split = per_user_ratio(&data, 0.1, 0.1, 2024);
-    let family = registry::entry::<B>(model).unwrap();
-    let config = family.config(&Overrides::default()).unwrap();
-    let s = family.info().schedule;
-    let fit = FitConfig {
-        epochs: s.epochs,
-        batch_size: s.batch_size,
-        patience: s.patience,
-        seed: 2024,
-        ..Default::default()
-    };
-    let run =
-        gpurec::protocol::ranking(b, family.as_ref(), &config, &data, &split, &fit, &[10, 20], &mut Silent).unwrap();
-    let m = &run.test;
-    let epochs = run.summary.epochs.len();
-    let train: f64 = run.summary.epochs.iter().map(|e| e.train_seconds).sum();
-    eprintln!(
-        "{model} {config} on ML-100K, {}: best epoch {} of {epochs} ({:.3} s/epoch training), valid NDCG@10 {:.4}, \
-         test NDCG@10 {:.4} Recall@10 {:.4} NDCG@20 {:.4} ({:.1} s to fit and validate)",
-        b.describe(),
-        run.summary.best_epoch,
-        train / epochs.max(1) as f64,
-        run.summary.best_valid.unwrap_or(f64::NAN),
-        m.get("ndcg", 10).unwrap(),
-        m.get("recall", 10).unwrap(),
-        m.get("ndcg", 20).unwrap(),
-        run.train_seconds
-    );
-    Some(m.get("ndcg", 10).unwrap())
-}
+use gpurec::models::registry::Overrides;
+use gpurec::Cpu;
 
 #[test]
 fn multvae_on_ml100k_cpu_reaches_0_30_short_of_recbole() {
-    if let Some(ndcg) = test_ndcg(&Cpu, "multvae") {
+    if let Some(ndcg) = common::ml100k_ranking_ndcg(&Cpu, "multvae", &Overrides::default(), None, None) {
         // 0.3043 with the validation-chosen defaults: RecBole's 0.311 is not
         // reached yet, so this guards what is (see the model's docs).
         assert!(ndcg >= 0.30, "test NDCG@10 {ndcg} < 0.30");
@@ -66,7 +26,7 @@ fn multvae_on_ml100k_cpu_reaches_0_30_short_of_recbole() {
 
 #[test]
 fn multdae_reaches_recbole_quality_on_ml100k_cpu() {
-    if let Some(ndcg) = test_ndcg(&Cpu, "multdae") {
+    if let Some(ndcg) = common::ml100k_ranking_ndcg(&Cpu, "multdae", &Overrides::default(), None, None) {
         assert!(ndcg >= 0.30, "test NDCG@10 {ndcg} < 0.30");
     }
 }

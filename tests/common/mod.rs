@@ -127,3 +127,58 @@ pub fn check_fd_step(what: &str, at: &[f32], analytic: &[f32], kinks: bool, eps:
     }
     assert!(one_sided * 2 <= at.len(), "{what}: {one_sided} of {} coordinates sat on a kink", at.len());
 }
+
+// ---- ML-100K under RecBole's protocol (quality tests) ----
+
+/// Test NDCG@10 of registered family `model` on ML-100K under RecBole's
+/// protocol (per-user 8:1:1 split, seed 2024, full ranking, early stopping
+/// on validation NDCG@10 with the family's schedule, `overrides` applied,
+/// `batch` and `epochs` replacing the schedule's when given), printing the
+/// run; `None`, with a note, when the data set is absent.
+pub fn ml100k_ranking_ndcg<B: gpurec::Backend>(
+    b: &B,
+    model: &str,
+    o: &gpurec::models::registry::Overrides,
+    batch: Option<usize>,
+    epochs: Option<usize>,
+) -> Option<f64> {
+    use gpurec::data::movielens::{find_ml100k, load_ml100k};
+    use gpurec::data::split::per_user_ratio;
+    use gpurec::models::registry;
+    use gpurec::train::{FitConfig, Silent};
+    let Some(dir) = find_ml100k() else {
+        eprintln!("ML-100K NOT FOUND (looked in $GPUREC_ML100K and ../shared/datasets/ml-100k): quality test not run");
+        return None;
+    };
+    let data = load_ml100k(&dir).unwrap();
+    let split = per_user_ratio(&data, 0.1, 0.1, 2024);
+    let family = registry::entry::<B>(model).unwrap();
+    let config = family.config(o).unwrap();
+    let s = family.info().schedule;
+    let fit = FitConfig {
+        epochs: epochs.unwrap_or(s.epochs),
+        batch_size: batch.unwrap_or(s.batch_size),
+        patience: s.patience,
+        seed: 2024,
+        ..Default::default()
+    };
+    let run =
+        gpurec::protocol::ranking(b, family.as_ref(), &config, &data, &split, &fit, &[10, 20], &mut Silent).unwrap();
+    let m = &run.test;
+    let epochs = run.summary.epochs.len();
+    let train: f64 = run.summary.epochs.iter().map(|e| e.train_seconds).sum();
+    eprintln!(
+        "{model} {config} batch {} on ML-100K, {}: best epoch {} of {epochs} ({:.3} s/epoch training), valid NDCG@10 {:.4}, \
+         test NDCG@10 {:.4} Recall@10 {:.4} NDCG@20 {:.4} ({:.1} s to fit and validate)",
+        fit.batch_size,
+        b.describe(),
+        run.summary.best_epoch,
+        train / epochs.max(1) as f64,
+        run.summary.best_valid.unwrap_or(f64::NAN),
+        m.get("ndcg", 10).unwrap(),
+        m.get("recall", 10).unwrap(),
+        m.get("ndcg", 20).unwrap(),
+        run.train_seconds
+    );
+    Some(m.get("ndcg", 10).unwrap())
+}
