@@ -17,8 +17,8 @@ use gpurec::data::Interactions;
 use gpurec::eval::top_k_unseen;
 use gpurec::model_file::ModelFile;
 use gpurec::models::registry::{self, Overrides};
-use gpurec::models::{Batch, BatchKind, Model, TrainSet};
-use gpurec::train::{FitConfig, PairSampler, PointSampler, Silent, UserSampler};
+use gpurec::models::{Batch, BatchKind, Model, Task, TrainSet};
+use gpurec::train::{FitConfig, ItemSampler, PairSampler, PointSampler, Silent, UserSampler};
 use gpurec::{Backend, Cpu, Gpu};
 
 /// Scores after one Adam step on each backend. Adam's first step moves
@@ -46,21 +46,12 @@ fn build<B: Backend>(b: &B, name: &str, set: &TrainSet, seed: u64) -> Box<dyn Mo
 
 fn fit_cfg(name: &str, epochs: usize) -> FitConfig {
     let info = registry::info(name).unwrap();
-    FitConfig { epochs, batch_size: 256, patience: 0, seed: 7, ..Default::default() }.with_batch(info.batch)
-}
-
-trait WithBatch {
-    fn with_batch(self, kind: BatchKind) -> Self;
-}
-
-impl WithBatch for FitConfig {
-    /// Rating models early-stop on RMSE, the others on NDCG.
-    fn with_batch(mut self, kind: BatchKind) -> Self {
-        if kind == BatchKind::Points {
-            self.metric = ("rmse".into(), 0);
-        }
-        self
+    let mut cfg = FitConfig { epochs, batch_size: 256, patience: 0, seed: 7, ..Default::default() };
+    // Rating models early-stop on RMSE, the others on NDCG.
+    if info.task == Task::Rating {
+        cfg.metric = ("rmse".into(), 0);
     }
+    cfg
 }
 
 fn scores<B: Backend>(b: &B, m: &dyn Model<B>, users: &[u32]) -> Vec<f32> {
@@ -107,6 +98,11 @@ fn one_batch(kind: BatchKind, set: &TrainSet, n: usize) -> (Vec<u32>, Vec<u32>, 
             s.shuffle();
             (s.batch(0, n).to_vec(), Vec::new(), Vec::new(), Vec::new())
         }
+        BatchKind::ItemRows => {
+            let mut s = ItemSampler::new(&set.interactions, 1);
+            s.shuffle();
+            (Vec::new(), s.batch(0, n).to_vec(), Vec::new(), Vec::new())
+        }
         _ => {
             let mut s = PointSampler::new(&set.ratings, 1);
             s.shuffle();
@@ -121,6 +117,7 @@ fn step<B: Backend>(b: &B, m: &mut dyn Model<B>, kind: BatchKind, set: &TrainSet
     let batch = match kind {
         BatchKind::Pairs => Batch::Pairs { users: &u, pos: &i, neg: &j },
         BatchKind::UserRows => Batch::Users { users: &u },
+        BatchKind::ItemRows => Batch::Items { items: &i },
         _ => Batch::Points { users: &u, items: &i, targets: &r },
     };
     m.train_step(b, &batch).unwrap()

@@ -56,6 +56,10 @@ pub enum BatchKind {
     /// interaction; the model reads their training rows itself (autoencoders
     /// over a user's whole interaction row).
     UserRows,
+    /// Items, a shuffled chunk of those with at least one training
+    /// interaction; the model reads their training columns itself (item-based
+    /// autoencoders over an item's ratings by every user).
+    ItemRows,
     /// No batches: the model is fitted in closed form when it is built.
     ClosedForm,
 }
@@ -86,6 +90,11 @@ pub enum Batch<'a> {
         /// Distinct users, each with at least one training interaction.
         users: &'a [u32],
     },
+    /// Items whose training columns the model reconstructs.
+    Items {
+        /// Distinct items, each with at least one training interaction.
+        items: &'a [u32],
+    },
 }
 
 impl Batch<'_> {
@@ -95,6 +104,7 @@ impl Batch<'_> {
             Batch::Pairs { .. } => BatchKind::Pairs,
             Batch::Points { .. } => BatchKind::Points,
             Batch::Users { .. } => BatchKind::UserRows,
+            Batch::Items { .. } => BatchKind::ItemRows,
         };
         Error::Invalid(format!("{model} trains on {want:?} batches, not {got:?}"))
     }

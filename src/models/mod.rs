@@ -2,6 +2,7 @@
 //! equations; [`contract`] says what a family declares and a model honours,
 //! [`registry`] lists the families.
 
+pub mod autorec;
 pub mod bpr;
 pub mod cdae;
 pub mod contract;
@@ -16,6 +17,7 @@ pub mod neumf;
 pub mod ngcf;
 pub mod registry;
 
+pub use autorec::{AutoRec, AutoRecConfig, AutoRecFamily};
 pub use bpr::{Bpr, BprConfig, BprMf};
 pub use cdae::{Cdae, CdaeConfig, CdaeFamily};
 pub use contract::{Batch, BatchKind, Family, Info, Model, RatingModel, Schedule, Scorer, Task, TrainSet};

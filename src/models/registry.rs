@@ -134,6 +134,7 @@ families! {
     super::ngcf::NgcfFamily,
     super::neumf::NeuMfFamily,
     super::mf::Mf,
+    super::autorec::AutoRecFamily,
     super::ease::Ease,
     super::itemknn::ItemKnn,
     super::multdae::MultDaeFamily,

@@ -10,7 +10,7 @@
 
 pub mod sampler;
 
-pub use sampler::{PairSampler, PointSampler, UserSampler};
+pub use sampler::{ItemSampler, PairSampler, PointSampler, UserSampler};
 
 use std::time::Instant;
 
@@ -93,6 +93,7 @@ enum Sampler {
     Pairs(PairSampler),
     Points(PointSampler),
     Users(UserSampler),
+    Items(ItemSampler),
 }
 
 impl Sampler {
@@ -101,6 +102,7 @@ impl Sampler {
             Sampler::Pairs(s) => s.len(),
             Sampler::Points(s) => s.len(),
             Sampler::Users(s) => s.len(),
+            Sampler::Items(s) => s.len(),
         }
     }
 
@@ -109,6 +111,7 @@ impl Sampler {
             Sampler::Pairs(s) => s.shuffle(),
             Sampler::Points(s) => s.shuffle(),
             Sampler::Users(s) => s.shuffle(),
+            Sampler::Items(s) => s.shuffle(),
         }
     }
 
@@ -124,6 +127,7 @@ impl Sampler {
                 f(&Batch::Points { users: &users, items: &items, targets: &targets })
             }
             Sampler::Users(s) => f(&Batch::Users { users: s.batch(k, size) }),
+            Sampler::Items(s) => f(&Batch::Items { items: s.batch(k, size) }),
         }
     }
 }
@@ -146,6 +150,7 @@ pub fn fit<B: Backend>(
         BatchKind::Pairs => Sampler::Pairs(PairSampler::new(&data.interactions, cfg.seed)),
         BatchKind::Points => Sampler::Points(PointSampler::new(&data.ratings, cfg.seed)),
         BatchKind::UserRows => Sampler::Users(UserSampler::new(&data.interactions, cfg.seed)),
+        BatchKind::ItemRows => Sampler::Items(ItemSampler::new(&data.interactions, cfg.seed)),
         BatchKind::ClosedForm => {
             let metrics = valid.map(|v| v.validate(b, model)).transpose()?;
             let best_valid = metrics.as_ref().and_then(|m| m.get(&cfg.metric.0, cfg.metric.1));

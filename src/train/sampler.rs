@@ -1,7 +1,8 @@
 //! The batches of an epoch, made on the host from seeded generators: shuffled
 //! (user, positive) pairs with uniformly sampled negatives ([`PairSampler`]),
-//! shuffled (user, item, rating) samples ([`PointSampler`]) and shuffled
-//! users with training interactions ([`UserSampler`]). Per step only
+//! shuffled (user, item, rating) samples ([`PointSampler`]), shuffled
+//! users with training interactions ([`UserSampler`]) and shuffled items
+//! with training interactions ([`ItemSampler`]). Per step only
 //! O(batch) indices go to the device.
 
 use rand::seq::SliceRandom;
@@ -141,5 +142,44 @@ impl UserSampler {
     /// Batch `k` of the current epoch.
     pub fn batch(&self, k: usize, size: usize) -> &[u32] {
         &self.users[k * size..((k + 1) * size).min(self.users.len())]
+    }
+}
+
+/// Seeded shuffling of the items with at least one training interaction into
+/// batches of distinct items (for models that read an item's whole column).
+pub struct ItemSampler {
+    items: Vec<u32>,
+    rng: ChaCha8Rng,
+}
+
+impl ItemSampler {
+    /// The items (columns) of `train` (users × items) with at least one
+    /// stored entry, in ascending order until shuffled by a generator seeded
+    /// with `seed`.
+    pub fn new(train: &CsrHost, seed: u64) -> Self {
+        let mut seen = vec![false; train.cols];
+        train.col_idx.iter().for_each(|&i| seen[i as usize] = true);
+        let items = (0..train.cols as u32).filter(|&i| seen[i as usize]).collect();
+        Self { items, rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    /// Number of items with training interactions.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when no item has a training interaction.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Shuffles the items for a new epoch.
+    pub fn shuffle(&mut self) {
+        self.items.shuffle(&mut self.rng);
+    }
+
+    /// Batch `k` of the current epoch.
+    pub fn batch(&self, k: usize, size: usize) -> &[u32] {
+        &self.items[k * size..((k + 1) * size).min(self.items.len())]
     }
 }
