@@ -12,11 +12,12 @@ use gpurec::data::split::per_user_ratio;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::eval::{RankingEval, Scorer};
 use gpurec::layers::LinearGrads;
+use gpurec::models::contract::UserDraw;
 use gpurec::models::multdae::{MultDae, MultDaeConfig};
 use gpurec::models::multvae::{MultVae, MultVaeConfig};
 use gpurec::models::{Batch, Model, TrainSet};
 use gpurec::sparse::CsrHost;
-use gpurec::train::{FitConfig, Silent};
+use gpurec::train::{FitConfig, Silent, UserSampler};
 use gpurec::{Backend, Cpu, Gpu};
 
 /// 7 users × 9 items, 2–5 interactions each, user 6 without any.
@@ -77,6 +78,47 @@ fn multvae_gradients_match_finite_differences() {
         *m.parameters_mut()[k] = Cpu.tensor(v, &shape).unwrap();
         Cpu.read(&m.grads(&Cpu, &USERS, 78, 0.7).unwrap().loss).unwrap()[0] as f64
     });
+}
+
+#[test]
+fn multvae_gradients_match_with_recbole_noise_and_repeated_users() {
+    // RecBole's ε ~ N(0, 0.01²), and a batch drawn per interaction (users repeat).
+    let x = tiny();
+    let cfg = MultVaeConfig { hidden: vec![5], latent: 3, noise_std: 0.01, ..Default::default() };
+    let model = || MultVae::new(&Cpu, &x, cfg.clone(), 1).unwrap();
+    let users = [3, 0, 3, 5, 3, 1, 0];
+    let m = model();
+    let g = m.grads(&Cpu, &users, 79, 0.7).unwrap();
+    let layers: Vec<_> = g.encoder.iter().chain([&g.mu, &g.logvar]).chain(&g.decoder).collect();
+    check_all("multvae (noise 0.01, repeats)", &m, &flat(&layers), &|k, v| {
+        let mut m = model();
+        let shape = m.parameters()[k].dims().to_vec();
+        *m.parameters_mut()[k] = Cpu.tensor(v, &shape).unwrap();
+        Cpu.read(&m.grads(&Cpu, &users, 79, 0.7).unwrap().loss).unwrap()[0] as f64
+    });
+}
+
+#[test]
+fn per_interaction_draw_repeats_each_user_as_often_as_it_has_interactions() {
+    let x = tiny();
+    let shuffled = |seed| {
+        let mut s = UserSampler::per_interaction(&x, seed);
+        s.shuffle();
+        s.batch(0, usize::MAX).to_vec()
+    };
+    let users = shuffled(5);
+    assert_eq!(users.len(), x.nnz(), "one row per training interaction");
+    for u in 0..x.rows {
+        assert_eq!(users.iter().filter(|&&v| v as usize == u).count(), x.row(u).len(), "user {u}");
+    }
+    assert_eq!(users, shuffled(5), "same seed, same order");
+    assert_ne!(users, shuffled(6), "another seed, another order");
+    // The loop draws as the model says: an epoch of nnz rows.
+    let cfg = MultVaeConfig { hidden: vec![4], latent: 2, draw: UserDraw::PerInteraction, ..Default::default() };
+    let mut m = MultVae::new(&Cpu, &x, cfg, 1).unwrap();
+    let fit = FitConfig { epochs: 1, batch_size: 4, patience: 0, ..Default::default() };
+    let run = gpurec::train::fit(&Cpu, &mut m, &TrainSet::from_csr(&x), None, &fit, &mut Silent).unwrap();
+    assert_eq!(run.epochs[0].steps, x.nnz().div_ceil(4));
 }
 
 #[test]

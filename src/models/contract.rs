@@ -53,8 +53,9 @@ pub enum BatchKind {
     /// (user, item, rating) samples.
     Points,
     /// Users, a shuffled chunk of those with at least one training
-    /// interaction; the model reads their training rows itself (autoencoders
-    /// over a user's whole interaction row).
+    /// interaction (drawn as the model's [`Model::user_draw`] says); the
+    /// model reads their training rows itself (autoencoders over a user's
+    /// whole interaction row).
     UserRows,
     /// Items, a shuffled chunk of those with at least one training
     /// interaction; the model reads their training columns itself (item-based
@@ -62,6 +63,20 @@ pub enum BatchKind {
     ItemRows,
     /// No batches: the model is fitted in closed form when it is built.
     ClosedForm,
+}
+
+/// How the users of an epoch of [`BatchKind::UserRows`] batches are drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserDraw {
+    /// Each user with a training interaction once per epoch, shuffled.
+    #[default]
+    Distinct,
+    /// One user row per training interaction, shuffled (RecBole's
+    /// interaction data loader feeding an autoencoder): a user with n
+    /// training interactions appears n times per epoch, possibly several
+    /// times in one batch, and an epoch has nnz rows.
+    PerInteraction,
 }
 
 /// One training batch, borrowed from the loop's sampler.
@@ -87,7 +102,8 @@ pub enum Batch<'a> {
     },
     /// Users whose training rows the model reconstructs.
     Users {
-        /// Distinct users, each with at least one training interaction.
+        /// Users with at least one training interaction: distinct, or
+        /// repeating under [`UserDraw::PerInteraction`].
         users: &'a [u32],
     },
     /// Items whose training columns the model reconstructs.
@@ -210,6 +226,11 @@ pub trait Model<B: Backend>: Scorer<B> {
     fn config(&self) -> serde_json::Value;
     /// The batches [`Model::train_step`] takes.
     fn batch_kind(&self) -> BatchKind;
+    /// How the users of [`BatchKind::UserRows`] batches are drawn (ignored
+    /// for the other kinds).
+    fn user_draw(&self) -> UserDraw {
+        UserDraw::Distinct
+    }
     /// Records one optimisation step on `batch` (one submission on the GPU);
     /// returns the batch's mean loss as a `[1]` tensor, not read back.
     fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor>;

@@ -17,7 +17,7 @@ use std::time::Instant;
 use crate::backend::{Backend, BinaryOp};
 use crate::error::{Error, Result};
 use crate::eval::{ValidMetrics, Validation};
-use crate::models::contract::{Batch, BatchKind, Model, TrainSet};
+use crate::models::contract::{Batch, BatchKind, Model, TrainSet, UserDraw};
 
 /// Loop settings.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -149,7 +149,10 @@ pub fn fit<B: Backend>(
     let mut sampler = match model.batch_kind() {
         BatchKind::Pairs => Sampler::Pairs(PairSampler::new(&data.interactions, cfg.seed)),
         BatchKind::Points => Sampler::Points(PointSampler::new(&data.ratings, cfg.seed)),
-        BatchKind::UserRows => Sampler::Users(UserSampler::new(&data.interactions, cfg.seed)),
+        BatchKind::UserRows => Sampler::Users(match model.user_draw() {
+            UserDraw::Distinct => UserSampler::new(&data.interactions, cfg.seed),
+            UserDraw::PerInteraction => UserSampler::per_interaction(&data.interactions, cfg.seed),
+        }),
         BatchKind::ItemRows => Sampler::Items(ItemSampler::new(&data.interactions, cfg.seed)),
         BatchKind::ClosedForm => {
             let metrics = valid.map(|v| v.validate(b, model)).transpose()?;

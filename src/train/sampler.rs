@@ -1,9 +1,9 @@
 //! The batches of an epoch, made on the host from seeded generators: shuffled
 //! (user, positive) pairs with uniformly sampled negatives ([`PairSampler`]),
 //! shuffled (user, item, rating) samples ([`PointSampler`]), shuffled
-//! users with training interactions ([`UserSampler`]) and shuffled items
-//! with training interactions ([`ItemSampler`]). Per step only
-//! O(batch) indices go to the device.
+//! users with training interactions, once each or once per interaction
+//! ([`UserSampler`]), and shuffled items with training interactions
+//! ([`ItemSampler`]). Per step only O(batch) indices go to the device.
 
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -110,7 +110,8 @@ impl PointSampler {
 }
 
 /// Seeded shuffling of the users with at least one training interaction
-/// into batches of distinct users (for models that read a user's whole row).
+/// into batches of distinct users, or of one user per training interaction
+/// (for models that read a user's whole row).
 pub struct UserSampler {
     users: Vec<u32>,
     rng: ChaCha8Rng,
@@ -124,7 +125,15 @@ impl UserSampler {
         Self { users, rng: ChaCha8Rng::seed_from_u64(seed) }
     }
 
-    /// Number of users with training interactions.
+    /// One entry per stored entry of `train` (users × items): user u
+    /// appears as often as it has training interactions, shuffled by a
+    /// generator seeded with `seed` (batches then repeat users).
+    pub fn per_interaction(train: &CsrHost, seed: u64) -> Self {
+        let users = (0..train.rows).flat_map(|u| std::iter::repeat_n(u as u32, train.row(u).len())).collect();
+        Self { users, rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    /// Number of entries per epoch (users, or interactions).
     pub fn len(&self) -> usize {
         self.users.len()
     }
