@@ -265,3 +265,15 @@ fn auto_device_prefers_the_cpu_backend_to_a_software_adapter() {
         assert!(!out.lines().any(|l| l.starts_with("device:") && l.contains("ndarray")), "{out}");
     }
 }
+
+#[test]
+fn absurd_sizes_are_refused_with_the_sizes_before_allocating() {
+    for (dim, want) in [("100000000", "needs 400000000000 bytes"), ("18446744073709551615", "overflows")] {
+        for model in ["bpr", "autorec", "multvae"] {
+            let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--model", model, "--dim", dim, "--epochs", "1"]);
+            assert!(!ok, "{model} --dim {dim}");
+            assert!(err.contains(want) || model != "bpr", "{model} --dim {dim}: {err}");
+            assert!(err.contains("tensor `") && !err.contains("panicked"), "{model} --dim {dim}: {err}");
+        }
+    }
+}

@@ -49,7 +49,8 @@ pub fn from_vec(data: Vec<f32>, shape: &[usize]) -> CpuTensor {
 }
 
 /// The host's memory (Linux: `MemTotal` of /proc/meminfo; elsewhere no limit is known).
-fn host_memory_bytes() -> u64 {
+/// The host's physical memory in bytes (`MemTotal`; unbounded when unknown).
+pub(crate) fn host_memory_bytes() -> u64 {
     let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
         line.split_whitespace().nth(1)?.parse::<u64>().ok()

@@ -99,7 +99,9 @@ impl<F: Family, B: Backend> Entry<B> for Registered<F> {
     }
 
     fn build(&self, b: &B, data: &TrainSet, config: &serde_json::Value, seed: u64) -> Result<Box<dyn Model<B>>> {
-        Ok(Box::new(F::build(b, data, parse::<F>(config, "configuration")?, seed)?))
+        let cfg = parse::<F>(config, "configuration")?;
+        check_sizes(b, F::INFO.name, &F::layout(&cfg, data.n_users(), data.n_items()))?;
+        Ok(Box::new(F::build(b, data, cfg, seed)?))
     }
 
     fn load(&self, b: &B, file: &ModelFile) -> Result<Box<dyn Model<B>>> {
@@ -110,6 +112,35 @@ impl<F: Family, B: Backend> Entry<B> for Registered<F> {
         file.check_layout(&F::layout(&cfg, file.user_ids.len(), file.item_ids.len()))?;
         F::load(b, cfg, file)
     }
+}
+
+/// An error with the sizes, before anything is allocated, unless every
+/// tensor of `layout` fits the backend one by one and the model's weights
+/// with their two Adam moments fit the host's memory together (the weights
+/// are made on the host first). Sizes are multiplied with overflow checks,
+/// so an absurd `--dim` is an error, not an abort.
+pub fn check_sizes<B: Backend>(b: &B, model: &str, layout: &super::contract::Layout) -> Result<()> {
+    let mut total: u64 = 0;
+    for (name, shape) in layout {
+        let what = || format!("{model}: tensor `{name}` {shape:?}");
+        let bytes = shape
+            .iter()
+            .try_fold(4u64, |acc, &d| acc.checked_mul(d as u64))
+            .ok_or_else(|| Error::Invalid(format!("{}: its size overflows 64 bits", what())))?;
+        b.check_fits(&what, bytes)?;
+        total = total.saturating_add(bytes);
+    }
+    let host = crate::cpu::host_memory_bytes();
+    let need = total.saturating_mul(3);
+    if need > host {
+        return Err(Error::TooLarge {
+            what: format!("{model}: weights and Adam moments of {} tensors", layout.len()),
+            bytes: need,
+            limit: host,
+            limit_name: "host memory",
+        });
+    }
+    Ok(())
 }
 
 /// Lists the families: `families! { path::Family, … }`, one per line.
