@@ -277,3 +277,33 @@ fn absurd_sizes_are_refused_with_the_sizes_before_allocating() {
         }
     }
 }
+
+#[test]
+fn repeated_rows_are_merged_by_default_so_a_repeated_file_scores_as_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut once = String::new();
+    for u in 0..40 {
+        for k in 0..12 {
+            once.push_str(&format!("{u}\t{}\t4\t{}\n", (u * 7 + k * 5) % 60, 1000 + k));
+        }
+    }
+    let (single, triple) = (dir.path().join("once.tsv"), dir.path().join("thrice.tsv"));
+    std::fs::write(&single, &once).unwrap();
+    std::fs::write(&triple, once.repeat(3)).unwrap();
+    let ndcg = |path: &std::path::Path, extra: &[&str]| -> (f64, String) {
+        let mut args = vec!["train", "--device", "cpu", "--model", "ease", "--data", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = gpurec(&args);
+        assert!(ok, "{err}");
+        let (_, json, _) = gpurec(&[args.as_slice(), &["--json"]].concat());
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        (v["test"]["ndcg"][0].as_f64().unwrap(), out)
+    };
+    let (want, _) = ndcg(&single, &[]);
+    let (merged, out) = ndcg(&triple, &[]);
+    assert_eq!(merged, want, "the repeats merged: the same metrics as the file once");
+    assert!(out.contains("960 repeated (user, item) rows merged, the first of each kept"), "{out}");
+    let (kept, out) = ndcg(&triple, &["--duplicates", "keep"]);
+    assert!(!out.contains("merged"), "{out}");
+    assert!(kept < want, "kept repeats land in test and are masked there as seen: {kept} vs {want}");
+}

@@ -72,6 +72,8 @@ pub struct Input {
     pub presplit: Option<Split>,
     /// What a model file records of the data (`info` keys).
     pub record: serde_json::Value,
+    /// Repeated (user, item) rows merged by the duplicates policy.
+    pub merged: usize,
 }
 
 /// Where the data of `train` comes from.
@@ -106,11 +108,11 @@ pub fn load(a: &DataArgs<'_>) -> Result<Input> {
                 Some(v) => format!("{} / {} / {}", train.display(), v.display(), test.display()),
                 None => format!("{} / {}", train.display(), test.display()),
             };
-            Ok(Input { data, source, presplit: Some(split), record })
+            Ok(Input { data, source, presplit: Some(split), record, merged: 0 })
         }
         (None, None) if a.valid.is_none() => {
             let loaded = spec::load(a.data)?;
-            let data = a.filters.apply(loaded.data).with_context(|| loaded.source.clone())?;
+            let (data, merged) = a.filters.apply(loaded.data).with_context(|| loaded.source.clone())?;
             let record = serde_json::json!({
                 "data": a.data,
                 "data_file": loaded.fingerprint,
@@ -118,8 +120,9 @@ pub fn load(a: &DataArgs<'_>) -> Result<Input> {
                 "threshold": a.filters.threshold,
                 "min_user": a.filters.min_user,
                 "min_item": a.filters.min_item,
+                "duplicates": a.filters.duplicates,
             });
-            Ok(Input { data, source: loaded.source, presplit: None, record })
+            Ok(Input { data, source: loaded.source, presplit: None, record, merged })
         }
         _ => bail!("pre-split data needs --train and --test (--valid is optional)"),
     }
@@ -177,8 +180,13 @@ pub fn for_model(file: &ModelFile, over: Option<&str>) -> Result<(Interactions, 
         threshold: info.get("threshold").and_then(|v| v.as_f64()).map(|v| v as f32),
         min_user: info.get("min_user").and_then(|v| v.as_u64()).unwrap_or(0) as usize,
         min_item: info.get("min_item").and_then(|v| v.as_u64()).unwrap_or(0) as usize,
+        // Files from before the policy existed kept every row.
+        duplicates: match info.get("duplicates") {
+            Some(v) => serde_json::from_value(v.clone()).context("the model file's `duplicates` record")?,
+            None => gpurec::data::filter::Duplicates::Keep,
+        },
     };
-    let data = filters.apply(loaded.data)?;
+    let (data, _) = filters.apply(loaded.data)?;
     let choice = SplitChoice::from_record(split_name).unwrap_or(SplitChoice::Ratio);
     let split = choice.apply(&data, seed)?;
     Ok((data, loaded.source, split))

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
+use gpurec::data::filter::Duplicates;
 use gpurec::data::spec::Filters;
 use gpurec::data::Interactions;
 use gpurec::device::OnBackend;
@@ -89,6 +90,32 @@ pub struct TrainArgs {
     /// Drop items with fewer interactions.
     #[arg(long, default_value_t = 0)]
     pub min_item: usize,
+    /// Repeated (user, item) rows: keep the first of each (default), the last, or keep them all
+    /// (a repeat split into training and test is masked there as seen and can never be hit).
+    #[arg(long, value_enum, default_value_t = DupArg::First)]
+    pub duplicates: DupArg,
+}
+
+/// `--duplicates`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DupArg {
+    /// The first row of each (user, item), in file order.
+    #[default]
+    First,
+    /// The last row of each (user, item).
+    Last,
+    /// Every row.
+    Keep,
+}
+
+impl From<DupArg> for Duplicates {
+    fn from(d: DupArg) -> Self {
+        match d {
+            DupArg::First => Duplicates::First,
+            DupArg::Last => Duplicates::Last,
+            DupArg::Keep => Duplicates::Keep,
+        }
+    }
 }
 
 impl Default for TrainArgs {
@@ -114,6 +141,7 @@ impl Default for TrainArgs {
             threshold: None,
             min_user: 0,
             min_item: 0,
+            duplicates: DupArg::First,
         }
     }
 }
@@ -146,7 +174,12 @@ impl TrainArgs {
             train: self.train.as_deref(),
             valid: self.valid.as_deref(),
             test: self.test.as_deref(),
-            filters: Filters { threshold: self.threshold, min_user: self.min_user, min_item: self.min_item },
+            filters: Filters {
+                threshold: self.threshold,
+                min_user: self.min_user,
+                min_item: self.min_item,
+                duplicates: self.duplicates.into(),
+            },
         }
     }
 }
@@ -177,6 +210,14 @@ impl OnBackend for TrainJob<'_> {
         let input = input::load(&args.data_args())?;
         if !args.json {
             println!("data:    {}: {}", input.source, input.data.summary());
+            if input.merged > 0 {
+                let policy = args.duplicates;
+                println!(
+                    "         {} repeated (user, item) rows merged, the {} of each kept (--duplicates first|last|keep)",
+                    input.merged,
+                    if policy == DupArg::Last { "last" } else { "first" }
+                );
+            }
             println!("device:  {} ({})", b.describe(), self.why);
         }
         match family.info().task {

@@ -7,7 +7,53 @@
 
 use super::{IdMap, Interactions};
 
+/// What loading does with repeated (user, item) rows. A repeat would land in
+/// training and test alike and be masked there as already seen, so it could
+/// never be hit; RecBole's `rm_dup_inter` offers the same first/last choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Duplicates {
+    /// Keep the first row of each (user, item), in file order (the default).
+    #[default]
+    First,
+    /// Keep the last row of each (user, item) (its rating and timestamp, at its position).
+    Last,
+    /// Keep every row.
+    Keep,
+}
+
+impl Duplicates {
+    /// The policy's name, as the CLI and model files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Duplicates::First => "first",
+            Duplicates::Last => "last",
+            Duplicates::Keep => "keep",
+        }
+    }
+}
+
 impl Interactions {
+    /// The interactions with repeated (user, item) rows merged as `policy`
+    /// says, in file order, and how many rows were dropped.
+    pub fn dedup(&self, policy: Duplicates) -> (Interactions, usize) {
+        if policy == Duplicates::Keep {
+            return (self.clone(), 0);
+        }
+        let mut seen = std::collections::HashSet::with_capacity(self.len());
+        let mut keep = vec![false; self.len()];
+        let order: Box<dyn Iterator<Item = usize>> = match policy {
+            Duplicates::Last => Box::new((0..self.len()).rev()),
+            _ => Box::new(0..self.len()),
+        };
+        for r in order {
+            keep[r] = seen.insert((self.users[r], self.items[r]));
+        }
+        let rows: Vec<usize> = (0..self.len()).filter(|&r| keep[r]).collect();
+        let dropped = self.len() - rows.len();
+        (if dropped == 0 { self.clone() } else { self.select(&rows) }, dropped)
+    }
+
     /// Implicit feedback: the interactions with `rating ≥ threshold` (all of them when `None`),
     /// in file order, each with rating 1.0. Timestamps and id maps are kept; users and items
     /// whose interactions all fall below the threshold stay in the maps with none (call
@@ -145,6 +191,18 @@ mod tests {
             d.push(u, i, r, t as i64);
         }
         d
+    }
+
+    #[test]
+    fn dedup_keeps_the_first_or_the_last_row_of_each_pair() {
+        let d = data(&[("a", "x", 5.0), ("a", "y", 2.0), ("a", "x", 1.0), ("b", "x", 4.0), ("a", "x", 3.0)]);
+        let (first, n) = d.dedup(Duplicates::First);
+        assert_eq!((n, first.ratings.clone()), (2, vec![5.0, 2.0, 4.0]));
+        let (last, n) = d.dedup(Duplicates::Last);
+        assert_eq!((n, last.ratings.clone()), (2, vec![2.0, 4.0, 3.0]));
+        assert_eq!(last.items, vec![1, 0, 0], "at the last row's position");
+        assert_eq!(d.dedup(Duplicates::Keep), (d.clone(), 0));
+        assert_eq!(first.user_ids, d.user_ids, "id maps unchanged");
     }
 
     #[test]

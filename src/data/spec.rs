@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::filter::Duplicates;
 use super::movielens::{self, CsvFormat};
 use super::split::{load_presplit, load_presplit_inter, Split};
 use super::synthetic::{generate, SyntheticConfig};
@@ -123,12 +124,17 @@ pub struct Filters {
     pub min_user: usize,
     /// Drop items with fewer interactions.
     pub min_item: usize,
+    /// What to do with repeated (user, item) rows (applied first).
+    #[serde(default)]
+    pub duplicates: Duplicates,
 }
 
 impl Filters {
-    /// `data` with the filters applied; an error naming the filters when nothing is left.
-    pub fn apply(&self, mut data: Interactions) -> Result<Interactions> {
+    /// `data` with the filters applied, and how many repeated rows were
+    /// merged; an error naming the filters when nothing is left.
+    pub fn apply(&self, data: Interactions) -> Result<(Interactions, usize)> {
         let before = data.len();
+        let (mut data, merged) = data.dedup(self.duplicates);
         if self.threshold.is_some() {
             data = data.implicit(self.threshold);
         }
@@ -141,6 +147,6 @@ impl Filters {
                 self.threshold, self.min_user, self.min_item
             )));
         }
-        Ok(data)
+        Ok((data, merged))
     }
 }
