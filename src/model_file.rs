@@ -184,12 +184,16 @@ impl ModelFile {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let head = self.encode_header(path)?;
+        // Held by this process already (e.g. by `gpurec train -o` for the
+        // whole run), or taken now: one writer per target at a time.
+        let _lock = if SaveLock::held(path) { None } else { Some(SaveLock::try_acquire(path)?) };
         let file_name = path.file_name().ok_or_else(|| bad(path, "the path does not name a file"))?;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
         let prefix = format!(".{}.", file_name.to_string_lossy());
+        remove_stale_temporaries(dir, &prefix);
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
@@ -321,6 +325,110 @@ impl ModelFile {
 }
 
 /// Best effort: make the rename itself durable.
+/// Removes the temporary files a killed save of the same target left behind
+/// (`.NAME.XXXXXX.tmp`); called with the target's [`SaveLock`] held, so no
+/// live save is writing one. Best effort: a file that cannot be removed stays.
+fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(prefix) && name.ends_with(".tmp") && name.len() > prefix.len() + 4 {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The right to write one model file: an exclusive advisory lock on
+/// `.NAME.lock` next to it, so two processes saving the same target do not
+/// silently replace each other (the second is refused, naming the file).
+/// [`ModelFile::save`] takes it for the length of the save unless this
+/// process already holds it; `gpurec train -o` holds it from the start of
+/// training, so a second training to the same file stops before it trains.
+/// Dropping it removes the lock file (a kill leaves an empty one, which
+/// locks nothing: the next writer takes it over).
+#[derive(Debug)]
+pub struct SaveLock {
+    file: Option<File>,
+    lock_path: PathBuf,
+}
+
+/// The lock files this process holds, by path.
+static HELD: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+impl SaveLock {
+    fn lock_path(target: &Path) -> Result<PathBuf> {
+        let name = target.file_name().ok_or_else(|| bad(target, "the path does not name a file"))?;
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let dir = dir.canonicalize().map_err(io(target))?;
+        Ok(dir.join(format!(".{}.lock", name.to_string_lossy())))
+    }
+
+    /// Whether this process holds the lock of `target`.
+    pub fn held(target: &Path) -> bool {
+        Self::lock_path(target).is_ok_and(|l| HELD.lock().unwrap_or_else(|e| e.into_inner()).contains(&l))
+    }
+
+    /// Takes the lock of `target` without waiting; an error naming the file
+    /// when another process (or another guard in this one) holds it.
+    pub fn try_acquire(target: &Path) -> Result<SaveLock> {
+        let lock_path = Self::lock_path(target)?;
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(io(&lock_path))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(bad(
+                        target,
+                        "another gpurec process is writing this model file right now (it holds its .lock);                          not replacing its result: choose another --output or wait",
+                    ));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+            }
+            // The lock file may have been removed (its holder finished) between
+            // our open and our lock: then we locked a file nobody else will see.
+            if same_file(&file, &lock_path) {
+                HELD.lock().unwrap_or_else(|e| e.into_inner()).push(lock_path.clone());
+                return Ok(SaveLock { file: Some(file), lock_path });
+            }
+        }
+    }
+}
+
+impl Drop for SaveLock {
+    fn drop(&mut self) {
+        HELD.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != &self.lock_path);
+        // Unlinked while still locked, then unlocked by closing.
+        let _ = std::fs::remove_file(&self.lock_path);
+        drop(self.file.take());
+    }
+}
+
+/// Whether the open `file` is the file now at `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
 fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = File::open(dir) {

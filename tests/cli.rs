@@ -307,3 +307,39 @@ fn repeated_rows_are_merged_by_default_so_a_repeated_file_scores_as_the_file() {
     assert!(!out.contains("merged"), "{out}");
     assert!(kept < want, "kept repeats land in test and are masked there as seen: {kept} vs {want}");
 }
+
+#[test]
+fn a_training_whose_output_another_process_is_writing_stops_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model.gpurec");
+    let _held = gpurec::model_file::SaveLock::try_acquire(&out).unwrap();
+    let (ok, stdout, err) = gpurec(&["train", "--device", "cpu", "-o", out.to_str().unwrap()]);
+    assert!(!ok && err.contains("model.gpurec") && err.contains("another gpurec process"), "{err}");
+    assert!(!stdout.contains("epoch") && !out.exists(), "refused before training: {stdout}");
+}
+
+#[test]
+fn a_model_whose_training_data_is_gone_says_which_file_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = (dir.path().join("gone.tsv"), dir.path().join("m.gpurec"));
+    let rows: String =
+        (0..30).flat_map(|u| (0..10).map(move |k| format!("{u}\t{}\t4\t{k}\n", (u * 3 + k * 7) % 40))).collect();
+    std::fs::write(&data, rows).unwrap();
+    let (ok, _, err) = gpurec(&[
+        "train",
+        "--device",
+        "cpu",
+        "--model",
+        "ease",
+        "--data",
+        data.to_str().unwrap(),
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    std::fs::remove_file(&data).unwrap();
+    for cmd in [&["eval", "--model"][..], &["recommend", "--user", "1", "--model"][..]] {
+        let (ok, _, err) = gpurec(&[cmd, &[model.to_str().unwrap(), "--device", "cpu"]].concat());
+        assert!(!ok && err.contains("gone.tsv") && err.contains("pass --data"), "{cmd:?}: {err}");
+    }
+}

@@ -538,3 +538,77 @@ proptest! {
         }
     }
 }
+
+/// Two big model files that differ in every weight (2 MiB each).
+#[cfg(unix)]
+fn versions() -> [ModelFile; 2] {
+    let n = 1 << 19;
+    [0.25f32, -0.75].map(|v| ModelFile { tensors: vec![NamedTensor::new("w", vec![n], vec![v; n])], ..sample() })
+}
+
+/// Fault injection: a child process saves two versions of a model over
+/// each other in a loop and is killed (SIGKILL) at a random moment, 120
+/// times. After every kill the target is one of the two versions, complete;
+/// at most the dead save's temporary file is left (each save first removes
+/// what killed saves left); the next save leaves only the target.
+#[cfg(unix)]
+#[test]
+fn kill_during_save_leaves_the_old_or_the_new_file_and_the_next_save_cleans_up() {
+    use rand::{RngExt, SeedableRng};
+    const CHILD: &str = "GPUREC_MODEL_FILE_KILL_CHILD";
+    let [a, b] = versions();
+    if let Ok(target) = std::env::var(CHILD) {
+        for k in 0.. {
+            [&a, &b][k % 2].save(&target).unwrap();
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("model.gpurec");
+    a.save(&target).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let (mut left_temp, mut saw_b) = (0, false);
+    for trial in 0..120 {
+        let mut child = std::process::Command::new(&exe)
+            .args(["kill_during_save_leaves_the_old_or_the_new_file_and_the_next_save_cleans_up", "--exact"])
+            .env(CHILD, &target)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(rng.random_range(2_000..60_000)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let now = ModelFile::load(&target).unwrap_or_else(|e| panic!("trial {trial}: {e}"));
+        let is_b = now == loaded(b.clone(), &target);
+        assert!(is_b || now == loaded(a.clone(), &target), "trial {trial}: neither version");
+        saw_b |= is_b;
+        let temps = entries(dir.path()).iter().filter(|n| n.ends_with(".tmp")).count();
+        assert!(temps <= 1, "trial {trial}: {temps} temporary files: {:?}", entries(dir.path()));
+        left_temp += temps;
+    }
+    eprintln!("120 kills: {left_temp} left a temporary file behind; the second version was seen: {saw_b}");
+    assert!(saw_b && left_temp > 0, "the kills should land during saves and between them");
+    a.save(&target).unwrap();
+    let left: Vec<String> =
+        entries(dir.path()).into_iter().filter(|n| n != "model.gpurec" && !n.ends_with(".lock")).collect();
+    assert!(left.is_empty(), "the next save removed the killed saves' files: {left:?}");
+}
+
+#[test]
+fn a_second_writer_of_the_same_file_is_refused_while_the_first_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("model.gpurec");
+    let held = gpurec::model_file::SaveLock::try_acquire(&target).unwrap();
+    // This process holds it: its own saves go ahead.
+    sample().save(&target).unwrap();
+    let e = gpurec::model_file::SaveLock::try_acquire(&target).unwrap_err().to_string();
+    assert!(e.contains("model.gpurec") && e.contains("another gpurec process"), "{e}");
+    drop(held);
+    assert_eq!(entries(dir.path()), ["model.gpurec"], "the lock file goes with the lock");
+    let again = gpurec::model_file::SaveLock::try_acquire(&target).unwrap();
+    drop(again);
+    sample().save(&target).unwrap();
+    assert_eq!(entries(dir.path()), ["model.gpurec"]);
+}

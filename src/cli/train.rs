@@ -187,6 +187,9 @@ impl TrainArgs {
 pub fn train(args: &TrainArgs) -> Result<()> {
     // The model and its configuration are checked before any data is read.
     registry::info(&args.model)?;
+    // The output is ours for the whole run: a second training to the same
+    // file stops here rather than silently replacing this one's result.
+    let _output = args.output.as_deref().map(gpurec::model_file::SaveLock::try_acquire).transpose()?;
     let (backend, why) = args.device.device().choose()?;
     backend.run(TrainJob { args, why })
 }

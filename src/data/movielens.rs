@@ -300,7 +300,10 @@ pub(crate) fn append_delimited(out: &mut Interactions, path: &Path, text: &str, 
                 let v: f32 =
                     f.parse().map_err(|_| data_err(path, lineno, format!("rating {} is not a number", show(f))))?;
                 if !v.is_finite() {
-                    return Err(data_err(path, lineno, format!("rating {v} is not finite")));
+                    // Name what the file says: -1e40 parses to -inf in f32.
+                    let what =
+                        if f.parse::<f64>().is_ok_and(f64::is_finite) { "outside f32's range" } else { "not finite" };
+                    return Err(data_err(path, lineno, format!("rating {} is {what}", show(f))));
                 }
                 v
             }
@@ -383,6 +386,16 @@ mod tests {
         assert!(e.to_string().contains("no interactions"), "header line skipped, then nothing: {e}");
         let e = parse_delimited(Path::new("f.dat"), "1::2\n", &CsvFormat::ml_dat()).unwrap_err().to_string();
         assert!(e.starts_with("f.dat:1:") && e.contains("fields"), "{e}");
+    }
+
+    #[test]
+    fn a_rating_beyond_f32_is_named_as_written() {
+        for (r, want) in [("-1e40", "rating \"-1e40\" is outside f32's range"), ("inf", "rating \"inf\" is not finite")]
+        {
+            let t = format!("1\t2\t3\t4\n1\t3\t{r}\t4\n");
+            let e = parse_delimited(Path::new("big.data"), &t, &CsvFormat::ml100k()).unwrap_err().to_string();
+            assert!(e.starts_with("big.data:2:") && e.contains(want), "{e}");
+        }
     }
 
     #[test]
