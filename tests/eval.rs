@@ -455,3 +455,43 @@ fn bad_cut_offs_and_early_stopping_metrics_are_refused() {
         assert!(err.to_string().contains("early-stopping metric"), "{err}");
     }
 }
+
+/// Metrics that move with the evaluation batch size are a known RecBole bug:
+/// here every user's metrics are stacked in user order and summed once, so
+/// any number of users per submission gives the same numbers, bit for bit,
+/// on each backend, for models of every kind of scorer.
+fn batch_invariant<B: Backend>(b: &B) {
+    use gpurec::models::registry::{self, Overrides};
+    let d = gpurec::data::synthetic::generate(&gpurec::data::synthetic::SyntheticConfig {
+        users: 90,
+        items: 70,
+        mean_per_user: 12,
+        ..Default::default()
+    });
+    let s = gpurec::data::split::per_user_ratio(&d, 0.0, 0.2, 3);
+    let (train, test) = (d.user_item_csr(&s.train), d.user_item_csr(&s.test));
+    let set = gpurec::models::TrainSet::from_rows(&d, &s.train);
+    for name in ["bpr", "ease", "multvae", "autorec"] {
+        let entry = registry::entry::<B>(name).unwrap();
+        let dim = (!entry.info().dim_keys.is_empty()).then_some(8);
+        let cfg = entry.config(&Overrides { dim, ..Default::default() }).unwrap();
+        let model = entry.build(b, &set, &cfg, 1).unwrap();
+        let at = |batch: usize| {
+            let m =
+                RankingEval::new(b, &test, &train, &[1, 5, 10], batch).unwrap().evaluate(b, model.as_ref()).unwrap();
+            [m.recall, m.precision, m.hit, m.ndcg, m.mrr, m.map, m.coverage, m.auc.into_iter().collect()].concat()
+        };
+        let want = at(1000);
+        for batch in [1, 7, 64, 89] {
+            assert_eq!(at(batch), want, "{name} on {}: {batch} users per submission", b.describe());
+        }
+    }
+}
+
+#[test]
+fn metrics_do_not_depend_on_the_users_per_batch() {
+    batch_invariant(&Cpu);
+    if let Some(g) = gpu() {
+        batch_invariant(&g);
+    }
+}

@@ -259,17 +259,23 @@ impl<B: Backend> RankingEval<B> {
         let k = *self.ks.iter().max().unwrap_or(&10);
         let nk = self.ks.len();
         let mut covered = backend.zeros(&[nk, self.n_items]);
-        let mut sums = Vec::with_capacity(self.batches.len());
+        let mut rows = Vec::with_capacity(self.batches.len());
         for b in &self.batches {
             let scores = model.score_users(backend, &b.users);
             let top = backend.topk_masked(&scores, k, Some(&b.exclude)).0;
             let before = self.auc.then(|| backend.rank_among(&scores, &b.targets, Among::AllExcept(Some(&b.exclude))));
             let auc = before.as_ref().map(|before| AucCounts { before, negatives: &b.negatives });
             let per_user = backend.rank_metrics(&top, k, &b.targets, &self.ks, auc, Some(&mut covered));
-            sums.push(backend.reduce_cols(&per_user, Reduce::Sum));
+            rows.push(per_user);
         }
         let width = RANK_METRICS.len() * nk + 1;
-        let total = pairwise_sum(backend, sums).unwrap_or_else(|| backend.zeros(&[width]));
+        // Every user's row stacked in user order, then one column sum: the
+        // same additions in the same order whatever the users per batch, so
+        // the metrics do not move with the batch size (RecBole's do).
+        let total = match rows.is_empty() {
+            true => backend.zeros(&[width]),
+            false => backend.reduce_cols(&crate::layers::lstm::stack_rows(backend, &rows), Reduce::Sum),
+        };
         let covered = backend.reduce_rows(&covered, Reduce::Sum);
         let all = backend.concat_rows(&backend.reshape(&total, &[width, 1]), &backend.reshape(&covered, &[nk, 1]));
         let v = backend.read(&all)?;
@@ -288,22 +294,6 @@ impl<B: Backend> RankingEval<B> {
             users: self.users,
         })
     }
-}
-
-/// Σ of equally shaped tensors as a balanced tree of additions: its rounding
-/// error grows with log(batches), not with the number of batches.
-fn pairwise_sum<B: Backend>(backend: &B, mut xs: Vec<B::Tensor>) -> Option<B::Tensor> {
-    while xs.len() > 1 {
-        xs = xs
-            .chunks(2)
-            .map(|p| match p {
-                [a, b] => backend.binary(BinaryOp::Add, a, b),
-                [a] => a.clone(),
-                _ => unreachable!(),
-            })
-            .collect();
-    }
-    xs.pop()
 }
 
 #[cfg(test)]
