@@ -253,3 +253,39 @@ fn every_family_refuses_a_bad_configuration_by_name() {
         assert!(e.contains(&tensor), "{name}: {e}");
     });
 }
+
+/// Test NDCG@10 (and RMSE for rating models) after a full fit of a few
+/// epochs on GPU and CPU agree within this: the same batches in the same
+/// order, only float rounding differs (on lavapipe every family's figures
+/// came out identical to all printed digits); the margin is for adapters
+/// that fuse or reorder differently.
+const FIT: f64 = 1e-3;
+
+fn fit_metrics<B: Backend>(b: &B, name: &str) -> Vec<f64> {
+    let d = data();
+    let s = gpurec::data::split::per_user_ratio(&d, 0.0, 0.2, 4);
+    let set = TrainSet::from_rows(&d, &s.train);
+    let mut m = build(b, name, &set, 2);
+    gpurec::train::fit(b, m.as_mut(), &set, None, &fit_cfg(name, 3), &mut Silent).unwrap();
+    let eval = gpurec::eval::RankingEval::new(b, &d.user_item_csr(&s.test), &set.interactions, &[10], 64).unwrap();
+    let mut out = vec![eval.evaluate(b, m.as_ref()).unwrap().ndcg[0]];
+    if let Some(r) = m.ratings() {
+        let test = gpurec::eval::rating::Ratings::from_rows(&d, &s.test);
+        out.push(
+            gpurec::eval::rating::RatingEval::new(b, &test, (1.0, 5.0), 4096).unwrap().evaluate(b, r).unwrap().rmse,
+        );
+    }
+    out
+}
+
+#[test]
+fn every_family_fits_on_the_gpu_as_on_the_cpu() {
+    let Some(g) = gpu() else { return };
+    each_family(|name| {
+        let (c, m) = (fit_metrics(&Cpu, name), fit_metrics(&g, name));
+        eprintln!("{name}: cpu {c:?}, gpu {m:?}");
+        for (x, y) in c.iter().zip(&m) {
+            assert!((x - y).abs() <= FIT, "{name}: gpu {m:?} vs cpu {c:?}");
+        }
+    });
+}
