@@ -29,7 +29,7 @@
 //! one non-target). Ties in scores rank the lower item index first, on every
 //! backend.
 
-use crate::backend::{Among, AucCounts, Backend, BinaryOp, Pattern, Reduce, RANK_METRICS, RANK_METRICS_MAX_KS};
+use crate::backend::{Among, AucCounts, Backend, Pattern, Reduce, RANK_METRICS, RANK_METRICS_MAX_KS};
 use crate::error::Result;
 use crate::sparse::CsrHost;
 
