@@ -103,3 +103,62 @@ fn grids_past_the_workgroup_limit_cover_every_element() {
     let sum = gpu.read(&gpu.reduce_rows(&gpu.reshape(&y, &[n / 257, 257]), gpurec::Reduce::Max)).unwrap();
     assert!(sum.iter().all(|&a| a == 3.5));
 }
+
+/// Trains BPR-MF on a fresh context of its own, injecting `fault` at the
+/// third step; returns what `fit` returned, or panics if it panicked or did
+/// not return within a minute (a hang).
+fn fit_with_fault(fault: gpurec::gpu::Fault) -> gpurec::Result<()> {
+    use gpurec::models::registry::{self, Overrides};
+    use gpurec::train::{FitConfig, Progress};
+    struct Inject(Gpu, gpurec::gpu::Fault, usize);
+    impl Progress for Inject {
+        fn on_step(&mut self, _epoch: usize, _step: usize, _steps: usize) {
+            self.2 += 1;
+            if self.2 == 3 {
+                self.0.inject_fault(self.1);
+            }
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let g = Gpu::new().unwrap();
+        let d = gpurec::data::synthetic::generate(&gpurec::data::synthetic::SyntheticConfig {
+            users: 50,
+            items: 60,
+            ..Default::default()
+        });
+        let set = gpurec::models::TrainSet::all(&d);
+        let entry = registry::entry::<Gpu>("bpr").unwrap();
+        let cfg = entry.config(&Overrides { dim: Some(8), ..Default::default() }).unwrap();
+        let mut m = entry.build(&g, &set, &cfg, 1).unwrap();
+        let fit = FitConfig { epochs: 3, batch_size: 64, patience: 0, ..Default::default() };
+        let r = gpurec::train::fit(&g, m.as_mut(), &set, None, &fit, &mut Inject(g.clone(), fault, 0)).map(|_| ());
+        // Scoring after the fault fails too, rather than hanging or panicking.
+        let later = g.read(&m.score_users(&g, &g.index(&[0, 1]).unwrap()));
+        let _ = tx.send((r, later.map(|_| ())));
+    });
+    let (r, later) =
+        rx.recv_timeout(std::time::Duration::from_secs(60)).expect("training returned (no panic, no hang)");
+    if let gpurec::gpu::Fault::DeviceLost = fault {
+        assert!(later.is_err(), "a lost device stays lost");
+    }
+    r
+}
+
+#[test]
+fn a_device_lost_mid_training_is_an_error_not_a_panic_or_a_hang() {
+    if gpu().is_none() {
+        return;
+    }
+    let e = fit_with_fault(gpurec::gpu::Fault::DeviceLost).expect_err("training on a lost device");
+    assert!(matches!(e, Error::DeviceLost(_)), "{e}");
+}
+
+#[test]
+fn running_out_of_memory_mid_training_is_an_error_naming_the_allocation() {
+    if gpu().is_none() {
+        return;
+    }
+    let e = fit_with_fault(gpurec::gpu::Fault::OutOfMemoryAfter(2)).expect_err("an allocation failed");
+    assert!(matches!(e, Error::OutOfMemory { .. }) && e.to_string().contains("injected"), "{e}");
+}

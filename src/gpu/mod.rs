@@ -96,6 +96,18 @@ struct Inner {
     /// First error seen since the last flush; returned by the next flush or read.
     sticky: Arc<Mutex<Option<Error>>>,
     counters: Counters,
+    /// [`Fault::OutOfMemoryAfter`]: allocations left before one fails (0: off).
+    alloc_fuse: std::sync::atomic::AtomicU64,
+}
+
+/// A fault [`Gpu::inject_fault`] makes happen, through the same paths a real
+/// one takes, so tests can check that it surfaces as an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The device is destroyed, as a driver reset or a removed GPU would.
+    DeviceLost,
+    /// The n-th buffer allocation from now fails as out of memory (n ≥ 1).
+    OutOfMemoryAfter(u64),
 }
 
 /// A GPU compute context. Cheap to clone; all clones share the device.
@@ -199,6 +211,7 @@ impl Gpu {
                 recorder: Mutex::new(recorder),
                 sticky,
                 counters: Counters::default(),
+                alloc_fuse: Default::default(),
             }),
         }
     }
@@ -275,7 +288,13 @@ impl Gpu {
     }
 
     fn take_sticky(&self) -> Result<()> {
-        match self.inner.sticky.lock().unwrap().take() {
+        let mut sticky = self.inner.sticky.lock().unwrap();
+        match sticky.take() {
+            // A lost device stays lost: every later call reports it too.
+            Some(Error::DeviceLost(m)) => {
+                *sticky = Some(Error::DeviceLost(m.clone()));
+                Err(Error::DeviceLost(m))
+            }
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -298,9 +317,28 @@ impl Gpu {
         Ok(())
     }
 
+    /// Fault injection for tests of the error paths: a lost device (the
+    /// device is destroyed and every later call reports
+    /// [`Error::DeviceLost`]) or an allocation that fails as out of memory.
+    /// Either surfaces from the next flush or read as an error, never a panic
+    /// or a hang.
+    pub fn inject_fault(&self, fault: Fault) {
+        match fault {
+            Fault::DeviceLost => {
+                self.set_sticky(Error::DeviceLost("injected: the device was destroyed".into()));
+                self.inner.device.destroy();
+            }
+            Fault::OutOfMemoryAfter(n) => self.inner.alloc_fuse.store(n.max(1), Ordering::Relaxed),
+        }
+    }
+
     /// A pooled storage buffer of at least `bytes` bytes (contents undefined).
     pub fn try_alloc(&self, what: &dyn Fn() -> String, bytes: u64) -> Result<GpuBuffer> {
         self.check_fits(what, bytes)?;
+        let fuse = &self.inner.alloc_fuse;
+        if fuse.load(Ordering::Relaxed) > 0 && fuse.fetch_sub(1, Ordering::Relaxed) == 1 {
+            return Err(Error::OutOfMemory { what: format!("{} (injected)", what()), bytes });
+        }
         let class = size_class(bytes);
         let pool = &self.inner.pool;
         if let Some(buf) = pool.take(class) {
