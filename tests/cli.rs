@@ -343,3 +343,29 @@ fn a_model_whose_training_data_is_gone_says_which_file_and_what_to_do() {
         assert!(!ok && err.contains("gone.tsv") && err.contains("pass --data"), "{cmd:?}: {err}");
     }
 }
+
+#[test]
+fn nothing_to_learn_or_to_evaluate_is_an_error_that_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.tsv");
+    std::fs::write(&one, "1\t1\t5\t0\n").unwrap();
+    let four = dir.path().join("four.tsv");
+    let rows: String =
+        (0..50).flat_map(|u| (0..4).map(move |k| format!("{u}\t{}\t4\t{k}\n", (u * 3 + k * 7) % 40))).collect();
+    std::fs::write(&four, rows).unwrap();
+    let (one, four) = (one.to_str().unwrap(), four.to_str().unwrap());
+    let cases: [(&[&str], &str); 7] = [
+        (&["--data", one], "test part of the split is empty"),
+        (&["--data", four], "test part of the split is empty"),
+        (&["--data", one, "--model", "mf"], "cannot make 5 folds"),
+        (&["--epochs", "0"], "epochs must be at least 1"),
+        (&["--model", "neumf", "--batch-size", "0"], "batch-size must be at least 1"),
+        (&["--data", four, "--threshold", "10"], "threshold Some(10.0)"),
+        (&["--data", four, "--min-user", "1000"], "min_user 1000"),
+    ];
+    for (args, want) in cases {
+        let (ok, out, err) = gpurec(&[&["train", "--device", "cpu"], args].concat());
+        assert!(!ok && err.contains(want) && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(!out.contains("NDCG") && !out.contains("saved"), "{args:?}: no metrics, no model: {out}");
+    }
+}
