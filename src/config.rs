@@ -12,11 +12,21 @@ pub fn toml_to_args(path: &Path, text: &str) -> Result<Vec<String>> {
     let table: toml::Table = text.parse().with_context(|| format!("{}: not valid TOML", path.display()))?;
     let mut args = Vec::new();
     for (key, value) in table {
+        // A key becomes a flag as it is: one that no flag can spell ("" would become `--`, the
+        // end of the options) is refused here rather than turned into a confusing argument.
+        if !key.starts_with(|c: char| c.is_ascii_alphanumeric())
+            || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bail!("{}: key {key:?} is not a flag name (letters, digits, `_` and `-`)", path.display());
+        }
         let flag = format!("--{}", key.replace('_', "-"));
         let mut push = |v: &toml::Value| -> Result<()> {
             match v {
                 toml::Value::String(s) => args.extend([flag.clone(), s.clone()]),
                 toml::Value::Integer(i) => args.extend([flag.clone(), i.to_string()]),
+                toml::Value::Float(f) if !f.is_finite() => {
+                    bail!("{}: {key} = {f}: expected a finite number", path.display())
+                }
                 toml::Value::Float(f) => args.extend([flag.clone(), f.to_string()]),
                 toml::Value::Boolean(true) => args.push(flag.clone()),
                 toml::Value::Boolean(false) => {}
@@ -75,5 +85,22 @@ mod tests {
         let argv: Vec<String> =
             ["gpurec", "train", "--config", f.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
         assert!(expand(argv).unwrap_err().to_string().contains("run.toml"));
+    }
+
+    #[test]
+    fn non_finite_numbers_and_keys_that_are_no_flags_are_errors() {
+        let p = Path::new("run.toml");
+        for (text, want) in [
+            ("lr = nan", "lr = NaN: expected a finite number"),
+            ("threshold = -inf", "expected a finite number"),
+            ("lr = [0.1, +inf]", "expected a finite number"),
+            ("\"\" = \"x\"", "key \"\" is not a flag name"),
+            ("\"-x\" = 1", "is not a flag name"),
+            ("\"a b\" = 1", "is not a flag name"),
+        ] {
+            let e = toml_to_args(p, text).unwrap_err().to_string();
+            assert!(e.starts_with("run.toml: ") && e.contains(want), "{text}: {e}");
+        }
+        assert_eq!(toml_to_args(p, "min-user = 2\nlr = 1e-3").unwrap(), ["--lr", "0.001", "--min-user", "2"]);
     }
 }

@@ -223,6 +223,13 @@ pub(crate) fn split_fields<'a>(
 /// [`Error::Data`] naming their line.
 pub(crate) fn read_utf8(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    decode_utf8(path, bytes)
+}
+
+/// The text of a file already read into `bytes` (`path` names it in errors), as
+/// the loaders take it: UTF-8 with a leading byte-order mark skipped; invalid bytes
+/// are a [`Error::Data`] naming their line.
+pub fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
     let mut text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
@@ -240,11 +247,21 @@ fn read_first_line(path: &Path) -> Result<String> {
     let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
     let mut buf = Vec::new();
     std::io::BufReader::new(file).read_until(b'\n', &mut buf).map_err(|e| io_err(path, e))?;
+    first_line(path, &buf)
+}
+
+/// The header line of a file whose contents (or at least first line) are `bytes`,
+/// exactly as `read_first_line` reads it from the file.
+pub(crate) fn first_line(path: &Path, bytes: &[u8]) -> Result<String> {
+    let buf = match bytes.iter().position(|&b| b == b'\n') {
+        Some(nl) => &bytes[..=nl],
+        None => bytes,
+    };
     if buf.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(data_err(path, 1, "expected a header line, found an empty file"));
     }
-    let line = String::from_utf8(buf).map_err(|_| data_err(path, 1, "the header line is not valid UTF-8"))?;
-    Ok(line.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(line))
+    let line = std::str::from_utf8(buf).map_err(|_| data_err(path, 1, "the header line is not valid UTF-8"))?;
+    Ok(line.strip_prefix('\u{feff}').unwrap_or(line).to_string())
 }
 
 /// Reads a delimited interaction file.
@@ -332,13 +349,17 @@ pub(crate) fn append_delimited(out: &mut Interactions, path: &Path, text: &str, 
 
 /// Loads a RecBole atomic `.inter` file (see [`CsvFormat::inter`]).
 pub fn load_inter(path: &Path) -> Result<Interactions> {
-    let text = read_utf8(path)?;
+    parse_inter(path, &read_utf8(path)?)
+}
+
+/// [`load_inter`] on text already read (`path` names it in errors).
+pub fn parse_inter(path: &Path, text: &str) -> Result<Interactions> {
     let first = text.lines().next().unwrap_or("");
     if first.trim().is_empty() {
         return Err(data_err(path, 1, "expected a header line of name:type fields, found an empty line"));
     }
     let fmt = CsvFormat::inter_from_header_line(path, first)?;
-    parse_delimited(path, &text, &fmt)
+    parse_delimited(path, text, &fmt)
 }
 
 /// Loads MovieLens 100K from its folder (`u.data`).

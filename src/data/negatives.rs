@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use crate::data::movielens::read_utf8;
 use crate::data::IdMap;
 use crate::error::{Error, Result};
 
@@ -18,7 +19,8 @@ use crate::error::{Error, Result};
 /// items, and negatives that repeat on a line, are errors naming the file
 /// and the line.
 pub fn load_test_negatives(path: &Path, users: &IdMap, items: &IdMap) -> Result<Vec<Vec<u32>>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    // As every data loader reads its file: a byte-order mark skipped, bad UTF-8 named by line.
+    let text = read_utf8(path)?;
     parse_test_negatives(path, &text, users, items)
 }
 
@@ -88,5 +90,17 @@ mod tests {
         assert!(e("(10,a)\tb\tb").contains("twice"));
         assert!(e("(10,a)").contains("no negatives"));
         assert!(e("\n\n").contains("no negatives found"));
+    }
+
+    #[test]
+    fn files_are_read_like_the_other_data_files() {
+        let (users, items) = (ids(&["10"]), ids(&["a", "b"]));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.neg");
+        std::fs::write(&p, b"\xef\xbb\xbf(10,a)\tb\n").unwrap();
+        assert_eq!(load_test_negatives(&p, &users, &items).unwrap(), vec![vec![1]], "byte-order mark skipped");
+        std::fs::write(&p, b"(10,a)\tb\n(10,a)\t\xff\n").unwrap();
+        let e = load_test_negatives(&p, &users, &items).unwrap_err();
+        assert!(matches!(e, Error::Data { line: 2, .. }) && e.to_string().contains("UTF-8"), "{e}");
     }
 }

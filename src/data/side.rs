@@ -96,6 +96,9 @@ const AGE_GROUPS: [(u32, u32, &str); 7] = [
     (56, u32::MAX, "56+"),
 ];
 
+/// Ages above this are errors (`age/100` would otherwise be a wild feature value).
+const MAX_AGE: u32 = 150;
+
 /// Decodes latin-1 (ISO 8859-1): every byte is the code point of the same value.
 pub fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
@@ -252,8 +255,11 @@ pub fn parse_ml100k_users(
         if f[0].is_empty() {
             return Err(data_err(path, line, "empty user id"));
         }
-        let age =
+        let age: u32 =
             f[1].parse().map_err(|_| data_err(path, line, format!("age {} is not a whole number", show(f[1]))))?;
+        if age > MAX_AGE {
+            return Err(data_err(path, line, format!("age {age} is over {MAX_AGE} years")));
+        }
         let male = match f[2] {
             "M" => true,
             "F" => false,
@@ -287,7 +293,9 @@ pub fn parse_ml100k_users(
         let Some(i) = seen.claim(path, r.line, users, &r.id)? else { continue };
         let row = out.row_mut(i);
         row[0] = r.age as f32 / 100.0;
-        row[1 + AGE_GROUPS.iter().position(|g| (g.0..g.1).contains(&r.age)).unwrap()] = 1.0;
+        // The last group is open-ended: `(56, u32::MAX)` holds u32::MAX too.
+        let group = AGE_GROUPS.iter().position(|g| r.age < g.1).unwrap_or(AGE_GROUPS.len() - 1);
+        row[1 + group] = 1.0;
         row[1 + AGE_GROUPS.len() + usize::from(!r.male)] = 1.0;
         row[occ0 + occ] = 1.0;
         let zip = r.zip.chars().next().and_then(|c| c.to_digit(10)).map_or(10, |d| d as usize);
@@ -402,5 +410,9 @@ mod tests {
         assert!(e(b"1|24|X|other|1\n").starts_with("u.user:1:"));
         assert!(e(b"1|-3|M|other|1\n").contains("age"));
         assert!(e(b"1,24,M,other,1\n").contains("5 fields"));
+        // u32::MAX fell in no age group (the last one was half-open) and panicked.
+        assert!(e(b"1|4294967295|M|other|1\n").starts_with("u.user:1: age 4294967295 is over 150"));
+        let old = parse_ml100k_users(p, b"1|150|M|other|1\n", &m, Some(&occ)).unwrap();
+        assert_eq!(old.row(3)[1..8], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], "age=56+");
     }
 }

@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::movielens::{append_delimited, read_utf8, CsvFormat};
+use super::movielens::{append_delimited, decode_utf8, first_line, read_utf8, CsvFormat};
 use super::Interactions;
 use crate::error::{Error, Result};
 
@@ -129,26 +129,51 @@ pub fn load_presplit_inter(train: &Path, valid: Option<&Path>, test: &Path) -> R
     load_parts(train, valid, test, CsvFormat::inter)
 }
 
+/// [`load_presplit`] (`fmt` the layout of every file) or [`load_presplit_inter`] (`fmt` `None`)
+/// on files already read: `(path, contents)` for train, the optional validation file, and test.
+/// The same checks and the same errors as loading the files; each `path` names its file in them.
+pub fn parse_presplit(
+    train: (&Path, &[u8]),
+    valid: Option<(&Path, &[u8])>,
+    test: (&Path, &[u8]),
+    fmt: Option<&CsvFormat>,
+) -> Result<(Interactions, Split)> {
+    let parts = [Some(train), valid, Some(test)];
+    assemble([Some(train.0), valid.map(|v| v.0), Some(test.0)], |k, path| {
+        let bytes = parts[k].map_or(&[][..], |p| p.1);
+        let f = match fmt {
+            Some(f) => f.clone(),
+            None => CsvFormat::inter_from_header_line(path, &first_line(path, bytes)?)?,
+        };
+        Ok((f, decode_utf8(path, bytes.to_vec())?))
+    })
+}
+
 fn load_parts(
     train: &Path,
     valid: Option<&Path>,
     test: &Path,
     fmt: impl Fn(&Path) -> Result<CsvFormat>,
 ) -> Result<(Interactions, Split)> {
+    assemble([Some(train), valid, Some(test)], |_, path| Ok((fmt(path)?, read_utf8(path)?)))
+}
+
+/// Reads the parts `paths` (train, optional valid, test) in order with `read`, which gives the
+/// layout and the text of part `k` at `path`, into one [`Interactions`] and its [`Split`].
+fn assemble(
+    paths: [Option<&Path>; 3],
+    mut read: impl FnMut(usize, &Path) -> Result<(CsvFormat, String)>,
+) -> Result<(Interactions, Split)> {
     let mut data = Interactions::default();
-    let mut part = |path: &Path| -> Result<Vec<usize>> {
-        let f = fmt(path)?;
-        let text = read_utf8(path)?;
+    let mut rows: [Vec<usize>; 3] = Default::default();
+    for (k, path) in paths.into_iter().enumerate() {
+        let Some(path) = path else { continue };
+        let (f, text) = read(k, path)?;
         let start = data.len();
         append_delimited(&mut data, path, &text, &f)?;
-        Ok((start..data.len()).collect())
-    };
-    let train = part(train)?;
-    let valid = match valid {
-        Some(p) => part(p)?,
-        None => Vec::new(),
-    };
-    let test = part(test)?;
+        rows[k] = (start..data.len()).collect();
+    }
+    let [train, valid, test] = rows;
     Ok((data, Split { train, valid, test }))
 }
 
