@@ -354,7 +354,8 @@ fn nothing_to_learn_or_to_evaluate_is_an_error_that_says_why() {
         (0..50).flat_map(|u| (0..4).map(move |k| format!("{u}\t{}\t4\t{k}\n", (u * 3 + k * 7) % 40))).collect();
     std::fs::write(&four, rows).unwrap();
     let (one, four) = (one.to_str().unwrap(), four.to_str().unwrap());
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
+        (&["--data", four, "--threshold", "NaN"], "threshold NaN: a rating threshold must be a finite number"),
         (&["--data", one], "test part of the split is empty"),
         (&["--data", four], "test part of the split is empty"),
         (&["--data", one, "--model", "mf"], "cannot make 5 folds"),

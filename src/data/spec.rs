@@ -133,6 +133,9 @@ impl Filters {
     /// `data` with the filters applied, and how many repeated rows were
     /// merged; an error naming the filters when nothing is left.
     pub fn apply(&self, data: Interactions) -> Result<(Interactions, usize)> {
+        if let Some(t) = self.threshold.filter(|t| !t.is_finite()) {
+            return Err(Error::Invalid(format!("threshold {t}: a rating threshold must be a finite number")));
+        }
         let before = data.len();
         let (mut data, merged) = data.dedup(self.duplicates);
         if self.threshold.is_some() {
