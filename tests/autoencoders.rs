@@ -145,11 +145,7 @@ fn a_step_is_one_submission_of_the_documented_dispatches() {
     let mut dae = MultDae::new(&g, &set.interactions, MultDaeConfig::default(), 1).unwrap();
     let mut vae = MultVae::new(&g, &set.interactions, MultVaeConfig::default(), 1).unwrap();
     for (name, m, want) in [("multdae", &mut dae as &mut dyn Model<Gpu>, 39), ("multvae", &mut vae, 66)] {
-        g.flush().unwrap();
-        let before = g.stats();
-        m.train_step(&g, &Batch::Users { users: &users }).unwrap();
-        g.flush().unwrap();
-        let s = g.stats() - before;
+        let s = step_stats(&g, m, &Batch::Users { users: &users });
         eprintln!("{name}: one step: {s:?}");
         assert_eq!((s.submissions, s.readbacks), (1, 0), "{name}");
         assert_eq!(s.dispatches, want, "{name}: dispatches per step (see the model's docs)");

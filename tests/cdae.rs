@@ -100,11 +100,7 @@ fn a_step_is_one_submission_of_the_documented_dispatches() {
     let set = TrainSet::all(&d);
     let users: Vec<u32> = (0..50).collect();
     let mut m = Cdae::new(&g, &set.interactions, CdaeConfig::default(), 1).unwrap();
-    g.flush().unwrap();
-    let before = g.stats();
-    m.train_step(&g, &Batch::Users { users: &users }).unwrap();
-    g.flush().unwrap();
-    let s = g.stats() - before;
+    let s = step_stats(&g, &mut m, &Batch::Users { users: &users });
     eprintln!("cdae: one step: {s:?}");
     assert_eq!((s.submissions, s.readbacks), (1, 0));
     assert_eq!(s.dispatches, 41, "dispatches per step (see the model's docs)");

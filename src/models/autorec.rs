@@ -61,7 +61,7 @@ use crate::models::contract::{
     download_layout, upload_layout, Batch, BatchKind, Family, Info, Layout, Model, RatingModel, Schedule, Scorer, Task,
     TrainSet,
 };
-use crate::models::ease::{history_from_dense, history_to_dense};
+use crate::models::ease::{csr_to_dense, history_from_dense, history_to_dense};
 use crate::rng::derive_seed;
 use crate::sparse::CsrHost;
 
@@ -362,14 +362,7 @@ impl<B: Backend> Model<B> for AutoRec<B> {
     fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
         let mut out = download_layout(b, &Self::param_layout(&self.cfg, self.n_users()), self.parameters())?;
         out.push(history_to_dense(&self.host));
-        let mut dense = vec![0f32; self.n_users() * self.n_items()];
-        for u in 0..self.host.rows {
-            let (lo, hi) = (self.host.row_ptr[u] as usize, self.host.row_ptr[u + 1] as usize);
-            for k in lo..hi {
-                dense[u * self.n_items() + self.host.col_idx[k] as usize] = self.host.vals[k];
-            }
-        }
-        out.push(NamedTensor::new("ratings", vec![self.n_users(), self.n_items()], dense));
+        out.push(csr_to_dense("ratings", &self.host, |k| self.host.vals[k]));
         Ok(out)
     }
 }

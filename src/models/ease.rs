@@ -108,13 +108,19 @@ pub(crate) fn history_from_dense(t: &NamedTensor) -> Result<CsrHost> {
 
 /// The users × items matrix as a dense 0/1 tensor, for the model file.
 pub(crate) fn history_to_dense(m: &CsrHost) -> NamedTensor {
+    csr_to_dense("history", m, |_| 1.0)
+}
+
+/// `m` as a dense `[rows, cols]` tensor called `name`, stored entry `k`
+/// written as `value(k)` and every other entry 0.
+pub(crate) fn csr_to_dense(name: &str, m: &CsrHost, value: impl Fn(usize) -> f32) -> NamedTensor {
     let mut data = vec![0f32; m.rows * m.cols];
-    for u in 0..m.rows {
-        for &i in m.row(u) {
-            data[u * m.cols + i as usize] = 1.0;
+    for r in 0..m.rows {
+        for k in m.row_ptr[r] as usize..m.row_ptr[r + 1] as usize {
+            data[r * m.cols + m.col_idx[k] as usize] = value(k);
         }
     }
-    NamedTensor::new("history", vec![m.rows, m.cols], data)
+    NamedTensor::new(name, vec![m.rows, m.cols], data)
 }
 
 /// `X[users] · W` for the users' rows of `history`.

@@ -182,3 +182,20 @@ pub fn ml100k_ranking_ndcg<B: gpurec::Backend>(
     );
     Some(m.get("ndcg", 10).unwrap())
 }
+
+/// The work one `train_step` on `batch` records on `g`, flushed: its
+/// submissions, read-backs, dispatches and uploaded bytes. `g` should be a
+/// context of the test's own (the shared one's counters see other tests).
+pub fn step_stats(
+    g: &Gpu,
+    m: &mut dyn gpurec::models::Model<Gpu>,
+    batch: &gpurec::models::Batch<'_>,
+) -> gpurec::gpu::GpuStats {
+    g.flush().unwrap();
+    let before = g.stats();
+    let loss = m.train_step(g, batch).unwrap();
+    g.flush().unwrap();
+    let s = g.stats() - before;
+    assert!(g.read(&loss).unwrap()[0].is_finite(), "a finite loss");
+    s
+}
