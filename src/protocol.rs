@@ -4,7 +4,8 @@
 //! - [`ranking`]: RecBole's — a split of the interactions (per-user 8:1:1 by
 //!   default), early stopping on validation NDCG@10 under full ranking with
 //!   training items masked, the best weights scored on test with training
-//!   and validation items masked;
+//!   and validation items masked (a next-item model reads the validation
+//!   item as the last of its history when it predicts the test item);
 //! - [`rating_cv`]: Surprise's — seeded k-fold cross-validation over all
 //!   ratings, predictions clipped to the rating scale, RMSE and MAE per fold;
 //!   with early stopping, the last tenth of each fold's (shuffled) training
@@ -80,6 +81,12 @@ pub fn ranking<B: Backend>(
     let summary = fit(b, model.as_mut(), &train, valid, fit_cfg, progress)?;
     let train_seconds = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
+    if family.info().batch == crate::models::contract::BatchKind::Sequences {
+        // A next-item model predicts the test item from everything before
+        // it, the validation item included (RecBole's sequential protocol).
+        let seen = [split.train.as_slice(), split.valid.as_slice()].concat();
+        model.set_history(b, &crate::data::sequence::Sequences::from_rows(data, &seen))?;
+    }
     let test = test_eval.evaluate(b, model.as_ref())?;
     Ok(RankingRun { model, summary, test, train_seconds, test_seconds: t1.elapsed().as_secs_f64() })
 }

@@ -18,7 +18,7 @@ use gpurec::eval::top_k_unseen;
 use gpurec::model_file::ModelFile;
 use gpurec::models::registry::{self, Overrides};
 use gpurec::models::{Batch, BatchKind, Model, Task, TrainSet};
-use gpurec::train::{FitConfig, ItemSampler, PairSampler, PointSampler, Silent, UserSampler};
+use gpurec::train::{FitConfig, ItemSampler, PairSampler, PointSampler, SequenceSampler, Silent, UserSampler};
 use gpurec::{Backend, Cpu, Gpu};
 
 /// Scores after one Adam step on each backend. Adam's first step moves
@@ -84,9 +84,16 @@ fn every_family_is_deterministic_for_a_seed() {
     });
 }
 
-/// One batch of the kind the family trains on.
-fn one_batch(kind: BatchKind, set: &TrainSet, n: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>, Vec<f32>) {
+/// One batch of the kind the family trains on (windows of width `window`
+/// for sequences: users, inputs, targets).
+fn one_batch(kind: BatchKind, set: &TrainSet, n: usize, window: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>, Vec<f32>) {
     match kind {
+        BatchKind::Sequences => {
+            let mut s = SequenceSampler::new(&set.sequences, window, 1);
+            s.shuffle();
+            let (u, i, t) = s.batch(0, n);
+            (u, i, t, Vec::new())
+        }
         BatchKind::Pairs => {
             let mut s = PairSampler::new(&set.interactions, 1);
             s.shuffle();
@@ -113,8 +120,9 @@ fn one_batch(kind: BatchKind, set: &TrainSet, n: usize) -> (Vec<u32>, Vec<u32>, 
 }
 
 fn step<B: Backend>(b: &B, m: &mut dyn Model<B>, kind: BatchKind, set: &TrainSet) -> B::Tensor {
-    let (u, i, j, r) = one_batch(kind, set, 200);
+    let (u, i, j, r) = one_batch(kind, set, 200, m.window());
     let batch = match kind {
+        BatchKind::Sequences => Batch::Sequences { users: &u, inputs: &i, targets: &j, len: m.window() },
         BatchKind::Pairs => Batch::Pairs { users: &u, pos: &i, neg: &j },
         BatchKind::UserRows => Batch::Users { users: &u },
         BatchKind::ItemRows => Batch::Items { items: &i },

@@ -6,6 +6,7 @@
 pub mod filter;
 pub mod movielens;
 pub mod negatives;
+pub mod sequence;
 pub mod side;
 pub mod spec;
 pub mod split;

@@ -16,6 +16,7 @@
 //! file implementing [`Family`] plus one line there.
 
 use crate::backend::Backend;
+use crate::data::sequence::Sequences;
 use crate::data::{Interactions, Ratings};
 use crate::error::{Error, Result};
 use crate::model_file::{ModelFile, NamedTensor};
@@ -61,6 +62,10 @@ pub enum BatchKind {
     /// interaction; the model reads their training columns itself (item-based
     /// autoencoders over an item's ratings by every user).
     ItemRows,
+    /// Windows of consecutive items of one user's time-ordered training
+    /// sequence, each item predicted from those before it in the window
+    /// (next-item models; see [`crate::data::sequence`]).
+    Sequences,
     /// No batches: the model is fitted in closed form when it is built.
     ClosedForm,
 }
@@ -111,6 +116,21 @@ pub enum Batch<'a> {
         /// Distinct items, each with at least one training interaction.
         items: &'a [u32],
     },
+    /// `users.len()` windows of width `len`, row-major `[users.len(), len]`,
+    /// left-padded with [`crate::data::sequence::PAD`] in both `inputs`
+    /// and `targets`: `targets[r, t]` follows `inputs[r, t]` in user
+    /// `users[r]`'s sequence, and every non-padded target is predicted from
+    /// the inputs up to and including column t.
+    Sequences {
+        /// The window's user.
+        users: &'a [u32],
+        /// Input items.
+        inputs: &'a [u32],
+        /// The next item after each input.
+        targets: &'a [u32],
+        /// The window width.
+        len: usize,
+    },
 }
 
 impl Batch<'_> {
@@ -121,6 +141,7 @@ impl Batch<'_> {
             Batch::Points { .. } => BatchKind::Points,
             Batch::Users { .. } => BatchKind::UserRows,
             Batch::Items { .. } => BatchKind::ItemRows,
+            Batch::Sequences { .. } => BatchKind::Sequences,
         };
         Error::Invalid(format!("{model} trains on {want:?} batches, not {got:?}"))
     }
@@ -134,12 +155,18 @@ pub struct TrainSet {
     pub interactions: CsrHost,
     /// The training interactions as (user, item, rating), in data order.
     pub ratings: Ratings,
+    /// The training items of each user in time order (timestamp, then data order).
+    pub sequences: Sequences,
 }
 
 impl TrainSet {
     /// The interactions at `rows` of `data`.
     pub fn from_rows(data: &Interactions, rows: &[usize]) -> Self {
-        Self { interactions: data.user_item_csr(rows), ratings: Ratings::from_rows(data, rows) }
+        Self {
+            interactions: data.user_item_csr(rows),
+            ratings: Ratings::from_rows(data, rows),
+            sequences: Sequences::from_rows(data, rows),
+        }
     }
 
     /// Every interaction of `data`.
@@ -148,7 +175,7 @@ impl TrainSet {
     }
 
     /// Implicit feedback only: every stored entry of `interactions` (users ×
-    /// items) is one interaction with rating 1.
+    /// items) is one interaction with rating 1 (the sequences in column order).
     pub fn from_csr(interactions: &CsrHost) -> Self {
         let mut ratings = Ratings::default();
         for u in 0..interactions.rows {
@@ -160,16 +187,19 @@ impl TrainSet {
         }
         let mut interactions = interactions.clone();
         interactions.vals.iter_mut().for_each(|v| *v = 1.0);
-        Self { interactions, ratings }
+        let sequences = in_order(interactions.rows, &ratings);
+        Self { interactions, ratings, sequences }
     }
 
     /// Ratings for training on, over the `users × items` of `interactions`
-    /// (for rating models trained on a subset of rows, e.g. a CV fold).
+    /// (for rating models trained on a subset of rows, e.g. a CV fold; the
+    /// sequences in the order of `ratings`).
     pub fn from_ratings(n_users: usize, n_items: usize, ratings: Ratings) -> Self {
         let trip: Vec<(u32, u32, f32)> = ratings.users.iter().zip(&ratings.items).map(|(&u, &i)| (u, i, 1.0)).collect();
         let mut interactions = CsrHost::from_triplets(n_users, n_items, &trip);
         interactions.vals.iter_mut().for_each(|v| *v = 1.0);
-        Self { interactions, ratings }
+        let sequences = in_order(n_users, &ratings);
+        Self { interactions, ratings, sequences }
     }
 
     /// Number of users.
@@ -181,6 +211,15 @@ impl TrainSet {
     pub fn n_items(&self) -> usize {
         self.interactions.cols
     }
+}
+
+/// Each user's items of `ratings`, in the order `ratings` lists them.
+fn in_order(n_users: usize, ratings: &Ratings) -> Sequences {
+    let mut lists = vec![Vec::new(); n_users];
+    for (&u, &i) in ratings.users.iter().zip(&ratings.items) {
+        lists[u as usize].push(i);
+    }
+    Sequences::from_lists(&lists)
 }
 
 /// A family's default training schedule, used wherever a flag or a builder
@@ -231,6 +270,11 @@ pub trait Model<B: Backend>: Scorer<B> {
     fn user_draw(&self) -> UserDraw {
         UserDraw::Distinct
     }
+    /// The width of the windows of [`BatchKind::Sequences`] batches (ignored
+    /// for the other kinds).
+    fn window(&self) -> usize {
+        1
+    }
     /// Records one optimisation step on `batch` (one submission on the GPU);
     /// returns the batch's mean loss as a `[1]` tensor, not read back.
     fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor>;
@@ -245,6 +289,13 @@ pub trait Model<B: Backend>: Scorer<B> {
     /// The weights a model file holds, by name (read back from the device);
     /// [`Family::layout`] names the same tensors with the same shapes.
     fn weights(&self, b: &B) -> Result<Vec<NamedTensor>>;
+    /// Replaces the time-ordered histories a next-item model
+    /// ([`BatchKind::Sequences`]) scores from, e.g. with the validation
+    /// item appended before the test, or a new user's. The other models
+    /// score from their training data and refuse.
+    fn set_history(&mut self, _b: &B, _history: &Sequences) -> Result<()> {
+        Err(Error::Invalid(format!("{} scores from its training data; it takes no history", self.kind())))
+    }
 }
 
 /// A model family: everything the registry needs to build, train, save and

@@ -171,6 +171,7 @@ families! {
     super::multdae::MultDaeFamily,
     super::multvae::MultVaeFamily,
     super::cdae::CdaeFamily,
+    super::lstm::LstmFamily,
 }
 
 /// The registered family names, in registry order.

@@ -10,7 +10,7 @@
 
 pub mod sampler;
 
-pub use sampler::{ItemSampler, PairSampler, PointSampler, UserSampler};
+pub use sampler::{ItemSampler, PairSampler, PointSampler, SequenceSampler, UserSampler};
 
 use std::time::Instant;
 
@@ -94,6 +94,7 @@ enum Sampler {
     Points(PointSampler),
     Users(UserSampler),
     Items(ItemSampler),
+    Sequences(SequenceSampler),
 }
 
 impl Sampler {
@@ -103,6 +104,7 @@ impl Sampler {
             Sampler::Points(s) => s.len(),
             Sampler::Users(s) => s.len(),
             Sampler::Items(s) => s.len(),
+            Sampler::Sequences(s) => s.len(),
         }
     }
 
@@ -112,6 +114,7 @@ impl Sampler {
             Sampler::Points(s) => s.shuffle(),
             Sampler::Users(s) => s.shuffle(),
             Sampler::Items(s) => s.shuffle(),
+            Sampler::Sequences(s) => s.shuffle(),
         }
     }
 
@@ -128,6 +131,10 @@ impl Sampler {
             }
             Sampler::Users(s) => f(&Batch::Users { users: s.batch(k, size) }),
             Sampler::Items(s) => f(&Batch::Items { items: s.batch(k, size) }),
+            Sampler::Sequences(s) => {
+                let (users, inputs, targets) = s.batch(k, size);
+                f(&Batch::Sequences { users: &users, inputs: &inputs, targets: &targets, len: s.width() })
+            }
         }
     }
 }
@@ -154,6 +161,7 @@ pub fn fit<B: Backend>(
             UserDraw::PerInteraction => UserSampler::per_interaction(&data.interactions, cfg.seed),
         }),
         BatchKind::ItemRows => Sampler::Items(ItemSampler::new(&data.interactions, cfg.seed)),
+        BatchKind::Sequences => Sampler::Sequences(SequenceSampler::new(&data.sequences, model.window(), cfg.seed)),
         BatchKind::ClosedForm => {
             let metrics = valid.map(|v| v.validate(b, model)).transpose()?;
             let best_valid = metrics.as_ref().and_then(|m| m.get(&cfg.metric.0, cfg.metric.1));

@@ -2,13 +2,16 @@
 //! (user, positive) pairs with uniformly sampled negatives ([`PairSampler`]),
 //! shuffled (user, item, rating) samples ([`PointSampler`]), shuffled
 //! users with training interactions, once each or once per interaction
-//! ([`UserSampler`]), and shuffled items with training interactions
-//! ([`ItemSampler`]). Per step only O(batch) indices go to the device.
+//! ([`UserSampler`]), shuffled items with training interactions
+//! ([`ItemSampler`]), and shuffled windows of the users' time-ordered
+//! sequences ([`SequenceSampler`]). Per step only O(batch) indices go to the
+//! device.
 
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::data::sequence::{fill_window, windows, Sequences, Window};
 use crate::data::Ratings;
 use crate::sparse::CsrHost;
 
@@ -190,5 +193,54 @@ impl ItemSampler {
     /// Batch `k` of the current epoch.
     pub fn batch(&self, k: usize, size: usize) -> &[u32] {
         &self.items[k * size..((k + 1) * size).min(self.items.len())]
+    }
+}
+
+/// Seeded shuffling of the training windows of width `len` of every user's
+/// time-ordered sequence (see [`crate::data::sequence`]): each target
+/// position of each sequence is in exactly one window per epoch.
+pub struct SequenceSampler {
+    seqs: Sequences,
+    windows: Vec<Window>,
+    len: usize,
+    rng: ChaCha8Rng,
+}
+
+impl SequenceSampler {
+    /// The windows of at most `len` targets of `seqs`, shuffled by a generator seeded with `seed`.
+    pub fn new(seqs: &Sequences, len: usize, seed: u64) -> Self {
+        Self { windows: windows(seqs, len), seqs: seqs.clone(), len, rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// True when no user has two items.
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty()
+    }
+
+    /// Shuffles the windows for a new epoch.
+    pub fn shuffle(&mut self) {
+        self.windows.shuffle(&mut self.rng);
+    }
+
+    /// Batch `k` of the current epoch: (users, inputs, targets), the last two
+    /// row-major `[users, len]` and left-padded.
+    pub fn batch(&self, k: usize, size: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+        let ws = &self.windows[k * size..((k + 1) * size).min(self.windows.len())];
+        let l = self.len;
+        let (mut inputs, mut targets) = (vec![0; ws.len() * l], vec![0; ws.len() * l]);
+        for (r, w) in ws.iter().enumerate() {
+            fill_window(&self.seqs, w, &mut inputs[r * l..(r + 1) * l], &mut targets[r * l..(r + 1) * l]);
+        }
+        (ws.iter().map(|w| w.user).collect(), inputs, targets)
+    }
+
+    /// The window width.
+    pub fn width(&self) -> usize {
+        self.len
     }
 }

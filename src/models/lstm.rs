@@ -1,0 +1,446 @@
+//! LSTM next-item model — B. Hidasi, A. Karatzoglou, L. Baltrunas, D. Tikk,
+//! "Session-based Recommendations with Recurrent Neural Networks", ICLR 2016
+//! (GRU4Rec), with the LSTM cell of Hochreiter & Schmidhuber (1997) in place
+//! of the GRU, set up as RecBole's GRU4Rec: item embeddings tied between the
+//! input and the output, dropout on the input embeddings, a dense layer from
+//! the hidden state back to the embedding size, full softmax over all items.
+//!
+//! ```text
+//! input:   e_t = dropout(E[s_t])                  E [items, d], tied with the output
+//! state:   h_t = LSTM(e_t, h_{t−1}), h_{−1} = 0   layers::lstm (gates i f g o, masks for padding)
+//! output:  o_t = W_o h_t + b_o                    [d]
+//! score:   ŷ_t = o_t · Eᵀ                         [items]: the next item after s_t
+//! loss:    L = −(1/R) Σ_(t targets) log softmax(ŷ_t)[s_(t+1)]   (full softmax cross-entropy)
+//! ```
+//!
+//! Training takes windows of at most `window` consecutive targets of each
+//! user's time-ordered training sequence ([`crate::data::sequence`]): a
+//! window of targets s_a … s_b reads the inputs s_(a−1) … s_(b−1), left-padded,
+//! and every target is predicted from the inputs before it in its window,
+//! so one pass over the window scores all of them (the loss reads every
+//! h_t, as GRU4Rec's session-parallel training does) and an epoch predicts
+//! each training target once. Scoring a user reads the last `window` items of
+//! their history (training items; for the test, the validation item too,
+//! see [`Model::set_history`]) and ranks all items by ŷ at the last step.
+//!
+//! Gradients (R real targets among the window's L·n positions):
+//!   dŷ = (softmax(ŷ) − onehot)/R, do = dŷ·E, dE_out = dŷᵀ·o,
+//!   the dense layer's backward to dh_t at the target positions (0 elsewhere),
+//!   backpropagation through time ([`Lstm::backward`]) to de_t,
+//!   the dropout's backward, and dE = dE_out + Σ_t onehot(s_t)ᵀ de_t summed
+//!   per row in a fixed order (one deterministic scatter over the window's
+//!   ids followed by every item id, so the result is the whole table).
+//!
+//! One training step is one submission with nothing read back. The host
+//! uploads the window ids (time-major) and their 0/1 mask, the target
+//! positions and items, and the two row groupings of the scatters; the
+//! dispatches are ≈ 10 + 8·L (the LSTM's per-step recurrence forward and
+//! backward; `tests/lstm_model.rs` counts them).
+//!
+//! The model file holds the weights and each user's last `window` history
+//! items (a `[users, window]` tensor of item ids, −1 for padding), so a
+//! loaded model scores without its data.
+
+use std::cell::RefCell;
+
+use crate::backend::{Act, AdamConfig, Backend};
+use crate::data::sequence::{fill_history, Sequences, PAD};
+use crate::error::{Error, Result};
+use crate::init;
+use crate::layers::lstm::{stack_rows, Lstm};
+use crate::layers::{Adam, Linear, Param};
+use crate::model_file::{ModelFile, NamedTensor};
+use crate::models::contract::{
+    download_layout, upload_layout, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+};
+use crate::rng::derive_seed;
+
+/// Users per scoring chunk (their windows are encoded together).
+const ENCODE_USERS: usize = 1024;
+
+/// The LSTM next-item family (`lstm`).
+pub struct LstmFamily;
+
+/// LSTM next-item hyper-parameters (defaults: RecBole's `GRU4Rec.yaml` —
+/// embedding 64, hidden 128, dropout 0.3, Adam 1e-3 — with the window of
+/// RecBole's `MAX_ITEM_LIST_LENGTH`, 50).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LstmConfig {
+    /// Item embedding size d (input and output, tied).
+    pub dim: usize,
+    /// LSTM hidden size.
+    pub hidden: usize,
+    /// Window: most targets per training window, and history items read when scoring.
+    pub window: usize,
+    /// Dropout probability on the input embeddings during training.
+    pub dropout: f32,
+    /// Adam learning rate.
+    pub lr: f32,
+}
+
+impl Default for LstmConfig {
+    fn default() -> Self {
+        Self { dim: 64, hidden: 128, window: 50, dropout: 0.3, lr: 1e-3 }
+    }
+}
+
+impl Family for LstmFamily {
+    const INFO: Info = Info {
+        name: "lstm",
+        about: "LSTM next-item model: an LSTM over each user's recent items, full softmax over all items (Hidasi et al.'s GRU4Rec, ICLR 2016, with an LSTM cell)",
+        task: Task::Ranking,
+        batch: BatchKind::Sequences,
+        schedule: Schedule { epochs: 300, patience: 10, fixed_epochs: 30, batch_size: 128, batch_unit: "windows" },
+        dim_keys: &["dim"],
+        lr_key: Some("lr"),
+    };
+    type Config = LstmConfig;
+    type Model<B: Backend> = LstmRec<B>;
+
+    fn validate(cfg: &LstmConfig) -> Result<()> {
+        for (name, v) in [("dim", cfg.dim), ("hidden", cfg.hidden), ("window", cfg.window)] {
+            if v == 0 {
+                return Err(Error::Invalid(format!("lstm: {name} must be at least 1")));
+            }
+        }
+        if !(0.0..1.0).contains(&cfg.dropout) {
+            return Err(Error::Invalid(format!("lstm: dropout must be in [0, 1), got {}", cfg.dropout)));
+        }
+        if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+            return Err(Error::Invalid(format!("lstm: lr must be finite and > 0, got {}", cfg.lr)));
+        }
+        Ok(())
+    }
+
+    fn build<B: Backend>(b: &B, data: &TrainSet, cfg: LstmConfig, seed: u64) -> Result<LstmRec<B>> {
+        LstmRec::new(b, &data.sequences, data.n_items(), cfg, seed)
+    }
+
+    fn layout(cfg: &LstmConfig, n_users: usize, n_items: usize) -> Layout {
+        let mut out = LstmRec::<crate::Cpu>::param_layout(cfg, n_items);
+        out.push(("history".into(), vec![n_users, cfg.window]));
+        out
+    }
+
+    fn load<B: Backend>(b: &B, cfg: LstmConfig, file: &ModelFile) -> Result<Box<dyn Model<B>>> {
+        let t = file.tensor("history")?;
+        let items = file.tensor("item_embedding")?.shape[0];
+        let history = history_from_tensor(t, items)?;
+        let layout = LstmRec::<B>::param_layout(&cfg, items);
+        let mut model = LstmRec::new(b, &history, items, cfg, 0)?;
+        upload_layout(b, file, &layout, model.parameters_mut())?;
+        Ok(Box::new(model))
+    }
+}
+
+/// The users' recent items of a model file's `history` `[users, window]`
+/// (item ids, −1 before the first item).
+fn history_from_tensor(t: &NamedTensor, items: usize) -> Result<Sequences> {
+    let width = t.shape[1];
+    let mut lists = Vec::with_capacity(t.shape[0]);
+    for (u, row) in t.data.chunks(width.max(1)).enumerate() {
+        let first = row.iter().position(|&v| v != -1.0).unwrap_or(row.len());
+        let mut list = Vec::with_capacity(row.len() - first);
+        for &v in &row[first..] {
+            if !(v >= 0.0 && v < items as f32 && v.fract() == 0.0) {
+                return Err(Error::Invalid(format!(
+                    "model file: `{}` row {u} holds {v}, not an item id below {items} after the padding (−1)",
+                    t.name
+                )));
+            }
+            list.push(v as u32);
+        }
+        lists.push(list);
+    }
+    Ok(Sequences::from_lists(&lists))
+}
+
+/// Users' windows on the device, a chunk of users at a time.
+struct Encoded<B: Backend> {
+    /// Per chunk: window ids `[L·c]` time-major (padding as item 0), mask `[L, c]`, `c`.
+    chunks: Vec<(B::Index, B::Tensor, usize)>,
+    /// The host copy: each user's last `window` items.
+    host: Sequences,
+}
+
+/// An LSTM next-item model on backend `B`.
+pub struct LstmRec<B: Backend> {
+    /// Item embeddings `[items, d]`, read at the input and the output.
+    pub item: Param<B>,
+    /// The LSTM `d → hidden`.
+    pub lstm: Lstm<B>,
+    /// `hidden → d`.
+    pub dense: Linear<B>,
+    history: Encoded<B>,
+    /// The users' output vectors o `[users, d]` for the current weights and
+    /// history, made on the first score after either changed.
+    reps: RefCell<Option<B::Tensor>>,
+    opt: Adam,
+    seed: u64,
+    cfg: LstmConfig,
+}
+
+/// A window batch laid out for the device: time-major ids and mask, the
+/// real target positions and their items (host side).
+struct Steps {
+    ids: Vec<u32>,
+    mask: Vec<f32>,
+    positions: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+/// Rows `[n, len]` of window ids (row-major, [`PAD`]-padded) → time-major
+/// ids with padding as item 0, the 0/1 mask, and the (position, item) of
+/// each non-padded target.
+fn time_major(inputs: &[u32], targets: Option<&[u32]>, n: usize, len: usize) -> Steps {
+    let mut s = Steps { ids: vec![0; n * len], mask: vec![0.0; n * len], positions: Vec::new(), targets: Vec::new() };
+    for t in 0..len {
+        for r in 0..n {
+            let (k, v) = (t * n + r, inputs[r * len + t]);
+            if v != PAD {
+                s.ids[k] = v;
+                s.mask[k] = 1.0;
+            }
+            if let Some(tg) = targets {
+                let y = tg[r * len + t];
+                if y != PAD {
+                    s.positions.push(k as u32);
+                    s.targets.push(y);
+                }
+            }
+        }
+    }
+    s
+}
+
+impl<B: Backend> LstmRec<B> {
+    /// A seeded model over `items` items scoring from `history`.
+    pub fn new(b: &B, history: &Sequences, items: usize, cfg: LstmConfig, seed: u64) -> Result<Self> {
+        LstmFamily::validate(&cfg)?;
+        if items == 0 || items > 1 << 24 {
+            // The model file keeps the history as f32 item ids, exact below 2²⁴.
+            return Err(Error::Invalid(format!("lstm: {items} items; the model takes 1 to 2^24")));
+        }
+        let (d, h) = (cfg.dim, cfg.hidden);
+        let item = Param::new(b, &init::xavier_normal(derive_seed(seed, 1), items, d), &[items, d])?;
+        let lstm = Lstm::new(b, d, h, derive_seed(seed, 2))?;
+        let dense = Linear::new(b, h, d, Act::Identity, true, derive_seed(seed, 3))?;
+        let opt = Adam::new(AdamConfig { lr: cfg.lr, ..Default::default() });
+        let history = Self::encode_history(b, history, items, cfg.window)?;
+        Ok(Self { item, lstm, dense, history, reps: RefCell::new(None), opt, seed: derive_seed(seed, 4), cfg })
+    }
+
+    /// The names and shapes of the trained weights, in the order of [`Model::parameters`].
+    pub fn param_layout(cfg: &LstmConfig, items: usize) -> Layout {
+        let (d, h) = (cfg.dim, cfg.hidden);
+        vec![
+            ("item_embedding".into(), vec![items, d]),
+            ("lstm.w_ih".into(), vec![4 * h, d]),
+            ("lstm.w_hh".into(), vec![4 * h, h]),
+            ("lstm.bias".into(), vec![4 * h]),
+            ("dense.weight".into(), vec![d, h]),
+            ("dense.bias".into(), vec![d]),
+        ]
+    }
+
+    fn encode_history(b: &B, history: &Sequences, items: usize, len: usize) -> Result<Encoded<B>> {
+        if history.item_bound() > items {
+            return Err(Error::Invalid(format!(
+                "lstm: a history holds item {} of a model over {items} items",
+                history.item_bound() - 1
+            )));
+        }
+        let users = history.n_users();
+        let lists: Vec<Vec<u32>> = (0..users).map(|u| history.recent(u, len).to_vec()).collect();
+        let mut chunks = Vec::new();
+        for start in (0..users).step_by(ENCODE_USERS) {
+            let c = ENCODE_USERS.min(users - start);
+            let mut rows = vec![0u32; c * len];
+            for (r, row) in rows.chunks_mut(len).enumerate() {
+                fill_history(&lists[start + r], row);
+            }
+            let s = time_major(&rows, None, c, len);
+            chunks.push((b.index(&s.ids)?, b.tensor(&s.mask, &[len, c])?, c));
+        }
+        Ok(Encoded { chunks, host: Sequences::from_lists(&lists) })
+    }
+
+    /// The LSTM's hidden states over time-major window ids `[L·n]` with mask
+    /// `[L, n]`, the embeddings after dropout (when `seed` is given).
+    fn run(
+        &self,
+        b: &B,
+        ids: &B::Index,
+        mask: &B::Tensor,
+        n: usize,
+        seed: Option<u64>,
+    ) -> (Vec<B::Tensor>, crate::layers::lstm::LstmSaved<B>) {
+        let (l, d) = (self.cfg.window, self.cfg.dim);
+        let mut x = b.gather_rows(&self.item.value, ids);
+        if let (Some(s), true) = (seed, self.cfg.dropout > 0.0) {
+            x = b.dropout(&x, self.cfg.dropout, s);
+        }
+        self.lstm.forward(b, &b.reshape(&x, &[l, n, d]), Some(mask))
+    }
+
+    /// The batch's loss `[1]` and the gradients of every weight, in the
+    /// order of [`Model::parameters`] (no update), with dropout stream `seed`.
+    pub fn grads(
+        &self,
+        b: &B,
+        inputs: &[u32],
+        targets: &[u32],
+        n: usize,
+        seed: u64,
+    ) -> Result<(B::Tensor, Vec<B::Tensor>)> {
+        let (l, items) = (self.cfg.window, self.item.dims()[0]);
+        let s = time_major(inputs, Some(targets), n, l);
+        if s.targets.is_empty() {
+            return Err(Error::Invalid("lstm: a batch without targets".into()));
+        }
+        if let Some(&bad) = s.ids.iter().chain(&s.targets).find(|&&i| i as usize >= items) {
+            return Err(Error::Invalid(format!("lstm: item {bad} in a batch of a model over {items} items")));
+        }
+        let ids = b.index(&s.ids)?;
+        let mask = b.tensor(&s.mask, &[l, n])?;
+        let positions = b.index(&s.positions)?;
+        let target = b.index(&s.targets)?;
+        // Row groupings: the target positions followed by every position
+        // (so the scatter fills all L·n rows), the window ids followed by
+        // every item (so it fills the whole table).
+        let all_positions: Vec<u32> = s.positions.iter().copied().chain(0..(l * n) as u32).collect();
+        let to_steps = b.row_groups(&all_positions)?;
+        let all_items: Vec<u32> = s.ids.iter().copied().chain(0..items as u32).collect();
+        let to_table = b.row_groups(&all_items)?;
+
+        let (hs, saved) = self.run(b, &ids, &mask, n, Some(seed));
+        let hidden = stack_rows(b, &hs); // [L·n, h]
+        let at = b.gather_rows(&hidden, &positions); // [R, h]
+        let o = self.dense.forward(b, &at); // [R, d]
+        let logits = b.matmul(&o, &self.item.value, false, true, None, Act::Identity);
+        let (loss, dlogits) = b.softmax_cross_entropy(&logits, &target);
+
+        let d_o = b.matmul(&dlogits, &self.item.value, false, false, None, Act::Identity); // [R, d]
+        let de_out = b.matmul(&dlogits, &o, true, false, None, Act::Identity); // [items, d]
+        let (d_at, g_dense) = self.dense.backward(b, &at, &o, &d_o);
+        let h = self.cfg.hidden;
+        let d_hidden = b.scatter_add_rows(&b.concat_rows(&d_at, &b.zeros(&[l * n, h])), &to_steps);
+        let dhs: Vec<B::Tensor> = (0..l).map(|t| b.slice_rows(&d_hidden, t * n, n)).collect();
+        let (dx, g_lstm) = self.lstm.backward(b, &saved, Some(&dhs), None, None);
+        let mut de_in = b.reshape(&dx, &[l * n, self.cfg.dim]);
+        if self.cfg.dropout > 0.0 {
+            de_in = b.dropout(&de_in, self.cfg.dropout, seed);
+        }
+        let de = b.scatter_add_rows(&b.concat_rows(&de_in, &de_out), &to_table);
+        let mut grads = vec![de, g_lstm.dw_ih, g_lstm.dw_hh, g_lstm.db, g_dense.dw];
+        grads.extend(g_dense.db);
+        Ok((loss, grads))
+    }
+
+    /// Every user's output vector o at the last step of their history `[users, d]`.
+    fn representations(&self, b: &B) -> B::Tensor {
+        let parts: Vec<B::Tensor> = self
+            .history
+            .chunks
+            .iter()
+            .map(|(ids, mask, c)| {
+                let (_, saved) = self.run(b, ids, mask, *c, None);
+                self.dense.forward(b, saved.h_last())
+            })
+            .collect();
+        match parts.is_empty() {
+            true => b.zeros(&[0, self.cfg.dim]),
+            false => stack_rows(b, &parts),
+        }
+    }
+}
+
+impl<B: Backend> Scorer<B> for LstmRec<B> {
+    fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
+        let reps = self.reps.borrow_mut().get_or_insert_with(|| self.representations(b)).clone();
+        b.matmul(&b.gather_rows(&reps, users), &self.item.value, false, true, None, Act::Identity)
+    }
+}
+
+impl<B: Backend> Model<B> for LstmRec<B> {
+    fn kind(&self) -> &'static str {
+        LstmFamily::INFO.name
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).expect("a configuration serialises to JSON")
+    }
+
+    fn batch_kind(&self) -> BatchKind {
+        BatchKind::Sequences
+    }
+
+    fn window(&self) -> usize {
+        self.cfg.window
+    }
+
+    fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor> {
+        let Batch::Sequences { users, inputs, targets, len } = *batch else {
+            return Err(batch.wrong_kind(LstmFamily::INFO.name, BatchKind::Sequences));
+        };
+        if len != self.cfg.window || inputs.len() != users.len() * len || targets.len() != inputs.len() {
+            return Err(Error::Invalid(format!(
+                "lstm: windows of {len} for a model of window {} ({} users, {} inputs, {} targets)",
+                self.cfg.window,
+                users.len(),
+                inputs.len(),
+                targets.len()
+            )));
+        }
+        self.opt.next_step();
+        let t = self.opt.step() as u64;
+        let (loss, g) = self.grads(b, inputs, targets, users.len(), derive_seed(self.seed, t))?;
+        let mut grads = g.iter();
+        let mut next = || grads.next().expect("a gradient per parameter");
+        self.item.update(b, next(), &self.opt);
+        self.lstm.w_ih.update(b, next(), &self.opt);
+        self.lstm.w_hh.update(b, next(), &self.opt);
+        self.lstm.bias.update(b, next(), &self.opt);
+        let (dw, db) = (next().clone(), next().clone());
+        self.dense.update(b, &crate::layers::LinearGrads { dw, db: Some(db) }, &self.opt);
+        self.reps.replace(None);
+        Ok(loss)
+    }
+
+    fn parameters(&self) -> Vec<&B::Tensor> {
+        let mut out = vec![&self.item.value];
+        out.extend(self.lstm.parameters());
+        out.extend(self.dense.parameters());
+        out
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
+        self.reps.replace(None);
+        let mut out = vec![&mut self.item.value];
+        out.extend(self.lstm.parameters_mut());
+        out.extend(self.dense.parameters_mut());
+        out
+    }
+
+    fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
+        let items = self.item.dims()[0];
+        let mut out = download_layout(b, &Self::param_layout(&self.cfg, items), self.parameters())?;
+        let (users, l) = (self.history.host.n_users(), self.cfg.window);
+        let mut data = vec![-1f32; users * l];
+        for u in 0..users {
+            let h = self.history.host.user(u);
+            for (k, &i) in h.iter().enumerate() {
+                data[u * l + l - h.len() + k] = i as f32;
+            }
+        }
+        out.push(NamedTensor::new("history", vec![users, l], data));
+        Ok(out)
+    }
+
+    fn set_history(&mut self, b: &B, history: &Sequences) -> Result<()> {
+        self.history = Self::encode_history(b, history, self.item.dims()[0], self.cfg.window)?;
+        self.reps.replace(None);
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! The LSTM next-item model beyond the conformance table (which checks
+//! determinism, a GPU step against the CPU's, save → load and bad
+//! configurations): its gradients against finite differences, one training
+//! step's dispatches and uploads on the GPU, learning a planted next-item
+//! rule under chronological leave-one-out on both backends, scoring from a
+//! history it is given, and a model file whose history is corrupt.
+
+mod common;
+
+use common::*;
+use gpurec::data::sequence::{Sequences, PAD};
+use gpurec::data::split::leave_one_out;
+use gpurec::data::Interactions;
+use gpurec::models::registry::{self, Overrides};
+use gpurec::models::{Batch, LstmConfig, LstmRec, Model};
+use gpurec::train::{FitConfig, Silent};
+use gpurec::{Backend, Cpu, Gpu};
+
+fn small() -> LstmConfig {
+    LstmConfig { dim: 3, hidden: 4, window: 4, dropout: 0.25, lr: 1e-2 }
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    // Three windows of 4 over 7 items: padding in two of them, item 2
+    // repeated (in a window and as a target), and a window whose only target
+    // is at its last step.
+    let history = Sequences::from_lists(&[vec![0, 1], vec![2], vec![]]);
+    let mut m = LstmRec::new(&Cpu, &history, 7, small(), 5).unwrap();
+    let inputs = [PAD, 1, 2, 2, PAD, PAD, PAD, 6, 3, 4, 5, 0];
+    let targets = [PAD, 2, 2, 5, PAD, PAD, PAD, 1, 4, 5, 0, 3];
+    let (loss, grads) = m.grads(&Cpu, &inputs, &targets, 3, 11).unwrap();
+    assert!(Cpu.read(&loss).unwrap()[0].is_finite());
+    let names = ["item_embedding", "lstm.w_ih", "lstm.w_hh", "lstm.bias", "dense.weight", "dense.bias"];
+    for (p, name) in names.iter().enumerate() {
+        let at = Cpu.read(m.parameters()[p]).unwrap();
+        let shape = m.parameters()[p].shape().to_vec();
+        let analytic = Cpu.read(&grads[p]).unwrap();
+        let loss_at = |w: &[f32]| {
+            let mut probe = LstmRec::new(&Cpu, &history, 7, small(), 5).unwrap();
+            for (q, t) in probe.parameters_mut().into_iter().enumerate() {
+                *t = if q == p { Cpu.tensor(w, &shape).unwrap() } else { m.parameters()[q].clone() };
+            }
+            Cpu.read(&probe.grads(&Cpu, &inputs, &targets, 3, 11).unwrap().0).unwrap()[0] as f64
+        };
+        check_fd(name, &at, &analytic, false, &loss_at);
+    }
+    // The step applies them: the loss of the same batch drops after a few.
+    let first = Cpu.read(&loss).unwrap()[0];
+    for _ in 0..20 {
+        m.train_step(&Cpu, &Batch::Sequences { users: &[0, 1, 2], inputs: &inputs, targets: &targets, len: 4 })
+            .unwrap();
+    }
+    let after = Cpu.read(&m.grads(&Cpu, &inputs, &targets, 3, 11).unwrap().0).unwrap()[0];
+    assert!(after < first, "loss {first} → {after}");
+}
+
+#[test]
+fn a_step_is_one_submission_of_the_documented_dispatches() {
+    if gpu().is_none() {
+        return;
+    }
+    // A context of its own: the shared one's counters see the other tests running in parallel.
+    let g = Gpu::new().unwrap();
+    let cfg = LstmConfig { window: 6, ..small() };
+    let history = Sequences::from_lists(&[vec![0, 1], vec![2]]);
+    let mut m = LstmRec::new(&g, &history, 9, cfg, 1).unwrap();
+    let inputs = [PAD, PAD, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1];
+    let targets = [PAD, PAD, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2];
+    let s = step_stats(&g, &mut m, &Batch::Sequences { users: &[0, 1], inputs: &inputs, targets: &targets, len: 6 });
+    eprintln!("lstm: one step over windows of 6: {s:?}");
+    assert_eq!((s.submissions, s.readbacks), (1, 0));
+    let (l, n, r, items) = (6u64, 2u64, 10u64, 9u64);
+    // ids and mask (L·n each), target positions and items (R each), and
+    // the two groupings (rows, offsets, order) over R + L·n and L·n + items.
+    let groups = |k: u64, rows: u64| 4 * (rows + rows + 1 + k);
+    let bound = 8 * l * n + 8 * r + groups(r + l * n, l * n) + groups(l * n + items, items);
+    assert!(s.bytes_uploaded <= bound, "uploads {} bytes, more than the window's {bound}", s.bytes_uploaded);
+    assert!(s.dispatches <= 12 + 10 * l, "{} dispatches for a window of {l}", s.dispatches);
+}
+
+/// Users walk the items in a fixed cycle (item k is followed by k + 1 mod
+/// `items`), each from their own start, one step per timestamp.
+fn cycles(users: usize, items: usize, len: usize) -> Interactions {
+    let mut d = Interactions::default();
+    for i in 0..items {
+        d.item_ids.intern(&i.to_string());
+    }
+    for u in 0..users {
+        let start = (u * 7) % items;
+        for t in 0..len {
+            d.push(&format!("u{u}"), &((start + t) % items).to_string(), 1.0, t as i64);
+        }
+    }
+    d
+}
+
+/// Test Hit@1 of an LSTM trained on `d` under chronological leave-one-out.
+fn planted_hit<B: Backend>(b: &B, d: &Interactions) -> f64 {
+    let split = leave_one_out(d);
+    let entry = registry::entry::<B>("lstm").unwrap();
+    let o = Overrides {
+        dim: Some(16),
+        set: vec![("hidden".into(), 16.into()), ("window".into(), 8.into()), ("lr".into(), 1e-2.into())],
+        ..Default::default()
+    };
+    let config = entry.config(&o).unwrap();
+    let fit = FitConfig { epochs: 40, batch_size: 32, patience: 0, seed: 2, ..Default::default() };
+    let run = gpurec::protocol::ranking(b, entry.as_ref(), &config, d, &split, &fit, &[1, 10], &mut Silent).unwrap();
+    run.test.get("hit", 1).unwrap()
+}
+
+#[test]
+fn lstm_learns_a_planted_next_item_rule_on_both_backends() {
+    // The last item fixes the next one; most-popular ranks it at random.
+    let d = cycles(48, 30, 12);
+    let hit = planted_hit(&Cpu, &d);
+    eprintln!("cpu: test Hit@1 {hit:.3} (chance ≈ {:.3})", 1.0 / 20.0);
+    assert!(hit > 0.9, "Hit@1 {hit}");
+    if let Some(g) = gpu() {
+        let on_gpu = planted_hit(&g, &d);
+        eprintln!("gpu: test Hit@1 {on_gpu:.3}");
+        assert!((on_gpu - hit).abs() <= 1.0 / 48.0 + 1e-9, "gpu {on_gpu} vs cpu {hit}");
+    }
+}
+
+#[test]
+fn scores_follow_the_history_it_is_given() {
+    let d = cycles(48, 30, 12);
+    let split = leave_one_out(&d);
+    let entry = registry::entry::<Cpu>("lstm").unwrap();
+    let o = Overrides { dim: Some(16), set: vec![("window".into(), 8.into())], ..Default::default() };
+    let set = gpurec::models::TrainSet::from_rows(&d, &split.train);
+    let mut m = entry.build(&Cpu, &set, &entry.config(&o).unwrap(), 1).unwrap();
+    let fit = FitConfig { epochs: 40, batch_size: 32, patience: 0, seed: 2, ..Default::default() };
+    gpurec::train::fit(&Cpu, m.as_mut(), &set, None, &fit, &mut Silent).unwrap();
+    // User 0 told they just watched 10, 11, 12: the model expects 13.
+    m.set_history(&Cpu, &Sequences::from_lists(&[vec![10, 11, 12]])).unwrap();
+    let s = Cpu.read(&m.score_users(&Cpu, &Cpu.index(&[0]).unwrap())).unwrap();
+    let best = (0..s.len()).max_by(|&a, &b| s[a].total_cmp(&s[b])).unwrap();
+    assert_eq!(best, 13, "scores {s:?}");
+    // A history naming an item the model does not have is refused by name.
+    let e = m.set_history(&Cpu, &Sequences::from_lists(&[vec![30]])).unwrap_err().to_string();
+    assert!(e.contains("item 30"), "{e}");
+}
+
+#[test]
+fn a_model_file_whose_history_is_not_item_ids_is_refused() {
+    use gpurec::model_file::ModelFile;
+    let d = cycles(10, 12, 6);
+    let set = gpurec::models::TrainSet::all(&d);
+    let entry = registry::entry::<Cpu>("lstm").unwrap();
+    let cfg = entry.config(&Overrides { dim: Some(4), ..Default::default() }).unwrap();
+    let m = entry.build(&Cpu, &set, &cfg, 1).unwrap();
+    let file = registry::to_file(&Cpu, m.as_ref(), serde_json::json!({}), &d.user_ids, &d.item_ids).unwrap();
+    let file = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+    let loaded = registry::load(&Cpu, &file).unwrap();
+    let users = Cpu.index(&[0, 3, 9]).unwrap();
+    assert_eq!(Cpu.read(&loaded.score_users(&Cpu, &users)).unwrap(), Cpu.read(&m.score_users(&Cpu, &users)).unwrap());
+    for (bad, why) in [(12.0, "an item past the table"), (2.5, "a fraction"), (-1.0, "padding after an item")] {
+        let mut f = file.clone();
+        let h = &mut f.tensors.iter_mut().find(|t| t.name == "history").unwrap().data;
+        let last = h.len() - 1;
+        h[last] = bad;
+        let e = registry::load(&Cpu, &f).err().unwrap_or_else(|| panic!("{why} accepted")).to_string();
+        assert!(e.contains("`history`"), "{why}: {e}");
+    }
+}
