@@ -204,6 +204,15 @@ impl Recommender {
         self.engine.recommend(users, k)
     }
 
+    /// The `k` best items to follow `history` (original item ids, oldest
+    /// first), for a user the model may never have seen, without retraining
+    /// and without changing the model; the history's items are excluded.
+    /// Next-item models (`lstm`) score a history by construction; the
+    /// others refuse, and an item the model does not know is refused by id.
+    pub fn recommend_for_history(&self, history: &[&str], k: usize) -> Result<Vec<(String, f32)>> {
+        self.engine.recommend_for_history(history, k)
+    }
+
     /// Where it runs.
     pub fn describe(&self) -> String {
         self.engine.describe()
@@ -225,6 +234,7 @@ impl Recommender {
 /// A recommender on one backend, type-erased behind [`Recommender`].
 trait Engine {
     fn recommend(&self, users: &[&str], k: usize) -> Result<Vec<Vec<(String, f32)>>>;
+    fn recommend_for_history(&self, history: &[&str], k: usize) -> Result<Vec<(String, f32)>>;
     fn to_file(&self) -> Result<ModelFile>;
     fn describe(&self) -> String;
 }
@@ -272,6 +282,15 @@ impl<B: Backend> Engine for Served<B> {
             .into_iter()
             .map(|top| top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
             .collect())
+    }
+
+    fn recommend_for_history(&self, history: &[&str], k: usize) -> Result<Vec<(String, f32)>> {
+        let mut items = Vec::with_capacity(history.len());
+        for i in history {
+            items.push(self.item_ids.get(i).ok_or_else(|| Error::Invalid(format!("unknown item {i:?}")))?);
+        }
+        let top = crate::eval::top_k_for_history(&self.b, self.model.as_ref(), &items, self.item_ids.len(), k)?;
+        Ok(top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
     }
 
     fn to_file(&self) -> Result<ModelFile> {

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::eval::{RankingEval, RankingMetrics, RatingEval, RatingMetrics, Validation};
 use crate::models::contract::{Model, TrainSet};
 use crate::models::registry::Entry;
+use crate::sparse::CsrHost;
 use crate::train::{fit, FitConfig, FitSummary, Progress};
 
 /// Users per evaluation batch.
@@ -40,10 +41,29 @@ pub struct RankingRun<B: Backend> {
     pub test_seconds: f64,
 }
 
+/// How the ranking protocol scores: the cut-offs, and whether the items a
+/// user already interacted with are masked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RankingOptions {
+    /// Cut-offs K of the metrics.
+    pub ks: Vec<usize>,
+    /// Mask each user's earlier items (training items at validation, training
+    /// and validation items at test), as RecBole does for general models.
+    /// Off, every item competes (RecBole's sequential evaluation): a model
+    /// then loses where it ranks an item the user already has.
+    pub mask_seen: bool,
+}
+
+impl Default for RankingOptions {
+    fn default() -> Self {
+        Self { ks: vec![10, 20], mask_seen: true }
+    }
+}
+
 /// RecBole's protocol on `split` of `data`: trains a `config` model of
 /// `family`, early-stopping on the validation part (when it is not empty and
-/// `fit.patience > 0`; a closed-form model is validated once), and scores the kept weights on the test part at
-/// cut-offs `ks`.
+/// `fit.patience > 0`; a closed-form model is validated once), and scores the kept weights on the test part
+/// as `opts` says.
 #[allow(clippy::too_many_arguments)]
 pub fn ranking<B: Backend>(
     b: &B,
@@ -52,7 +72,7 @@ pub fn ranking<B: Backend>(
     data: &Interactions,
     split: &Split,
     fit_cfg: &FitConfig,
-    ks: &[usize],
+    opts: &RankingOptions,
     progress: &mut dyn Progress,
 ) -> Result<RankingRun<B>> {
     if split.test.is_empty() {
@@ -65,6 +85,12 @@ pub fn ranking<B: Backend>(
     let train = TrainSet::from_rows(data, &split.train);
     let test = data.user_item_csr(&split.test);
     let train_valid = data.user_item_csr(&[split.train.clone(), split.valid.clone()].concat());
+    let ks = &opts.ks;
+    let nothing = CsrHost::from_triplets(data.n_users(), data.n_items(), &[]);
+    let (seen_valid, seen_test) = match opts.mask_seen {
+        true => (&train.interactions, &train_valid),
+        false => (&nothing, &nothing),
+    };
     // A closed-form model is validated once (to report it, or to choose its
     // hyper-parameters); the others when they early-stop.
     let closed_form = family.info().batch == crate::models::contract::BatchKind::ClosedForm;
@@ -72,9 +98,9 @@ pub fn ranking<B: Backend>(
         None
     } else {
         let valid = data.user_item_csr(&split.valid);
-        Some(RankingEval::new(b, &valid, &train.interactions, ks, EVAL_USERS)?.without_auc())
+        Some(RankingEval::new(b, &valid, seen_valid, ks, EVAL_USERS)?.without_auc())
     };
-    let test_eval = RankingEval::new(b, &test, &train_valid, ks, EVAL_USERS)?;
+    let test_eval = RankingEval::new(b, &test, seen_test, ks, EVAL_USERS)?;
     let t0 = std::time::Instant::now();
     let mut model = family.build(b, &train, config, fit_cfg.seed)?;
     let valid = valid_eval.as_ref().map(|v| v as &dyn Validation<B>);

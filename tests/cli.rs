@@ -370,3 +370,41 @@ fn nothing_to_learn_or_to_evaluate_is_an_error_that_says_why() {
         assert!(!out.contains("NDCG") && !out.contains("saved"), "{args:?}: no metrics, no model: {out}");
     }
 }
+
+#[test]
+fn a_next_item_model_trains_on_leave_one_out_and_serves_a_given_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("lstm.gpurec");
+    let model = model.to_str().unwrap();
+    let args = ["train", "--model", "lstm", "--device", "cpu", "--epochs", "2", "--dim", "8", "--set", "hidden=8"];
+    let (ok, out, err) = gpurec(&[&args[..], &["--keep-seen", "--json", "-o", model]].concat());
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["split"].as_str().unwrap().contains("leave-one-out"), "next-item models default to loo: {v}");
+    assert_eq!(v["seen_masked"], false);
+    // `eval` replays the same split and the same (unmasked) ranking.
+    let (ok, eval_out, err) = gpurec(&["eval", "--model", model, "--device", "cpu", "--json"]);
+    assert!(ok, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&eval_out).unwrap();
+    assert_eq!(e["test"]["hit"], v["test"]["hit"], "eval of the saved model = the metrics at training");
+
+    // A history the model never saw, in original ids; its items are not recommended back.
+    let first_items = recommend_ids(model, "cpu")[0].clone();
+    let history = first_items[..3].join(",");
+    let (ok, out, err) = gpurec(&["recommend", "--model", model, "--history", &history, "-k", "4", "--json"]);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let items: Vec<&str> = r[0]["items"].as_array().unwrap().iter().map(|x| x["item"].as_str().unwrap()).collect();
+    assert_eq!(items.len(), 4);
+    assert!(items.iter().all(|i| !first_items[..3].contains(&i.to_string())), "{items:?} repeat the history");
+    let (ok, _, err) = gpurec(&["recommend", "--model", model, "--history", "no-such-item"]);
+    assert!(!ok && err.contains("\"no-such-item\" is not in the model"), "{err}");
+
+    // A model that scores only its training users says so.
+    let bpr = dir.path().join("bpr.gpurec");
+    let bpr = bpr.to_str().unwrap();
+    let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--epochs", "1", "-o", bpr]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = gpurec(&["recommend", "--model", bpr, "--history", &history]);
+    assert!(!ok && err.contains("bpr scores only the users it was trained on"), "{err}");
+}

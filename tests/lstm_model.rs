@@ -106,7 +106,8 @@ fn planted_hit<B: Backend>(b: &B, d: &Interactions) -> f64 {
     };
     let config = entry.config(&o).unwrap();
     let fit = FitConfig { epochs: 40, batch_size: 32, patience: 0, seed: 2, ..Default::default() };
-    let run = gpurec::protocol::ranking(b, entry.as_ref(), &config, d, &split, &fit, &[1, 10], &mut Silent).unwrap();
+    let opts = gpurec::protocol::RankingOptions { ks: vec![1, 10], mask_seen: true };
+    let run = gpurec::protocol::ranking(b, entry.as_ref(), &config, d, &split, &fit, &opts, &mut Silent).unwrap();
     run.test.get("hit", 1).unwrap()
 }
 
@@ -165,4 +166,28 @@ fn a_model_file_whose_history_is_not_item_ids_is_refused() {
         let e = registry::load(&Cpu, &f).err().unwrap_or_else(|| panic!("{why} accepted")).to_string();
         assert!(e.contains("`history`"), "{why}: {e}");
     }
+}
+
+#[test]
+fn the_api_recommends_what_follows_a_history_for_a_new_user() {
+    use gpurec::api::{Device, Recommender};
+    let d = cycles(48, 30, 12);
+    let rec = Recommender::builder()
+        .model_name("lstm")
+        .dim(16)
+        .set("window", 8)
+        .set("lr", 1e-2)
+        .epochs(40)
+        .batch_size(32)
+        .device(Device::Cpu)
+        .fit(&d)
+        .unwrap();
+    let top = rec.recommend_for_history(&["20", "21", "22"], 3).unwrap();
+    assert_eq!(top[0].0, "23", "{top:?}");
+    assert!(top.iter().all(|(i, _)| !["20", "21", "22"].contains(&i.as_str())), "{top:?}");
+    let e = rec.recommend_for_history(&["20", "nope"], 3).unwrap_err().to_string();
+    assert!(e.contains("\"nope\""), "{e}");
+    // The model is unchanged: a known user still gets their own next item.
+    let user0 = rec.recommend("u0", 1).unwrap();
+    assert_eq!(user0[0].0, "12", "u0 walked 0‥11, so 12 follows: {user0:?}");
 }

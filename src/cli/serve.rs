@@ -25,8 +25,12 @@ pub struct RecommendArgs {
     #[arg(long)]
     model: PathBuf,
     /// Users (original ids); several allowed.
-    #[arg(long = "user", required = true)]
+    #[arg(long = "user", required_unless_present = "history", conflicts_with = "history")]
     users: Vec<String>,
+    /// Recommend what follows these items (original ids, oldest first, comma-separated), for a
+    /// user the model need not know, without retraining (next-item models such as lstm).
+    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
+    history: Vec<String>,
     /// How many items per user.
     #[arg(short, default_value_t = 10)]
     k: usize,
@@ -101,8 +105,17 @@ fn load_model<B: Backend>(b: &B, path: &std::path::Path) -> Result<(ModelFile, B
 
 fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
     let (file, model) = load_model(b, &args.model)?;
-    let (data, _, _) = input::for_model(&file, args.data.as_deref())?;
     let n_items = file.item_ids.len();
+    if !args.history.is_empty() {
+        let mut items = Vec::with_capacity(args.history.len());
+        for id in &args.history {
+            items.push(file.item_ids.get(id).ok_or_else(|| anyhow::anyhow!("item {id:?} is not in the model"))?);
+        }
+        let top = gpurec::eval::top_k_for_history(b, model.as_ref(), &items, n_items, args.k)?;
+        let top: Vec<(String, f32)> = top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect();
+        return print_recommendations("history", &[(args.history.join(","), top)], args.json);
+    }
+    let (data, _, _) = input::for_model(&file, args.data.as_deref())?;
     let mut users = Vec::new();
     for id in &args.users {
         users.push(file.user_ids.get(id).ok_or_else(|| anyhow::anyhow!("user {id:?} is not in the model"))?);
@@ -126,17 +139,22 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
         .zip(tops)
         .map(|(id, top)| (id.clone(), top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect()))
         .collect();
-    if args.json {
+    print_recommendations("user", &out, args.json)
+}
+
+/// Prints each (who, [(item, score)]) as a ranked list under `label` ("user", "history"), or as JSON.
+fn print_recommendations(label: &str, out: &[(String, Vec<(String, f32)>)], json: bool) -> Result<()> {
+    if json {
         let j: Vec<_> = out
             .iter()
             .map(|(u, items)| {
-                serde_json::json!({ "user": u, "items": items.iter().map(|(i, s)| serde_json::json!({"item": i, "score": s})).collect::<Vec<_>>() })
+                serde_json::json!({ label: u, "items": items.iter().map(|(i, s)| serde_json::json!({"item": i, "score": s})).collect::<Vec<_>>() })
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
         for (u, items) in out {
-            println!("user {u}:");
+            println!("{label} {u}:");
             for (rank, (i, s)) in items.iter().enumerate() {
                 println!("  {:>3}. {i}  ({s:.4})", rank + 1);
             }
@@ -158,7 +176,11 @@ fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
     let test = data.user_item_csr(&split.test);
     let train_valid = data.user_item_csr(&[split.train.clone(), split.valid.clone()].concat());
     let t = Instant::now();
-    let metrics = RankingEval::new(b, &test, &train_valid, &[10, 20], 1024)?.evaluate(b, model.as_ref())?;
+    // As the training run scored it: seen items masked unless it was run with --keep-seen.
+    let masked = file.info.get("seen_masked").and_then(|v| v.as_bool()).unwrap_or(true);
+    let nothing = gpurec::sparse::CsrHost::from_triplets(data.n_users(), data.n_items(), &[]);
+    let exclude = if masked { &train_valid } else { &nothing };
+    let metrics = RankingEval::new(b, &test, exclude, &[10, 20], 1024)?.evaluate(b, model.as_ref())?;
     let secs = t.elapsed().as_secs_f64();
     let sampled = if args.sampled.is_some() || args.negatives.is_some() {
         use gpurec::eval::SampledEval;
@@ -184,7 +206,8 @@ fn eval_on<B: Backend>(b: &B, args: &EvalArgs) -> Result<()> {
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("model {} on {source} (test part of its split, seed {seed}), {}", file.kind, b.describe());
+        let seen = if masked { "seen items masked" } else { "seen items ranked too" };
+        println!("model {} on {source} (test part of its split, seed {seed}; {seen}), {}", file.kind, b.describe());
         print_table(&metrics, secs);
         if let Some(s) = sampled {
             println!("\n{s}  ({} test positives; not comparable with full ranking)", s.positives);

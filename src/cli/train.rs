@@ -42,10 +42,14 @@ pub struct TrainArgs {
     /// Pre-split test file.
     #[arg(long, requires = "train")]
     pub test: Option<PathBuf>,
-    /// How --data is split (ranking models default to ratio; rating models default to 5-fold
-    /// cross-validation, and use this split when it is given).
+    /// How --data is split (ranking models default to ratio, next-item models to loo; rating
+    /// models default to 5-fold cross-validation, and use this split when it is given).
     #[arg(long, value_enum)]
     pub split: Option<SplitChoice>,
+    /// Rank the items a user already interacted with too (RecBole's sequential evaluation does);
+    /// by default they are masked, since on data like MovieLens nobody interacts with an item twice.
+    #[arg(long)]
+    pub keep_seen: bool,
     /// Folds of the cross-validation rating models run without --split or pre-split files (Surprise's k-fold).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..))]
     pub folds: u64,
@@ -127,6 +131,7 @@ impl Default for TrainArgs {
             valid: None,
             test: None,
             split: None,
+            keep_seen: false,
             folds: 5,
             device: DeviceChoice::from_env(),
             epochs: None,
@@ -261,17 +266,20 @@ fn train_ranking<B: Backend>(
     args: &TrainArgs,
 ) -> Result<()> {
     let info = family.info();
-    let choice = args.split.unwrap_or(SplitChoice::Ratio);
+    let sequential = info.batch == gpurec::models::BatchKind::Sequences;
+    let choice = args.split.unwrap_or(if sequential { SplitChoice::Loo } else { SplitChoice::Ratio });
     let (split, split_name) = match &input.presplit {
         Some(s) => (s.clone(), "the given train / valid / test files".to_string()),
         None => (choice.apply(&input.data, args.seed)?, choice.describe(args.seed)),
     };
     if !args.json {
-        println!("split:   {split_name}; full ranking over all items, seen items masked");
+        let seen = if args.keep_seen { "seen items ranked too (--keep-seen)" } else { "seen items masked" };
+        println!("split:   {split_name}; full ranking over all items, {seen}");
         println!("{}", model_line(info, config, fit));
     }
     let mut bars = Bars::new(fit.epochs, args.json, fit.metric.clone());
-    let run = protocol::ranking(b, family, config, &input.data, &split, fit, &[10, 20], &mut bars)?;
+    let opts = protocol::RankingOptions { mask_seen: !args.keep_seen, ..Default::default() };
+    let run = protocol::ranking(b, family, config, &input.data, &split, fit, &opts, &mut bars)?;
     bars.bar.finish_and_clear();
     let epochs = run.summary.epochs.len();
     let sec_per_epoch = run.summary.epochs.iter().map(|e| e.train_seconds).sum::<f64>() / epochs.max(1) as f64;
@@ -281,6 +289,8 @@ fn train_ranking<B: Backend>(
             "config": config,
             "data": input.source,
             "device": b.describe(),
+            "split": split_name,
+            "seen_masked": opts.mask_seen,
             "epochs": epochs,
             "best_epoch": run.summary.best_epoch,
             "best_valid_ndcg@10": run.summary.best_valid,
@@ -314,6 +324,7 @@ fn train_ranking<B: Backend>(
             record["split"] = choice.name().into();
             record["split_seed"] = args.seed.into();
         }
+        record["seen_masked"] = opts.mask_seen.into();
         registry::to_file(b, run.model.as_ref(), record, &input.data.user_ids, &input.data.item_ids)?.save(path)?;
         if !args.json {
             println!("\nsaved {}", path.display());

@@ -58,6 +58,37 @@ pub fn top_k_unseen<B: Backend>(
         .collect())
 }
 
+/// The `k` best items (index, score) to follow `history` (item indices,
+/// oldest first), best first, never one of the history's items, from a model
+/// that scores a given history ([`crate::models::Model::score_histories`]);
+/// an error naming the model for one that does not.
+pub fn top_k_for_history<B: Backend>(
+    b: &B,
+    model: &(impl crate::models::Model<B> + ?Sized),
+    history: &[u32],
+    n_items: usize,
+    k: usize,
+) -> Result<Vec<(u32, f32)>> {
+    if k == 0 || k > crate::gpu::TOPK_MAX {
+        return Err(crate::Error::Invalid(format!("k = {k} outside 1..={}", crate::gpu::TOPK_MAX)));
+    }
+    if let Some(&bad) = history.iter().find(|&&i| i as usize >= n_items) {
+        return Err(crate::Error::Invalid(format!("item {bad} is outside the model's {n_items} items")));
+    }
+    let seqs = crate::data::sequence::Sequences::from_lists(&[history.to_vec()]);
+    let scores = model.score_histories(b, &seqs).ok_or_else(|| {
+        crate::Error::Invalid(format!(
+            "{} scores only the users it was trained on; it cannot take a history (next-item models such as lstm can)",
+            model.kind()
+        ))
+    })??;
+    let seen: Vec<(u32, u32, f32)> = history.iter().map(|&i| (0, i, 1.0)).collect();
+    let mask = CsrHost::from_triplets(1, n_items, &seen);
+    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
+    let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
+    Ok((0..k).filter(|&q| cols[q] != u32::MAX).map(|q| (cols[q], vals[q])).collect())
+}
+
 /// Top-K metrics at several cut-offs.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RankingMetrics {

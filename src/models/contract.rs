@@ -296,6 +296,13 @@ pub trait Model<B: Backend>: Scorer<B> {
     fn set_history(&mut self, _b: &B, _history: &Sequences) -> Result<()> {
         Err(Error::Invalid(format!("{} scores from its training data; it takes no history", self.kind())))
     }
+    /// Scores every item `[histories.n_users(), n_items]` for each of the
+    /// given time-ordered `histories` (users the model may never have seen),
+    /// leaving the model as it is; `None` for a model that scores only the
+    /// users it was trained on.
+    fn score_histories(&self, _b: &B, _histories: &Sequences) -> Option<Result<B::Tensor>> {
+        None
+    }
 }
 
 /// A model family: everything the registry needs to build, train, save and

@@ -340,8 +340,12 @@ impl<B: Backend> LstmRec<B> {
 
     /// Every user's output vector o at the last step of their history `[users, d]`.
     fn representations(&self, b: &B) -> B::Tensor {
-        let parts: Vec<B::Tensor> = self
-            .history
+        self.encode(b, &self.history)
+    }
+
+    /// The output vectors o at the last step of the windows of `history` `[users, d]`.
+    fn encode(&self, b: &B, history: &Encoded<B>) -> B::Tensor {
+        let parts: Vec<B::Tensor> = history
             .chunks
             .iter()
             .map(|(ids, mask, c)| {
@@ -436,6 +440,13 @@ impl<B: Backend> Model<B> for LstmRec<B> {
         }
         out.push(NamedTensor::new("history", vec![users, l], data));
         Ok(out)
+    }
+
+    fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
+        Some(
+            Self::encode_history(b, histories, self.item.dims()[0], self.cfg.window)
+                .map(|h| b.matmul(&self.encode(b, &h), &self.item.value, false, true, None, Act::Identity)),
+        )
     }
 
     fn set_history(&mut self, b: &B, history: &Sequences) -> Result<()> {

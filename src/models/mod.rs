@@ -16,6 +16,7 @@ pub mod multdae;
 pub mod multvae;
 pub mod neumf;
 pub mod ngcf;
+pub mod pop;
 pub mod registry;
 
 pub use autorec::{AutoRec, AutoRecConfig, AutoRecFamily};
@@ -32,4 +33,5 @@ pub use multdae::{MultDae, MultDaeConfig, MultDaeFamily};
 pub use multvae::{MultVae, MultVaeConfig, MultVaeFamily};
 pub use neumf::{NeuMf, NeuMfConfig, NeuMfFamily};
 pub use ngcf::{Ngcf, NgcfConfig, NgcfFamily};
+pub use pop::{Pop, PopConfig, PopFamily};
 pub use registry::{Entry, Overrides, FAMILIES};

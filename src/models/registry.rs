@@ -168,6 +168,7 @@ families! {
     super::autorec::AutoRecFamily,
     super::ease::Ease,
     super::itemknn::ItemKnn,
+    super::pop::PopFamily,
     super::multdae::MultDaeFamily,
     super::multvae::MultVaeFamily,
     super::cdae::CdaeFamily,

@@ -142,8 +142,22 @@ pub fn ml100k_ranking_ndcg<B: gpurec::Backend>(
     batch: Option<usize>,
     epochs: Option<usize>,
 ) -> Option<f64> {
+    ml100k_ranking(b, model, o, batch, epochs, false).map(|m| m.get("ndcg", 10).unwrap())
+}
+
+/// The test metrics of [`ml100k_ranking_ndcg`]'s run, on the per-user 8:1:1
+/// split or (`loo`) on chronological leave-one-out (the sequential
+/// protocol: the last interaction tests, the one before validates).
+pub fn ml100k_ranking<B: gpurec::Backend>(
+    b: &B,
+    model: &str,
+    o: &gpurec::models::registry::Overrides,
+    batch: Option<usize>,
+    epochs: Option<usize>,
+    loo: bool,
+) -> Option<gpurec::eval::RankingMetrics> {
     use gpurec::data::movielens::{find_ml100k, load_ml100k};
-    use gpurec::data::split::per_user_ratio;
+    use gpurec::data::split::{leave_one_out, per_user_ratio};
     use gpurec::models::registry;
     use gpurec::train::{FitConfig, Silent};
     let Some(dir) = find_ml100k() else {
@@ -151,7 +165,7 @@ pub fn ml100k_ranking_ndcg<B: gpurec::Backend>(
         return None;
     };
     let data = load_ml100k(&dir).unwrap();
-    let split = per_user_ratio(&data, 0.1, 0.1, 2024);
+    let split = if loo { leave_one_out(&data) } else { per_user_ratio(&data, 0.1, 0.1, 2024) };
     let family = registry::entry::<B>(model).unwrap();
     let config = family.config(o).unwrap();
     let s = family.info().schedule;
@@ -163,24 +177,30 @@ pub fn ml100k_ranking_ndcg<B: gpurec::Backend>(
         ..Default::default()
     };
     let run =
-        gpurec::protocol::ranking(b, family.as_ref(), &config, &data, &split, &fit, &[10, 20], &mut Silent).unwrap();
-    let m = &run.test;
+        gpurec::protocol::ranking(b, family.as_ref(), &config, &data, &split, &fit, &Default::default(), &mut Silent)
+            .unwrap();
+    let m = run.test;
     let epochs = run.summary.epochs.len();
     let train: f64 = run.summary.epochs.iter().map(|e| e.train_seconds).sum();
     eprintln!(
-        "{model} {config} batch {} on ML-100K, {}: best epoch {} of {epochs} ({:.3} s/epoch training), valid NDCG@10 {:.4}, \
-         test NDCG@10 {:.4} Recall@10 {:.4} NDCG@20 {:.4} ({:.1} s to fit and validate)",
+        "{model} {config} batch {} on ML-100K ({}), {}: best epoch {} of {epochs} ({:.3} s/epoch training), \
+         valid NDCG@10 {:.4}, test NDCG@10 {:.4} Recall@10 {:.4} Hit@10 {:.4} MRR@10 {:.4} NDCG@20 {:.4} Hit@20 {:.4} \
+         ({:.1} s to fit and validate)",
         fit.batch_size,
+        if loo { "chronological leave-one-out" } else { "per-user 8:1:1" },
         b.describe(),
         run.summary.best_epoch,
         train / epochs.max(1) as f64,
         run.summary.best_valid.unwrap_or(f64::NAN),
         m.get("ndcg", 10).unwrap(),
         m.get("recall", 10).unwrap(),
+        m.get("hit", 10).unwrap(),
+        m.get("mrr", 10).unwrap(),
         m.get("ndcg", 20).unwrap(),
+        m.get("hit", 20).unwrap(),
         run.train_seconds
     );
-    Some(m.get("ndcg", 10).unwrap())
+    Some(m)
 }
 
 /// The work one `train_step` on `batch` records on `g`, flushed: its
