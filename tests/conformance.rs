@@ -86,7 +86,12 @@ fn every_family_is_deterministic_for_a_seed() {
 
 /// One batch of the kind the family trains on (windows of width `window`
 /// for sequences: users, inputs, targets).
-fn one_batch(kind: BatchKind, set: &TrainSet, n: usize, window: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>, Vec<f32>) {
+fn one_batch(
+    kind: BatchKind,
+    set: &TrainSet,
+    n: usize,
+    window: gpurec::data::sequence::WindowSpec,
+) -> (Vec<u32>, Vec<u32>, Vec<u32>, Vec<f32>) {
     match kind {
         BatchKind::Sequences => {
             let mut s = SequenceSampler::new(&set.sequences, window, 1);
@@ -122,7 +127,7 @@ fn one_batch(kind: BatchKind, set: &TrainSet, n: usize, window: usize) -> (Vec<u
 fn step<B: Backend>(b: &B, m: &mut dyn Model<B>, kind: BatchKind, set: &TrainSet) -> B::Tensor {
     let (u, i, j, r) = one_batch(kind, set, 200, m.window());
     let batch = match kind {
-        BatchKind::Sequences => Batch::Sequences { users: &u, inputs: &i, targets: &j, len: m.window() },
+        BatchKind::Sequences => Batch::Sequences { users: &u, inputs: &i, targets: &j, len: m.window().len },
         BatchKind::Pairs => Batch::Pairs { users: &u, pos: &i, neg: &j },
         BatchKind::UserRows => Batch::Users { users: &u },
         BatchKind::ItemRows => Batch::Items { items: &i },

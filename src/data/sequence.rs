@@ -4,11 +4,14 @@
 //! A user's sequence sorts their interactions by timestamp, ties broken by
 //! the order of the file (never by a rounded timestamp), as the
 //! chronological leave-one-out split ([`super::split::leave_one_out`]) does.
-//! A window is a run of consecutive target positions of one user's
-//! sequence, each predicted from the items before it in the window; the
-//! windows of a user cover each of their targets (every position but the
-//! first) exactly once, cut from the end so the most recent window is the
-//! full one.
+//! A model reads windows of one of two kinds ([`WindowKind`]):
+//! - runs: consecutive target positions of one user's sequence, each
+//!   predicted from the items before it in the window (recurrent and causal
+//!   attention models score a whole run in one pass); a user's runs cover
+//!   each of their targets (every position but the first) exactly once, cut
+//!   from the end so the most recent run is the full one;
+//! - sliding: one target per window, predicted from the `len` items before
+//!   it (Caser's convolutions read a fixed L × d image).
 
 use super::Interactions;
 
@@ -83,8 +86,27 @@ impl Sequences {
     }
 }
 
-/// A run of target positions `[start, end)` of one user's sequence; the
-/// inputs are the positions `[start − 1, end − 1)`.
+/// How a next-item model's training windows are cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum WindowKind {
+    /// Runs of at most `len` consecutive targets ([`windows`], [`fill_window`]).
+    Runs,
+    /// One target per window with the `len` items before it ([`sliding_windows`], [`fill_sliding`]).
+    Sliding,
+}
+
+/// The training windows a next-item model reads: their width and kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct WindowSpec {
+    /// Columns per window.
+    pub len: usize,
+    /// How they are cut.
+    pub kind: WindowKind,
+}
+
+/// Target positions `[start, end)` of one user's sequence. For a run the
+/// inputs are the positions `[start − 1, end − 1)`; for a sliding window
+/// (`end = start + 1`) the `len` positions before `start`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     /// The user.
@@ -124,6 +146,30 @@ pub fn fill_window(seqs: &Sequences, w: &Window, inputs: &mut [u32], targets: &m
     targets[..l - n].fill(PAD);
     inputs[l - n..].copy_from_slice(&s[a - 1..b - 1]);
     targets[l - n..].copy_from_slice(&s[a..b]);
+}
+
+/// One window per target position of every user's sequence, users in order.
+pub fn sliding_windows(seqs: &Sequences) -> Vec<Window> {
+    let mut out = Vec::new();
+    for u in 0..seqs.n_users() {
+        for p in 1..seqs.user(u).len() {
+            out.push(Window { user: u as u32, start: p as u32, end: p as u32 + 1 });
+        }
+    }
+    out
+}
+
+/// Writes sliding window `w` of `seqs` into the row `inputs`/`targets` (both
+/// of width `L`): the ≤ L items before the target, left-padded with
+/// [`PAD`], and the target in the last column of `targets` (the rest [`PAD`]).
+pub fn fill_sliding(seqs: &Sequences, w: &Window, inputs: &mut [u32], targets: &mut [u32]) {
+    let l = inputs.len();
+    let s = seqs.user(w.user as usize);
+    let p = w.start as usize;
+    assert!(w.end as usize == p + 1 && targets.len() == l && l > 0, "fill_sliding: one target per window");
+    fill_history(&s[..p], inputs);
+    targets.fill(PAD);
+    targets[l - 1] = s[p];
 }
 
 /// `history` (oldest first) as one left-padded input row of width `len`:
@@ -181,5 +227,19 @@ mod tests {
         assert_eq!(row, vec![2, 3, 4]);
         fill_history(&[7], &mut row);
         assert_eq!(row, vec![PAD, PAD, 7]);
+    }
+
+    #[test]
+    fn sliding_windows_give_each_target_its_previous_items() {
+        let s = Sequences::from_lists(&[vec![5, 6, 7, 8], vec![1], vec![3, 4]]);
+        let w = sliding_windows(&s);
+        assert_eq!(w.len(), 3 + 1);
+        let (mut i, mut t) = (vec![0; 2], vec![0; 2]);
+        fill_sliding(&s, &w[0], &mut i, &mut t);
+        assert_eq!((i.as_slice(), t.as_slice()), (&[PAD, 5][..], &[PAD, 6][..]));
+        fill_sliding(&s, &w[2], &mut i, &mut t);
+        assert_eq!((i.as_slice(), t.as_slice()), (&[6, 7][..], &[PAD, 8][..]));
+        fill_sliding(&s, &w[3], &mut i, &mut t);
+        assert_eq!((i.as_slice(), t.as_slice()), (&[PAD, 3][..], &[PAD, 4][..]));
     }
 }

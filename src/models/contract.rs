@@ -16,7 +16,7 @@
 //! file implementing [`Family`] plus one line there.
 
 use crate::backend::Backend;
-use crate::data::sequence::Sequences;
+use crate::data::sequence::{Sequences, WindowKind, WindowSpec};
 use crate::data::{Interactions, Ratings};
 use crate::error::{Error, Result};
 use crate::model_file::{ModelFile, NamedTensor};
@@ -270,10 +270,10 @@ pub trait Model<B: Backend>: Scorer<B> {
     fn user_draw(&self) -> UserDraw {
         UserDraw::Distinct
     }
-    /// The width of the windows of [`BatchKind::Sequences`] batches (ignored
-    /// for the other kinds).
-    fn window(&self) -> usize {
-        1
+    /// The windows of [`BatchKind::Sequences`] batches (ignored for the
+    /// other kinds).
+    fn window(&self) -> WindowSpec {
+        WindowSpec { len: 1, kind: WindowKind::Runs }
     }
     /// Records one optimisation step on `batch` (one submission on the GPU);
     /// returns the batch's mean loss as a `[1]` tensor, not read back.

@@ -44,7 +44,7 @@
 use std::cell::RefCell;
 
 use crate::backend::{Act, AdamConfig, Backend};
-use crate::data::sequence::{fill_history, Sequences, PAD};
+use crate::data::sequence::{fill_history, Sequences, WindowKind, WindowSpec, PAD};
 use crate::error::{Error, Result};
 use crate::init;
 use crate::layers::lstm::{stack_rows, Lstm};
@@ -380,8 +380,8 @@ impl<B: Backend> Model<B> for LstmRec<B> {
         BatchKind::Sequences
     }
 
-    fn window(&self) -> usize {
-        self.cfg.window
+    fn window(&self) -> WindowSpec {
+        WindowSpec { len: self.cfg.window, kind: WindowKind::Runs }
     }
 
     fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor> {

@@ -11,7 +11,9 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::sequence::{fill_window, windows, Sequences, Window};
+use crate::data::sequence::{
+    fill_sliding, fill_window, sliding_windows, windows, Sequences, Window, WindowKind, WindowSpec,
+};
 use crate::data::Ratings;
 use crate::sparse::CsrHost;
 
@@ -196,20 +198,24 @@ impl ItemSampler {
     }
 }
 
-/// Seeded shuffling of the training windows of width `len` of every user's
-/// time-ordered sequence (see [`crate::data::sequence`]): each target
-/// position of each sequence is in exactly one window per epoch.
+/// Seeded shuffling of the training windows of every user's time-ordered
+/// sequence (see [`crate::data::sequence`]): each target position of each
+/// sequence is in exactly one window per epoch.
 pub struct SequenceSampler {
     seqs: Sequences,
     windows: Vec<Window>,
-    len: usize,
+    spec: WindowSpec,
     rng: ChaCha8Rng,
 }
 
 impl SequenceSampler {
-    /// The windows of at most `len` targets of `seqs`, shuffled by a generator seeded with `seed`.
-    pub fn new(seqs: &Sequences, len: usize, seed: u64) -> Self {
-        Self { windows: windows(seqs, len), seqs: seqs.clone(), len, rng: ChaCha8Rng::seed_from_u64(seed) }
+    /// The windows `spec` asks for over `seqs`, shuffled by a generator seeded with `seed`.
+    pub fn new(seqs: &Sequences, spec: WindowSpec, seed: u64) -> Self {
+        let windows = match spec.kind {
+            WindowKind::Runs => windows(seqs, spec.len),
+            WindowKind::Sliding => sliding_windows(seqs),
+        };
+        Self { windows, seqs: seqs.clone(), spec, rng: ChaCha8Rng::seed_from_u64(seed) }
     }
 
     /// Number of windows.
@@ -231,16 +237,20 @@ impl SequenceSampler {
     /// row-major `[users, len]` and left-padded.
     pub fn batch(&self, k: usize, size: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         let ws = &self.windows[k * size..((k + 1) * size).min(self.windows.len())];
-        let l = self.len;
+        let l = self.spec.len;
+        let fill = match self.spec.kind {
+            WindowKind::Runs => fill_window,
+            WindowKind::Sliding => fill_sliding,
+        };
         let (mut inputs, mut targets) = (vec![0; ws.len() * l], vec![0; ws.len() * l]);
         for (r, w) in ws.iter().enumerate() {
-            fill_window(&self.seqs, w, &mut inputs[r * l..(r + 1) * l], &mut targets[r * l..(r + 1) * l]);
+            fill(&self.seqs, w, &mut inputs[r * l..(r + 1) * l], &mut targets[r * l..(r + 1) * l]);
         }
         (ws.iter().map(|w| w.user).collect(), inputs, targets)
     }
 
     /// The window width.
     pub fn width(&self) -> usize {
-        self.len
+        self.spec.len
     }
 }
