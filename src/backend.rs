@@ -169,6 +169,29 @@ pub struct LstmGrads<B: Backend> {
     pub dh_skip: B::Tensor,
 }
 
+/// Saved state of one GRU step, for its backward (which also takes the
+/// step's `gh`, the caller's recurrent projection).
+#[derive(Clone, Debug)]
+pub struct GruStep<B: Backend> {
+    /// New hidden state `[n, h]`.
+    pub h: B::Tensor,
+    /// Activated gates `[n, 3h]` in order r, z, n.
+    pub gates: B::Tensor,
+}
+
+/// Gradients of one GRU step.
+#[derive(Clone, Debug)]
+pub struct GruGrads<B: Backend> {
+    /// Gradient with respect to the input projection `gx` `[n, 3h]`.
+    pub dgx: B::Tensor,
+    /// Gradient with respect to the recurrent projection `gh` `[n, 3h]`
+    /// (its n block is `dgx`'s times r).
+    pub dgh: B::Tensor,
+    /// The direct part of the previous hidden state's gradient, `dh ⊙ z`
+    /// (`dh` itself on padded rows) `[n, h]`; the caller adds `dgh·W_hh`.
+    pub dh_prev: B::Tensor,
+}
+
 /// Which columns a query competes with in [`Backend::rank_among`].
 #[derive(Clone, Copy, Debug)]
 pub enum Among<'a, B: Backend> {
@@ -479,6 +502,30 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         dc: &Self::Tensor,
         mask: Option<&Self::Tensor>,
     ) -> LstmGrads<Self>;
+    /// One fused GRU cell step (PyTorch's GRU, gate order r, z, n). `gx`
+    /// `[n, 3h]` is the input projection `x·W_ihᵀ + b_ih`, `gh` `[n, 3h]` the
+    /// recurrent one `h_prev·W_hhᵀ + b_hh`, `h_prev` `[n, h]`:
+    /// `r = σ(gx_r + gh_r)`, `z = σ(gx_z + gh_z)`, `n = tanh(gx_n + r ⊙ gh_n)`,
+    /// `h = (1 − z) ⊙ n + z ⊙ h_prev`. Where `mask[r] = 0` (a padded
+    /// position) row `r` keeps `h_prev`; its gates are still saved.
+    fn gru_cell(
+        &self,
+        gx: &Self::Tensor,
+        gh: &Self::Tensor,
+        h_prev: &Self::Tensor,
+        mask: Option<&Self::Tensor>,
+    ) -> GruStep<Self>;
+    /// Backward of [`Backend::gru_cell`], given the step's `gh` and `h_prev`
+    /// and the gradient `dh` flowing into its `h`. Padded rows get zero
+    /// `dgx`, `dgh` and pass `dh` to `dh_prev`.
+    fn gru_cell_backward(
+        &self,
+        step: &GruStep<Self>,
+        gh: &Self::Tensor,
+        h_prev: &Self::Tensor,
+        dh: &Self::Tensor,
+        mask: Option<&Self::Tensor>,
+    ) -> GruGrads<Self>;
 
     // ---- optimizers ----------------------------------------------------
 

@@ -8,6 +8,7 @@
 pub mod conv;
 pub mod dense;
 pub mod embedding;
+pub mod gru;
 pub mod linalg;
 pub mod loss;
 pub mod lstm;
@@ -291,6 +292,19 @@ impl Backend for Cpu {
         mask: Option<&CpuTensor>,
     ) -> LstmGrads<Self> {
         lstm::lstm_cell_backward(step, c_prev, dh, dc, mask)
+    }
+    fn gru_cell(&self, gx: &CpuTensor, gh: &CpuTensor, h_prev: &CpuTensor, mask: Option<&CpuTensor>) -> GruStep<Self> {
+        gru::gru_cell(gx, gh, h_prev, mask)
+    }
+    fn gru_cell_backward(
+        &self,
+        step: &GruStep<Self>,
+        gh: &CpuTensor,
+        h_prev: &CpuTensor,
+        dh: &CpuTensor,
+        mask: Option<&CpuTensor>,
+    ) -> GruGrads<Self> {
+        gru::gru_cell_backward(step, gh, h_prev, dh, mask)
     }
 
     fn adam(

@@ -1,7 +1,7 @@
 //! `Backend` for the wgpu context: each method forwards to the op's function
 //! in `gpu::ops::<family>`, which records its dispatches.
 
-use super::ops::{conv, dense, embedding, linalg, loss, lstm, metrics, optim, random, sparse, topk};
+use super::ops::{conv, dense, embedding, gru, linalg, loss, lstm, metrics, optim, random, sparse, topk};
 use super::{Gpu, GpuIndex, GpuTensor};
 use crate::backend::*;
 use crate::error::{Error, Result};
@@ -260,6 +260,19 @@ impl Backend for Gpu {
         mask: Option<&GpuTensor>,
     ) -> LstmGrads<Self> {
         lstm::lstm_cell_backward(self, step, c_prev, dh, dc, mask)
+    }
+    fn gru_cell(&self, gx: &GpuTensor, gh: &GpuTensor, h_prev: &GpuTensor, mask: Option<&GpuTensor>) -> GruStep<Self> {
+        gru::gru_cell(self, gx, gh, h_prev, mask)
+    }
+    fn gru_cell_backward(
+        &self,
+        step: &GruStep<Self>,
+        gh: &GpuTensor,
+        h_prev: &GpuTensor,
+        dh: &GpuTensor,
+        mask: Option<&GpuTensor>,
+    ) -> GruGrads<Self> {
+        gru::gru_cell_backward(self, step, gh, h_prev, dh, mask)
     }
 
     fn adam(

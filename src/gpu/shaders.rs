@@ -51,6 +51,7 @@ shaders! {
     Conv2d => "conv2d",
     Maxpool => "maxpool",
     LstmCell => "lstm_cell",
+    GruCell => "gru_cell",
     Adam => "adam",
     Adagrad => "adagrad",
     Sgd => "sgd",

@@ -1,6 +1,7 @@
 //! Layers with written-out backward passes: [`Linear`], [`Mlp`],
-//! [`lstm::Lstm`] (a sequence, with masks, by backpropagation through time),
-//! [`conv::Conv2d`] / [`conv::Conv1d`] / [`conv::MaxPool2d`], [`graph::NgcfLayer`]
+//! [`lstm::Lstm`] and [`gru::Gru`] (a sequence, with masks, by
+//! backpropagation through time), [`conv::Conv2d`] / [`conv::Conv1d`] /
+//! [`conv::MaxPool2d`], [`graph::NgcfLayer`]
 //! (NGCF's weighted graph convolution; LightGCN's weightless one is
 //! [`crate::models::LightGcn::propagate`]), and the [`Param`]/[`Adam`] pair that
 //! keeps a parameter's optimizer moments beside it so a model updates each
@@ -42,4 +43,5 @@ pub use mlp::{Mlp, MlpSaved};
 pub use param::{Adam, Param};
 pub mod conv;
 pub mod graph;
+pub mod gru;
 pub mod lstm;

@@ -4,6 +4,7 @@
 pub(crate) mod conv;
 pub(crate) mod dense;
 pub(crate) mod embedding;
+pub(crate) mod gru;
 pub(crate) mod linalg;
 pub(crate) mod loss;
 pub(crate) mod lstm;
