@@ -77,6 +77,17 @@ impl ConvGeom {
         (i * s + p).checked_sub(pad).filter(|&v| v < len)
     }
 
+    /// The kernel offsets `p` (ascending, of a kernel of `k`) that can put
+    /// input row `y` in some output window: outside it [`ConvGeom::dst`] is
+    /// always `None`, so a loop over this range visits the same terms in the
+    /// same order as one over `0..k`, without the empty ones (for Caser's
+    /// h × d filters, d − 1 of every d).
+    fn offsets(y: usize, s: usize, pad: usize, out: usize, k: usize) -> std::ops::Range<usize> {
+        let hi = (y + pad + 1).min(k);
+        let lo = (y + pad).saturating_sub(out.saturating_sub(1) * s).min(hi);
+        lo..hi
+    }
+
     /// Output index `i` whose window puts kernel offset `p` on input row `y`, if any.
     fn dst(y: usize, p: usize, s: usize, pad: usize, out: usize) -> Option<usize> {
         let t = (y + pad).checked_sub(p)?;
@@ -224,11 +235,11 @@ pub fn conv2d_backward_input(
                 for xx in 0..g.w {
                     let mut acc = 0f32;
                     for o in 0..g.co {
-                        for p in 0..g.kh {
+                        for p in ConvGeom::offsets(y, g.sh, g.ph, g.ho, g.kh) {
                             let Some(i) = ConvGeom::dst(y, p, g.sh, g.ph, g.ho) else {
                                 continue;
                             };
-                            for q in 0..g.kw {
+                            for q in ConvGeom::offsets(xx, g.sw, g.pw, g.wo, g.kw) {
                                 let Some(j) = ConvGeom::dst(xx, q, g.sw, g.pw, g.wo) else {
                                     continue;
                                 };

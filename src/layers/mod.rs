@@ -45,3 +45,4 @@ pub mod conv;
 pub mod graph;
 pub mod gru;
 pub mod lstm;
+pub mod recurrent;

@@ -172,7 +172,8 @@ families! {
     super::multdae::MultDaeFamily,
     super::multvae::MultVaeFamily,
     super::cdae::CdaeFamily,
-    super::lstm::LstmFamily,
+    super::gru4rec::Gru4RecFamily,
+    super::gru4rec::LstmFamily,
 }
 
 /// The registered family names, in registry order.

@@ -1,9 +1,10 @@
-//! The LSTM next-item model beyond the conformance table (which checks
-//! determinism, a GPU step against the CPU's, save → load and bad
-//! configurations): its gradients against finite differences, one training
-//! step's dispatches and uploads on the GPU, learning a planted next-item
-//! rule under chronological leave-one-out on both backends, scoring from a
-//! history it is given, and a model file whose history is corrupt.
+//! The recurrent next-item models (`gru4rec`, `lstm`) beyond the conformance
+//! table (which checks determinism, a GPU step against the CPU's, save →
+//! load and bad configurations): their gradients against finite
+//! differences, one training step's dispatches and uploads on the GPU,
+//! learning a planted next-item rule under chronological leave-one-out on
+//! both backends, scoring from a history they are given, and a model file
+//! whose history is corrupt.
 
 mod common;
 
@@ -11,39 +12,53 @@ use common::*;
 use gpurec::data::sequence::{Sequences, PAD};
 use gpurec::data::split::leave_one_out;
 use gpurec::data::Interactions;
+use gpurec::layers::gru::Gru;
+use gpurec::layers::lstm::Lstm;
+use gpurec::layers::recurrent::Recurrent;
 use gpurec::models::registry::{self, Overrides};
-use gpurec::models::{Batch, LstmConfig, LstmRec, Model};
+use gpurec::models::{Batch, Model, NextItemRnn, RnnConfig};
 use gpurec::train::{FitConfig, Silent};
 use gpurec::{Backend, Cpu, Gpu};
 
-fn small() -> LstmConfig {
-    LstmConfig { dim: 3, hidden: 4, window: 4, dropout: 0.25, lr: 1e-2 }
+/// Both recurrent families.
+const FAMILIES: [&str; 2] = ["gru4rec", "lstm"];
+
+fn small() -> RnnConfig {
+    RnnConfig { dim: 3, hidden: 4, window: 4, dropout: 0.25, lr: 1e-2 }
 }
 
 #[test]
 fn gradients_match_finite_differences() {
+    fd::<Gru<Cpu>>(
+        "gru4rec",
+        &["item_embedding", "gru.w_ih", "gru.w_hh", "gru.b_ih", "gru.b_hh", "dense.weight", "dense.bias"],
+    );
+    fd::<Lstm<Cpu>>("lstm", &["item_embedding", "lstm.w_ih", "lstm.w_hh", "lstm.bias", "dense.weight", "dense.bias"]);
+}
+
+fn fd<C: Recurrent<Cpu>>(kind: &'static str, names: &[&str]) {
     // Three windows of 4 over 7 items: padding in two of them, item 2
     // repeated (in a window and as a target), and a window whose only target
     // is at its last step.
     let history = Sequences::from_lists(&[vec![0, 1], vec![2], vec![]]);
-    let mut m = LstmRec::new(&Cpu, &history, 7, small(), 5).unwrap();
+    let mut m = NextItemRnn::<Cpu, C>::new(&Cpu, kind, &history, 7, small(), 5).unwrap();
     let inputs = [PAD, 1, 2, 2, PAD, PAD, PAD, 6, 3, 4, 5, 0];
     let targets = [PAD, 2, 2, 5, PAD, PAD, PAD, 1, 4, 5, 0, 3];
     let (loss, grads) = m.grads(&Cpu, &inputs, &targets, 3, 11).unwrap();
     assert!(Cpu.read(&loss).unwrap()[0].is_finite());
-    let names = ["item_embedding", "lstm.w_ih", "lstm.w_hh", "lstm.bias", "dense.weight", "dense.bias"];
+    assert_eq!(names.len(), m.parameters().len());
     for (p, name) in names.iter().enumerate() {
         let at = Cpu.read(m.parameters()[p]).unwrap();
         let shape = m.parameters()[p].shape().to_vec();
         let analytic = Cpu.read(&grads[p]).unwrap();
         let loss_at = |w: &[f32]| {
-            let mut probe = LstmRec::new(&Cpu, &history, 7, small(), 5).unwrap();
+            let mut probe = NextItemRnn::<Cpu, C>::new(&Cpu, kind, &history, 7, small(), 5).unwrap();
             for (q, t) in probe.parameters_mut().into_iter().enumerate() {
                 *t = if q == p { Cpu.tensor(w, &shape).unwrap() } else { m.parameters()[q].clone() };
             }
             Cpu.read(&probe.grads(&Cpu, &inputs, &targets, 3, 11).unwrap().0).unwrap()[0] as f64
         };
-        check_fd(name, &at, &analytic, false, &loss_at);
+        check_fd(&format!("{kind} {name}"), &at, &analytic, false, &loss_at);
     }
     // The step applies them: the loss of the same batch drops after a few.
     let first = Cpu.read(&loss).unwrap()[0];
@@ -52,7 +67,7 @@ fn gradients_match_finite_differences() {
             .unwrap();
     }
     let after = Cpu.read(&m.grads(&Cpu, &inputs, &targets, 3, 11).unwrap().0).unwrap()[0];
-    assert!(after < first, "loss {first} → {after}");
+    assert!(after < first, "{kind}: loss {first} → {after}");
 }
 
 #[test]
@@ -62,21 +77,29 @@ fn a_step_is_one_submission_of_the_documented_dispatches() {
     }
     // A context of its own: the shared one's counters see the other tests running in parallel.
     let g = Gpu::new().unwrap();
-    let cfg = LstmConfig { window: 6, ..small() };
+    let cfg = RnnConfig { window: 6, ..small() };
     let history = Sequences::from_lists(&[vec![0, 1], vec![2]]);
-    let mut m = LstmRec::new(&g, &history, 9, cfg, 1).unwrap();
     let inputs = [PAD, PAD, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1];
     let targets = [PAD, PAD, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2];
-    let s = step_stats(&g, &mut m, &Batch::Sequences { users: &[0, 1], inputs: &inputs, targets: &targets, len: 6 });
-    eprintln!("lstm: one step over windows of 6: {s:?}");
+    let batch = Batch::Sequences { users: &[0, 1], inputs: &inputs, targets: &targets, len: 6 };
+    let mut gru = NextItemRnn::<Gpu, Gru<Gpu>>::new(&g, "gru4rec", &history, 9, cfg.clone(), 1).unwrap();
+    let mut lstm = NextItemRnn::<Gpu, Lstm<Gpu>>::new(&g, "lstm", &history, 9, cfg, 1).unwrap();
+    for (kind, m, dispatches) in [("gru4rec", &mut gru as &mut dyn Model<Gpu>, 61), ("lstm", &mut lstm, 63)] {
+        check_step(&g, kind, m, &batch, dispatches);
+    }
+}
+
+fn check_step(g: &Gpu, kind: &str, m: &mut dyn Model<Gpu>, batch: &Batch<'_>, dispatches: u64) {
+    let s = step_stats(g, m, batch);
+    eprintln!("{kind}: one step over windows of 6: {s:?}");
     assert_eq!((s.submissions, s.readbacks), (1, 0));
     let (l, n, r, items) = (6u64, 2u64, 10u64, 9u64);
     // ids and mask (L·n each), target positions and items (R each), and
     // the two groupings (rows, offsets, order) over R + L·n and L·n + items.
     let groups = |k: u64, rows: u64| 4 * (rows + rows + 1 + k);
     let bound = 8 * l * n + 8 * r + groups(r + l * n, l * n) + groups(l * n + items, items);
-    assert!(s.bytes_uploaded <= bound, "uploads {} bytes, more than the window's {bound}", s.bytes_uploaded);
-    assert!(s.dispatches <= 12 + 10 * l, "{} dispatches for a window of {l}", s.dispatches);
+    assert!(s.bytes_uploaded <= bound, "{kind}: uploads {} bytes, more than the window's {bound}", s.bytes_uploaded);
+    assert_eq!(s.dispatches, dispatches, "{kind}: dispatches for a window of {l} (see the model's docs)");
 }
 
 /// Users walk the items in a fixed cycle (item k is followed by k + 1 mod
@@ -95,10 +118,10 @@ fn cycles(users: usize, items: usize, len: usize) -> Interactions {
     d
 }
 
-/// Test Hit@1 of an LSTM trained on `d` under chronological leave-one-out.
-fn planted_hit<B: Backend>(b: &B, d: &Interactions) -> f64 {
+/// Test Hit@1 of family `kind` trained on `d` under chronological leave-one-out.
+fn planted_hit<B: Backend>(b: &B, kind: &str, d: &Interactions) -> f64 {
     let split = leave_one_out(d);
-    let entry = registry::entry::<B>("lstm").unwrap();
+    let entry = registry::entry::<B>(kind).unwrap();
     let o = Overrides {
         dim: Some(16),
         set: vec![("hidden".into(), 16.into()), ("window".into(), 8.into()), ("lr".into(), 1e-2.into())],
@@ -112,16 +135,18 @@ fn planted_hit<B: Backend>(b: &B, d: &Interactions) -> f64 {
 }
 
 #[test]
-fn lstm_learns_a_planted_next_item_rule_on_both_backends() {
+fn both_learn_a_planted_next_item_rule_on_both_backends() {
     // The last item fixes the next one; most-popular ranks it at random.
     let d = cycles(48, 30, 12);
-    let hit = planted_hit(&Cpu, &d);
-    eprintln!("cpu: test Hit@1 {hit:.3} (chance ≈ {:.3})", 1.0 / 20.0);
-    assert!(hit > 0.9, "Hit@1 {hit}");
-    if let Some(g) = gpu() {
-        let on_gpu = planted_hit(&g, &d);
-        eprintln!("gpu: test Hit@1 {on_gpu:.3}");
-        assert!((on_gpu - hit).abs() <= 1.0 / 48.0 + 1e-9, "gpu {on_gpu} vs cpu {hit}");
+    for kind in FAMILIES {
+        let hit = planted_hit(&Cpu, kind, &d);
+        eprintln!("{kind} cpu: test Hit@1 {hit:.3} (chance ≈ {:.3})", 1.0 / 20.0);
+        assert!(hit > 0.9, "{kind}: Hit@1 {hit}");
+        if let Some(g) = gpu() {
+            let on_gpu = planted_hit(&g, kind, &d);
+            eprintln!("{kind} gpu: test Hit@1 {on_gpu:.3}");
+            assert!((on_gpu - hit).abs() <= 1.0 / 48.0 + 1e-9, "{kind}: gpu {on_gpu} vs cpu {hit}");
+        }
     }
 }
 
@@ -129,7 +154,7 @@ fn lstm_learns_a_planted_next_item_rule_on_both_backends() {
 fn scores_follow_the_history_it_is_given() {
     let d = cycles(48, 30, 12);
     let split = leave_one_out(&d);
-    let entry = registry::entry::<Cpu>("lstm").unwrap();
+    let entry = registry::entry::<Cpu>("gru4rec").unwrap();
     let o = Overrides { dim: Some(16), set: vec![("window".into(), 8.into())], ..Default::default() };
     let set = gpurec::models::TrainSet::from_rows(&d, &split.train);
     let mut m = entry.build(&Cpu, &set, &entry.config(&o).unwrap(), 1).unwrap();
@@ -147,12 +172,18 @@ fn scores_follow_the_history_it_is_given() {
 
 #[test]
 fn a_model_file_whose_history_is_not_item_ids_is_refused() {
-    use gpurec::model_file::ModelFile;
     let d = cycles(10, 12, 6);
     let set = gpurec::models::TrainSet::all(&d);
-    let entry = registry::entry::<Cpu>("lstm").unwrap();
+    for kind in FAMILIES {
+        corrupt_history_is_refused(kind, &d, &set);
+    }
+}
+
+fn corrupt_history_is_refused(kind: &str, d: &Interactions, set: &gpurec::models::TrainSet) {
+    use gpurec::model_file::ModelFile;
+    let entry = registry::entry::<Cpu>(kind).unwrap();
     let cfg = entry.config(&Overrides { dim: Some(4), ..Default::default() }).unwrap();
-    let m = entry.build(&Cpu, &set, &cfg, 1).unwrap();
+    let m = entry.build(&Cpu, set, &cfg, 1).unwrap();
     let file = registry::to_file(&Cpu, m.as_ref(), serde_json::json!({}), &d.user_ids, &d.item_ids).unwrap();
     let file = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
     let loaded = registry::load(&Cpu, &file).unwrap();
@@ -163,8 +194,8 @@ fn a_model_file_whose_history_is_not_item_ids_is_refused() {
         let h = &mut f.tensors.iter_mut().find(|t| t.name == "history").unwrap().data;
         let last = h.len() - 1;
         h[last] = bad;
-        let e = registry::load(&Cpu, &f).err().unwrap_or_else(|| panic!("{why} accepted")).to_string();
-        assert!(e.contains("`history`"), "{why}: {e}");
+        let e = registry::load(&Cpu, &f).err().unwrap_or_else(|| panic!("{kind}: {why} accepted")).to_string();
+        assert!(e.contains("`history`"), "{kind}: {why}: {e}");
     }
 }
 
@@ -173,7 +204,7 @@ fn the_api_recommends_what_follows_a_history_for_a_new_user() {
     use gpurec::api::{Device, Recommender};
     let d = cycles(48, 30, 12);
     let rec = Recommender::builder()
-        .model_name("lstm")
+        .model_name("gru4rec")
         .dim(16)
         .set("window", 8)
         .set("lr", 1e-2)

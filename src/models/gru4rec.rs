@@ -1,13 +1,16 @@
-//! LSTM next-item model — B. Hidasi, A. Karatzoglou, L. Baltrunas, D. Tikk,
+//! GRU4Rec — B. Hidasi, A. Karatzoglou, L. Baltrunas, D. Tikk,
 //! "Session-based Recommendations with Recurrent Neural Networks", ICLR 2016
-//! (GRU4Rec), with the LSTM cell of Hochreiter & Schmidhuber (1997) in place
-//! of the GRU, set up as RecBole's GRU4Rec: item embeddings tied between the
-//! input and the output, dropout on the input embeddings, a dense layer from
-//! the hidden state back to the embedding size, full softmax over all items.
+//! — and the same next-item model with the LSTM cell of Hochreiter &
+//! Schmidhuber (1997) in place of the GRU: two families (`gru4rec`, `lstm`),
+//! one model body generic over the cell ([`Recurrent`]). Set up as RecBole's
+//! GRU4Rec: item embeddings tied between the input and the output, dropout on
+//! the input embeddings, a dense layer from the hidden state back to the
+//! embedding size, full softmax over all items.
 //!
 //! ```text
 //! input:   e_t = dropout(E[s_t])                  E [items, d], tied with the output
-//! state:   h_t = LSTM(e_t, h_{t−1}), h_{−1} = 0   layers::lstm (gates i f g o, masks for padding)
+//! state:   h_t = GRU(e_t, h_{t−1}) (layers::gru, gates r z n)  or  LSTM(e_t, h_{t−1}) (layers::lstm, gates i f g o);
+//!          h_{−1} = 0, masks for padding
 //! output:  o_t = W_o h_t + b_o                    [d]
 //! score:   ŷ_t = o_t · Eᵀ                         [items]: the next item after s_t
 //! loss:    L = −(1/R) Σ_(t targets) log softmax(ŷ_t)[s_(t+1)]   (full softmax cross-entropy)
@@ -26,7 +29,7 @@
 //! Gradients (R real targets among the window's L·n positions):
 //!   dŷ = (softmax(ŷ) − onehot)/R, do = dŷ·E, dE_out = dŷᵀ·o,
 //!   the dense layer's backward to dh_t at the target positions (0 elsewhere),
-//!   backpropagation through time ([`Lstm::backward`]) to de_t,
+//!   backpropagation through time ([`Recurrent::backprop`]) to de_t,
 //!   the dropout's backward, and dE = dE_out + Σ_t onehot(s_t)ᵀ de_t summed
 //!   per row in a fixed order (one deterministic scatter over the window's
 //!   ids followed by every item id, so the result is the whole table).
@@ -34,8 +37,16 @@
 //! One training step is one submission with nothing read back. The host
 //! uploads the window ids (time-major) and their 0/1 mask, the target
 //! positions and items, and the two row groupings of the scatters; the
-//! dispatches are ≈ 10 + 8·L (the LSTM's per-step recurrence forward and
-//! backward; `tests/lstm_model.rs` counts them).
+//! dispatches grow with the window through the per-step recurrence forward
+//! and backward: 61 (GRU) and 63 (LSTM) for a window of 6, about 9 more per
+//! further step (`tests/next_item.rs` counts them).
+//!
+//! Defaults: RecBole's GRU4Rec settings, with the windows per step chosen on
+//! ML-100K's validation part only (chronological leave-one-out, early
+//! stopping on validation NDCG@10, patience 10; validation NDCG@10): GRU 32
+//! → 0.1091, **64 → 0.1133**, 128 → 0.1117; LSTM **32 → 0.1150**, 64 →
+//! 0.1116, 128 → 0.1064, 256 → 0.1033, and at 128 dropout 0.5 → 0.1110,
+//! hidden 64 → 0.1116, lr 2e-3 → 0.1076.
 //!
 //! The model file holds the weights and each user's last `window` history
 //! items (a `[users, window]` tensor of item ids, −1 for padding), so a
@@ -47,7 +58,9 @@ use crate::backend::{Act, AdamConfig, Backend};
 use crate::data::sequence::{fill_history, Sequences, WindowKind, WindowSpec, PAD};
 use crate::error::{Error, Result};
 use crate::init;
+use crate::layers::gru::Gru;
 use crate::layers::lstm::{stack_rows, Lstm};
+use crate::layers::recurrent::Recurrent;
 use crate::layers::{Adam, Linear, Param};
 use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
@@ -58,15 +71,30 @@ use crate::rng::derive_seed;
 /// Users per scoring chunk (their windows are encoded together).
 const ENCODE_USERS: usize = 1024;
 
+/// The GRU4Rec family (`gru4rec`).
+pub struct Gru4RecFamily;
+
 /// The LSTM next-item family (`lstm`).
 pub struct LstmFamily;
 
-/// LSTM next-item hyper-parameters (defaults: RecBole's `GRU4Rec.yaml` —
+/// A GRU4Rec model.
+pub type Gru4Rec<B> = NextItemRnn<B, Gru<B>>;
+
+/// An LSTM next-item model.
+pub type LstmRec<B> = NextItemRnn<B, Lstm<B>>;
+
+/// GRU4Rec's hyper-parameters.
+pub type Gru4RecConfig = RnnConfig;
+
+/// The LSTM next-item model's hyper-parameters.
+pub type LstmConfig = RnnConfig;
+
+/// Recurrent next-item hyper-parameters (defaults: RecBole's `GRU4Rec.yaml` —
 /// embedding 64, hidden 128, dropout 0.3, Adam 1e-3 — with the window of
 /// RecBole's `MAX_ITEM_LIST_LENGTH`, 50).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct LstmConfig {
+pub struct RnnConfig {
     /// Item embedding size d (input and output, tied).
     pub dim: usize,
     /// LSTM hidden size.
@@ -79,64 +107,95 @@ pub struct LstmConfig {
     pub lr: f32,
 }
 
-impl Default for LstmConfig {
+impl Default for RnnConfig {
     fn default() -> Self {
         Self { dim: 64, hidden: 128, window: 50, dropout: 0.3, lr: 1e-3 }
     }
 }
 
-impl Family for LstmFamily {
-    const INFO: Info = Info {
-        name: "lstm",
-        about: "LSTM next-item model: an LSTM over each user's recent items, full softmax over all items (Hidasi et al.'s GRU4Rec, ICLR 2016, with an LSTM cell)",
-        task: Task::Ranking,
-        batch: BatchKind::Sequences,
-        schedule: Schedule { epochs: 300, patience: 10, fixed_epochs: 30, batch_size: 128, batch_unit: "windows" },
-        dim_keys: &["dim"],
-        lr_key: Some("lr"),
-    };
-    type Config = LstmConfig;
-    type Model<B: Backend> = LstmRec<B>;
-
-    fn validate(cfg: &LstmConfig) -> Result<()> {
-        for (name, v) in [("dim", cfg.dim), ("hidden", cfg.hidden), ("window", cfg.window)] {
+impl RnnConfig {
+    fn check(&self, name: &str) -> Result<()> {
+        for (key, v) in [("dim", self.dim), ("hidden", self.hidden), ("window", self.window)] {
             if v == 0 {
-                return Err(Error::Invalid(format!("lstm: {name} must be at least 1")));
+                return Err(Error::Invalid(format!("{name}: {key} must be at least 1")));
             }
         }
-        if !(0.0..1.0).contains(&cfg.dropout) {
-            return Err(Error::Invalid(format!("lstm: dropout must be in [0, 1), got {}", cfg.dropout)));
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::Invalid(format!("{name}: dropout must be in [0, 1), got {}", self.dropout)));
         }
-        if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
-            return Err(Error::Invalid(format!("lstm: lr must be finite and > 0, got {}", cfg.lr)));
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::Invalid(format!("{name}: lr must be finite and > 0, got {}", self.lr)));
         }
         Ok(())
     }
-
-    fn build<B: Backend>(b: &B, data: &TrainSet, cfg: LstmConfig, seed: u64) -> Result<LstmRec<B>> {
-        LstmRec::new(b, &data.sequences, data.n_items(), cfg, seed)
-    }
-
-    fn layout(cfg: &LstmConfig, n_users: usize, n_items: usize) -> Layout {
-        let mut out = LstmRec::<crate::Cpu>::param_layout(cfg, n_items);
-        out.push(("history".into(), vec![n_users, cfg.window]));
-        out
-    }
-
-    fn load<B: Backend>(b: &B, cfg: LstmConfig, file: &ModelFile) -> Result<Box<dyn Model<B>>> {
-        let t = file.tensor("history")?;
-        let items = file.tensor("item_embedding")?.shape[0];
-        let history = history_from_tensor(t, items)?;
-        let layout = LstmRec::<B>::param_layout(&cfg, items);
-        let mut model = LstmRec::new(b, &history, items, cfg, 0)?;
-        upload_layout(b, file, &layout, model.parameters_mut())?;
-        Ok(Box::new(model))
-    }
 }
+
+/// The default schedule with `batch` windows per step (chosen per family on
+/// ML-100K's validation part, see the module docs).
+const fn schedule(batch: usize) -> Schedule {
+    Schedule { epochs: 300, patience: 10, fixed_epochs: 30, batch_size: batch, batch_unit: "windows" }
+}
+
+/// A recurrent family's registry hooks, shared by [`Gru4RecFamily`] and [`LstmFamily`].
+macro_rules! rnn_family {
+    ($family:ty, $cell:ident, $name:literal, $about:literal, $batch:literal) => {
+        impl Family for $family {
+            const INFO: Info = Info {
+                name: $name,
+                about: $about,
+                task: Task::Ranking,
+                batch: BatchKind::Sequences,
+                schedule: schedule($batch),
+                dim_keys: &["dim"],
+                lr_key: Some("lr"),
+            };
+            type Config = RnnConfig;
+            type Model<B: Backend> = NextItemRnn<B, $cell<B>>;
+
+            fn validate(cfg: &RnnConfig) -> Result<()> {
+                cfg.check($name)
+            }
+
+            fn build<B: Backend>(b: &B, data: &TrainSet, cfg: RnnConfig, seed: u64) -> Result<Self::Model<B>> {
+                NextItemRnn::new(b, $name, &data.sequences, data.n_items(), cfg, seed)
+            }
+
+            fn layout(cfg: &RnnConfig, n_users: usize, n_items: usize) -> Layout {
+                let mut out = NextItemRnn::<crate::Cpu, $cell<crate::Cpu>>::param_layout(cfg, n_items);
+                out.push(("history".into(), vec![n_users, cfg.window]));
+                out
+            }
+
+            fn load<B: Backend>(b: &B, cfg: RnnConfig, file: &ModelFile) -> Result<Box<dyn Model<B>>> {
+                let items = file.tensor("item_embedding")?.shape[0];
+                let history = history_from_tensor(file.tensor("history")?, items)?;
+                let layout = NextItemRnn::<B, $cell<B>>::param_layout(&cfg, items);
+                let mut model = NextItemRnn::<B, $cell<B>>::new(b, $name, &history, items, cfg, 0)?;
+                upload_layout(b, file, &layout, model.parameters_mut())?;
+                Ok(Box::new(model))
+            }
+        }
+    };
+}
+
+rnn_family!(
+    Gru4RecFamily,
+    Gru,
+    "gru4rec",
+    "GRU4Rec: a GRU over each user's recent items, full softmax over all items (Hidasi et al., ICLR 2016)",
+    64
+);
+rnn_family!(
+    LstmFamily,
+    Lstm,
+    "lstm",
+    "LSTM next-item model: an LSTM over each user's recent items, full softmax over all items (Hidasi et al.'s GRU4Rec, ICLR 2016, with an LSTM cell)",
+    32
+);
 
 /// The users' recent items of a model file's `history` `[users, window]`
 /// (item ids, −1 before the first item).
-fn history_from_tensor(t: &NamedTensor, items: usize) -> Result<Sequences> {
+pub(crate) fn history_from_tensor(t: &NamedTensor, items: usize) -> Result<Sequences> {
     let width = t.shape[1];
     let mut lists = Vec::with_capacity(t.shape[0]);
     for (u, row) in t.data.chunks(width.max(1)).enumerate() {
@@ -156,6 +215,20 @@ fn history_from_tensor(t: &NamedTensor, items: usize) -> Result<Sequences> {
     Ok(Sequences::from_lists(&lists))
 }
 
+/// The last `window` items of each of `users` users of `history` (none past
+/// its users) as the model file's `history` `[users, window]`: item ids,
+/// right-aligned, −1 before them.
+pub(crate) fn history_to_tensor(history: &Sequences, users: usize, window: usize) -> NamedTensor {
+    let mut data = vec![-1f32; users * window];
+    for u in 0..users.min(history.n_users()) {
+        let h = history.recent(u, window);
+        for (k, &i) in h.iter().enumerate() {
+            data[u * window + window - h.len() + k] = i as f32;
+        }
+    }
+    NamedTensor::new("history", vec![users, window], data)
+}
+
 /// Users' windows on the device, a chunk of users at a time.
 struct Encoded<B: Backend> {
     /// Per chunk: window ids `[L·c]` time-major (padding as item 0), mask `[L, c]`, `c`.
@@ -164,12 +237,12 @@ struct Encoded<B: Backend> {
     host: Sequences,
 }
 
-/// An LSTM next-item model on backend `B`.
-pub struct LstmRec<B: Backend> {
+/// A recurrent next-item model with cell `C` on backend `B`.
+pub struct NextItemRnn<B: Backend, C: Recurrent<B>> {
     /// Item embeddings `[items, d]`, read at the input and the output.
     pub item: Param<B>,
-    /// The LSTM `d → hidden`.
-    pub lstm: Lstm<B>,
+    /// The recurrent layer `d → hidden`.
+    pub cell: C,
     /// `hidden → d`.
     pub dense: Linear<B>,
     history: Encoded<B>,
@@ -178,7 +251,8 @@ pub struct LstmRec<B: Backend> {
     reps: RefCell<Option<B::Tensor>>,
     opt: Adam,
     seed: u64,
-    cfg: LstmConfig,
+    cfg: RnnConfig,
+    kind: &'static str,
 }
 
 /// A window batch laid out for the device: time-major ids and mask, the
@@ -214,40 +288,45 @@ fn time_major(inputs: &[u32], targets: Option<&[u32]>, n: usize, len: usize) -> 
     s
 }
 
-impl<B: Backend> LstmRec<B> {
-    /// A seeded model over `items` items scoring from `history`.
-    pub fn new(b: &B, history: &Sequences, items: usize, cfg: LstmConfig, seed: u64) -> Result<Self> {
-        LstmFamily::validate(&cfg)?;
+impl<B: Backend, C: Recurrent<B>> NextItemRnn<B, C> {
+    /// A seeded model of family `kind` over `items` items scoring from `history`.
+    pub fn new(
+        b: &B,
+        kind: &'static str,
+        history: &Sequences,
+        items: usize,
+        cfg: RnnConfig,
+        seed: u64,
+    ) -> Result<Self> {
+        cfg.check(kind)?;
         if items == 0 || items > 1 << 24 {
             // The model file keeps the history as f32 item ids, exact below 2²⁴.
-            return Err(Error::Invalid(format!("lstm: {items} items; the model takes 1 to 2^24")));
+            return Err(Error::Invalid(format!("{kind}: {items} items; the model takes 1 to 2^24")));
         }
         let (d, h) = (cfg.dim, cfg.hidden);
         let item = Param::new(b, &init::xavier_normal(derive_seed(seed, 1), items, d), &[items, d])?;
-        let lstm = Lstm::new(b, d, h, derive_seed(seed, 2))?;
+        let cell = C::create(b, d, h, derive_seed(seed, 2))?;
         let dense = Linear::new(b, h, d, Act::Identity, true, derive_seed(seed, 3))?;
         let opt = Adam::new(AdamConfig { lr: cfg.lr, ..Default::default() });
-        let history = Self::encode_history(b, history, items, cfg.window)?;
-        Ok(Self { item, lstm, dense, history, reps: RefCell::new(None), opt, seed: derive_seed(seed, 4), cfg })
+        let history = Self::encode_history(b, kind, history, items, cfg.window)?;
+        let reps = RefCell::new(None);
+        Ok(Self { item, cell, dense, history, reps, opt, seed: derive_seed(seed, 4), cfg, kind })
     }
 
     /// The names and shapes of the trained weights, in the order of [`Model::parameters`].
-    pub fn param_layout(cfg: &LstmConfig, items: usize) -> Layout {
+    pub fn param_layout(cfg: &RnnConfig, items: usize) -> Layout {
         let (d, h) = (cfg.dim, cfg.hidden);
-        vec![
-            ("item_embedding".into(), vec![items, d]),
-            ("lstm.w_ih".into(), vec![4 * h, d]),
-            ("lstm.w_hh".into(), vec![4 * h, h]),
-            ("lstm.bias".into(), vec![4 * h]),
-            ("dense.weight".into(), vec![d, h]),
-            ("dense.bias".into(), vec![d]),
-        ]
+        let mut out = vec![("item_embedding".into(), vec![items, d])];
+        out.extend(C::layout(d, h).into_iter().map(|(n, s)| (format!("{}.{n}", C::NAME), s)));
+        out.push(("dense.weight".into(), vec![d, h]));
+        out.push(("dense.bias".into(), vec![d]));
+        out
     }
 
-    fn encode_history(b: &B, history: &Sequences, items: usize, len: usize) -> Result<Encoded<B>> {
+    fn encode_history(b: &B, kind: &str, history: &Sequences, items: usize, len: usize) -> Result<Encoded<B>> {
         if history.item_bound() > items {
             return Err(Error::Invalid(format!(
-                "lstm: a history holds item {} of a model over {items} items",
+                "{kind}: a history holds item {} of a model over {items} items",
                 history.item_bound() - 1
             )));
         }
@@ -268,20 +347,13 @@ impl<B: Backend> LstmRec<B> {
 
     /// The LSTM's hidden states over time-major window ids `[L·n]` with mask
     /// `[L, n]`, the embeddings after dropout (when `seed` is given).
-    fn run(
-        &self,
-        b: &B,
-        ids: &B::Index,
-        mask: &B::Tensor,
-        n: usize,
-        seed: Option<u64>,
-    ) -> (Vec<B::Tensor>, crate::layers::lstm::LstmSaved<B>) {
+    fn run(&self, b: &B, ids: &B::Index, mask: &B::Tensor, n: usize, seed: Option<u64>) -> (Vec<B::Tensor>, C::Saved) {
         let (l, d) = (self.cfg.window, self.cfg.dim);
         let mut x = b.gather_rows(&self.item.value, ids);
         if let (Some(s), true) = (seed, self.cfg.dropout > 0.0) {
             x = b.dropout(&x, self.cfg.dropout, s);
         }
-        self.lstm.forward(b, &b.reshape(&x, &[l, n, d]), Some(mask))
+        self.cell.run(b, &b.reshape(&x, &[l, n, d]), mask)
     }
 
     /// The batch's loss `[1]` and the gradients of every weight, in the
@@ -297,10 +369,10 @@ impl<B: Backend> LstmRec<B> {
         let (l, items) = (self.cfg.window, self.item.dims()[0]);
         let s = time_major(inputs, Some(targets), n, l);
         if s.targets.is_empty() {
-            return Err(Error::Invalid("lstm: a batch without targets".into()));
+            return Err(Error::Invalid(format!("{}: a batch without targets", self.kind)));
         }
         if let Some(&bad) = s.ids.iter().chain(&s.targets).find(|&&i| i as usize >= items) {
-            return Err(Error::Invalid(format!("lstm: item {bad} in a batch of a model over {items} items")));
+            return Err(Error::Invalid(format!("{}: item {bad} in a batch of a model over {items} items", self.kind)));
         }
         let ids = b.index(&s.ids)?;
         let mask = b.tensor(&s.mask, &[l, n])?;
@@ -327,13 +399,15 @@ impl<B: Backend> LstmRec<B> {
         let h = self.cfg.hidden;
         let d_hidden = b.scatter_add_rows(&b.concat_rows(&d_at, &b.zeros(&[l * n, h])), &to_steps);
         let dhs: Vec<B::Tensor> = (0..l).map(|t| b.slice_rows(&d_hidden, t * n, n)).collect();
-        let (dx, g_lstm) = self.lstm.backward(b, &saved, Some(&dhs), None, None);
+        let (dx, g_cell) = self.cell.backprop(b, &saved, &dhs);
         let mut de_in = b.reshape(&dx, &[l * n, self.cfg.dim]);
         if self.cfg.dropout > 0.0 {
             de_in = b.dropout(&de_in, self.cfg.dropout, seed);
         }
         let de = b.scatter_add_rows(&b.concat_rows(&de_in, &de_out), &to_table);
-        let mut grads = vec![de, g_lstm.dw_ih, g_lstm.dw_hh, g_lstm.db, g_dense.dw];
+        let mut grads = vec![de];
+        grads.extend(g_cell);
+        grads.push(g_dense.dw);
         grads.extend(g_dense.db);
         Ok((loss, grads))
     }
@@ -350,7 +424,7 @@ impl<B: Backend> LstmRec<B> {
             .iter()
             .map(|(ids, mask, c)| {
                 let (_, saved) = self.run(b, ids, mask, *c, None);
-                self.dense.forward(b, saved.h_last())
+                self.dense.forward(b, C::last(&saved))
             })
             .collect();
         match parts.is_empty() {
@@ -360,16 +434,16 @@ impl<B: Backend> LstmRec<B> {
     }
 }
 
-impl<B: Backend> Scorer<B> for LstmRec<B> {
+impl<B: Backend, C: Recurrent<B>> Scorer<B> for NextItemRnn<B, C> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
         let reps = self.reps.borrow_mut().get_or_insert_with(|| self.representations(b)).clone();
         b.matmul(&b.gather_rows(&reps, users), &self.item.value, false, true, None, Act::Identity)
     }
 }
 
-impl<B: Backend> Model<B> for LstmRec<B> {
+impl<B: Backend, C: Recurrent<B>> Model<B> for NextItemRnn<B, C> {
     fn kind(&self) -> &'static str {
-        LstmFamily::INFO.name
+        self.kind
     }
 
     fn config(&self) -> serde_json::Value {
@@ -386,11 +460,12 @@ impl<B: Backend> Model<B> for LstmRec<B> {
 
     fn train_step(&mut self, b: &B, batch: &Batch<'_>) -> Result<B::Tensor> {
         let Batch::Sequences { users, inputs, targets, len } = *batch else {
-            return Err(batch.wrong_kind(LstmFamily::INFO.name, BatchKind::Sequences));
+            return Err(batch.wrong_kind(self.kind, BatchKind::Sequences));
         };
         if len != self.cfg.window || inputs.len() != users.len() * len || targets.len() != inputs.len() {
             return Err(Error::Invalid(format!(
-                "lstm: windows of {len} for a model of window {} ({} users, {} inputs, {} targets)",
+                "{}: windows of {len} for a model of window {} ({} users, {} inputs, {} targets)",
+                self.kind,
                 self.cfg.window,
                 users.len(),
                 inputs.len(),
@@ -400,13 +475,10 @@ impl<B: Backend> Model<B> for LstmRec<B> {
         self.opt.next_step();
         let t = self.opt.step() as u64;
         let (loss, g) = self.grads(b, inputs, targets, users.len(), derive_seed(self.seed, t))?;
-        let mut grads = g.iter();
-        let mut next = || grads.next().expect("a gradient per parameter");
-        self.item.update(b, next(), &self.opt);
-        self.lstm.w_ih.update(b, next(), &self.opt);
-        self.lstm.w_hh.update(b, next(), &self.opt);
-        self.lstm.bias.update(b, next(), &self.opt);
-        let (dw, db) = (next().clone(), next().clone());
+        let k = g.len() - 2; // the item table, the cell's weights, the dense layer's two
+        self.item.update(b, &g[0], &self.opt);
+        self.cell.apply(b, &g[1..k], &self.opt);
+        let (dw, db) = (g[k].clone(), g[k + 1].clone());
         self.dense.update(b, &crate::layers::LinearGrads { dw, db: Some(db) }, &self.opt);
         self.reps.replace(None);
         Ok(loss)
@@ -414,7 +486,7 @@ impl<B: Backend> Model<B> for LstmRec<B> {
 
     fn parameters(&self) -> Vec<&B::Tensor> {
         let mut out = vec![&self.item.value];
-        out.extend(self.lstm.parameters());
+        out.extend(self.cell.params());
         out.extend(self.dense.parameters());
         out
     }
@@ -422,7 +494,7 @@ impl<B: Backend> Model<B> for LstmRec<B> {
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
         self.reps.replace(None);
         let mut out = vec![&mut self.item.value];
-        out.extend(self.lstm.parameters_mut());
+        out.extend(self.cell.params_mut());
         out.extend(self.dense.parameters_mut());
         out
     }
@@ -430,27 +502,19 @@ impl<B: Backend> Model<B> for LstmRec<B> {
     fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
         let items = self.item.dims()[0];
         let mut out = download_layout(b, &Self::param_layout(&self.cfg, items), self.parameters())?;
-        let (users, l) = (self.history.host.n_users(), self.cfg.window);
-        let mut data = vec![-1f32; users * l];
-        for u in 0..users {
-            let h = self.history.host.user(u);
-            for (k, &i) in h.iter().enumerate() {
-                data[u * l + l - h.len() + k] = i as f32;
-            }
-        }
-        out.push(NamedTensor::new("history", vec![users, l], data));
+        out.push(history_to_tensor(&self.history.host, self.history.host.n_users(), self.cfg.window));
         Ok(out)
     }
 
     fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
         Some(
-            Self::encode_history(b, histories, self.item.dims()[0], self.cfg.window)
+            Self::encode_history(b, self.kind, histories, self.item.dims()[0], self.cfg.window)
                 .map(|h| b.matmul(&self.encode(b, &h), &self.item.value, false, true, None, Act::Identity)),
         )
     }
 
     fn set_history(&mut self, b: &B, history: &Sequences) -> Result<()> {
-        self.history = Self::encode_history(b, history, self.item.dims()[0], self.cfg.window)?;
+        self.history = Self::encode_history(b, self.kind, history, self.item.dims()[0], self.cfg.window)?;
         self.reps.replace(None);
         Ok(())
     }
