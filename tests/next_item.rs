@@ -20,8 +20,8 @@ use gpurec::models::{Batch, Model, NextItemRnn, RnnConfig};
 use gpurec::train::{FitConfig, Silent};
 use gpurec::{Backend, Cpu, Gpu};
 
-/// Both recurrent families.
-const FAMILIES: [&str; 2] = ["gru4rec", "lstm"];
+/// The next-item families.
+const FAMILIES: [&str; 3] = ["gru4rec", "lstm", "caser"];
 
 fn small() -> RnnConfig {
     RnnConfig { dim: 3, hidden: 4, window: 4, dropout: 0.25, lr: 1e-2 }
@@ -34,6 +34,45 @@ fn gradients_match_finite_differences() {
         &["item_embedding", "gru.w_ih", "gru.w_hh", "gru.b_ih", "gru.b_hh", "dense.weight", "dense.bias"],
     );
     fd::<Lstm<Cpu>>("lstm", &["item_embedding", "lstm.w_ih", "lstm.w_hh", "lstm.bias", "dense.weight", "dense.bias"]);
+}
+
+#[test]
+fn caser_gradients_match_finite_differences() {
+    use gpurec::models::{Caser, CaserConfig};
+    let history = Sequences::from_lists(&[vec![0, 1], vec![2], vec![3, 4, 5]]);
+    let cfg = CaserConfig { dim: 3, window: 3, n_v: 2, n_h: 2, dropout: 0.25, lr: 1e-2 };
+    let m = Caser::new(&Cpu, &history, 7, cfg.clone(), 5).unwrap();
+    // Four sliding windows of 3: padding, item 2 twice, user 2 twice, user 0 absent.
+    let users = [1, 2, 2, 1];
+    let inputs = [PAD, PAD, 6, 1, 2, 2, 3, 4, 5, PAD, 0, 2];
+    let targets = [PAD, PAD, 2, PAD, PAD, 5, PAD, PAD, 0, PAD, PAD, 4];
+    let (loss, grads, _) = m.grads(&Cpu, &users, &inputs, &targets, 11).unwrap();
+    assert!(Cpu.read(&loss).unwrap()[0].is_finite());
+    let n_params = m.parameters().len();
+    assert_eq!(grads.len(), n_params);
+    for (p, grad) in grads.iter().enumerate() {
+        let at = Cpu.read(m.parameters()[p]).unwrap();
+        let shape = m.parameters()[p].shape().to_vec();
+        let mut analytic = Cpu.read(grad).unwrap();
+        if p == 1 {
+            // The user table's gradient holds the batch's distinct users' rows, ascending.
+            let d = cfg.dim;
+            let mut full = vec![0f32; at.len()];
+            for (k, u) in [1usize, 2].into_iter().enumerate() {
+                full[u * d..(u + 1) * d].copy_from_slice(&analytic[k * d..(k + 1) * d]);
+            }
+            analytic = full;
+        }
+        let loss_at = |w: &[f32]| {
+            let mut probe = Caser::new(&Cpu, &history, 7, cfg.clone(), 5).unwrap();
+            for (q, t) in probe.parameters_mut().into_iter().enumerate() {
+                *t = if q == p { Cpu.tensor(w, &shape).unwrap() } else { m.parameters()[q].clone() };
+            }
+            Cpu.read(&probe.grads(&Cpu, &users, &inputs, &targets, 11).unwrap().0).unwrap()[0] as f64
+        };
+        // ReLUs and max-pooling: a step may cross a kink.
+        check_fd(&format!("caser parameter {p}"), &at, &analytic, true, &loss_at);
+    }
 }
 
 fn fd<C: Recurrent<Cpu>>(kind: &'static str, names: &[&str]) {
@@ -89,6 +128,33 @@ fn a_step_is_one_submission_of_the_documented_dispatches() {
     }
 }
 
+#[test]
+fn a_caser_step_is_one_submission_of_the_documented_dispatches() {
+    use gpurec::models::{Caser, CaserConfig};
+    if gpu().is_none() {
+        return;
+    }
+    let g = Gpu::new().unwrap();
+    let cfg = CaserConfig { dim: 3, window: 4, n_v: 2, n_h: 2, dropout: 0.25, lr: 1e-2 };
+    let history = Sequences::from_lists(&[vec![0, 1], vec![2], vec![3]]);
+    let mut m = Caser::new(&g, &history, 9, cfg, 1).unwrap();
+    let inputs = [PAD, PAD, 1, 2, 3, 4, 5, 6, PAD, 7, 8, 0];
+    let targets = [PAD, PAD, PAD, 3, PAD, PAD, PAD, 7, PAD, PAD, PAD, 1];
+    let batch = Batch::Sequences { users: &[0, 1, 2], inputs: &inputs, targets: &targets, len: 4 };
+    // The first step of a batch size also uploads its shifted-sum gathers (kept for the next ones).
+    step_stats(&g, &mut m, &batch);
+    let s = step_stats(&g, &mut m, &batch);
+    eprintln!("caser: one step over 3 windows of 4: {s:?}");
+    assert_eq!((s.submissions, s.readbacks), (1, 0));
+    assert_eq!(s.dispatches, 139, "dispatches for a window of 4 (see the model's docs)");
+    // ids, mask, users, targets, and the groupings of the table scatter
+    // (L·n + items rows) and of the users (n rows).
+    let (n, l, items) = (3u64, 4u64, 9u64);
+    let groups = |k: u64, rows: u64| 4 * (rows + rows + 1 + k);
+    let bound = 8 * n * l + 8 * n + groups(n * l + items, items) + groups(n, n);
+    assert!(s.bytes_uploaded <= bound, "caser: uploads {} bytes, more than {bound}", s.bytes_uploaded);
+}
+
 fn check_step(g: &Gpu, kind: &str, m: &mut dyn Model<Gpu>, batch: &Batch<'_>, dispatches: u64) {
     let s = step_stats(g, m, batch);
     eprintln!("{kind}: one step over windows of 6: {s:?}");
@@ -122,11 +188,11 @@ fn cycles(users: usize, items: usize, len: usize) -> Interactions {
 fn planted_hit<B: Backend>(b: &B, kind: &str, d: &Interactions) -> f64 {
     let split = leave_one_out(d);
     let entry = registry::entry::<B>(kind).unwrap();
-    let o = Overrides {
-        dim: Some(16),
-        set: vec![("hidden".into(), 16.into()), ("window".into(), 8.into()), ("lr".into(), 1e-2.into())],
-        ..Default::default()
-    };
+    let mut set = vec![("window".into(), 8.into()), ("lr".into(), 1e-2.into())];
+    if kind != "caser" {
+        set.push(("hidden".into(), 16.into()));
+    }
+    let o = Overrides { dim: Some(16), set, ..Default::default() };
     let config = entry.config(&o).unwrap();
     let fit = FitConfig { epochs: 40, batch_size: 32, patience: 0, seed: 2, ..Default::default() };
     let opts = gpurec::protocol::RankingOptions { ks: vec![1, 10], mask_seen: true };

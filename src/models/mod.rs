@@ -4,6 +4,7 @@
 
 pub mod autorec;
 pub mod bpr;
+pub mod caser;
 pub mod cdae;
 pub mod contract;
 pub mod dot;
@@ -21,6 +22,7 @@ pub mod registry;
 
 pub use autorec::{AutoRec, AutoRecConfig, AutoRecFamily};
 pub use bpr::{Bpr, BprConfig, BprMf};
+pub use caser::{Caser, CaserConfig, CaserFamily};
 pub use cdae::{Cdae, CdaeConfig, CdaeFamily};
 pub use contract::{Batch, BatchKind, Family, Info, Model, RatingModel, Schedule, Scorer, Task, TrainSet};
 pub use dot::DotScorer;

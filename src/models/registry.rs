@@ -174,6 +174,7 @@ families! {
     super::cdae::CdaeFamily,
     super::gru4rec::Gru4RecFamily,
     super::gru4rec::LstmFamily,
+    super::caser::CaserFamily,
 }
 
 /// The registered family names, in registry order.
