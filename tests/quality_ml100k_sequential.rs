@@ -1,4 +1,4 @@
-//! The recurrent next-item models (GRU4Rec and its LSTM variant) on
+//! The next-item models (GRU4Rec, its LSTM variant, Caser) on
 //! MovieLens 100K under the sequential protocol
 //! (shared/PROTOCOLS.md): chronological leave-one-out per user (timestamps,
 //! ties by file order; the last interaction tests, the one before it
@@ -8,7 +8,7 @@
 //! the history. Items a user already has are masked (the default; nobody
 //! rates a MovieLens film twice). Most popular is measured on the same split
 //! in the same test; the references on such a split (RecBole, 2 CPU cores,
-//! unmasked): GRU4Rec Hit@10 0.122, NDCG@10 0.056.
+//! unmasked): GRU4Rec Hit@10 0.122, NDCG@10 0.056; Caser 0.109, 0.055.
 //!
 //! The data is read from ../shared/datasets/ml-100k (or $GPUREC_ML100K); when
 //! it is absent the test says so and passes without checking anything.
@@ -38,6 +38,12 @@ fn lstm_beats_most_popular_and_recbole_gru4rec_on_ml100k_cpu() {
     beats_most_popular_and_recbole("lstm");
 }
 
+/// RecBole's Caser (window 10) reaches Hit@10 0.109 / NDCG@10 0.055 on such a split.
+#[test]
+fn caser_beats_most_popular_and_recbole_on_ml100k_cpu() {
+    beats_most_popular_and_recbole("caser");
+}
+
 /// Validation sweep (`cargo test --release --test quality_ml100k_sequential -- --ignored`):
 /// `SEQ_MODEL=gru4rec SEQ_SWEEP="batch:key=value,key=value;batch:…"`; read the valid figures only.
 #[test]
@@ -60,7 +66,7 @@ fn sequential_sweep() {
 #[test]
 #[ignore]
 fn sequential_gpu_epoch_seconds() {
-    for model in ["gru4rec", "lstm"] {
+    for model in ["gru4rec", "lstm", "caser"] {
         common::ml100k_ranking(&Gpu::new().unwrap(), model, &Overrides::default(), None, Some(2), true);
     }
 }

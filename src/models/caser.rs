@@ -74,8 +74,9 @@ const ENCODE_USERS: usize = 1024;
 pub struct CaserFamily;
 
 /// Caser hyper-parameters (defaults: RecBole's `Caser.yaml` — embedding 64,
-/// 4 vertical and 16 horizontal filters, dropout 0.4, Adam 1e-3 — with a
-/// window of 10).
+/// 16 horizontal filters per height, dropout 0.4, Adam 1e-3 — with the
+/// authors' code's 4 vertical filters (RecBole's has 8) and a window of 10,
+/// the window of the reference figure on ML-100K).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CaserConfig {
@@ -394,14 +395,7 @@ impl<B: Backend> Caser<B> {
     /// The batch's loss `[1]` and the gradients of every weight, in the
     /// order of [`Model::parameters`] (the user table's as the rows of
     /// `users` grouped: the distinct users ascending), with dropout stream `seed`.
-    pub fn grads(
-        &self,
-        b: &B,
-        users: &[u32],
-        inputs: &[u32],
-        targets: &[u32],
-        seed: u64,
-    ) -> Result<CaserGrads<B>> {
+    pub fn grads(&self, b: &B, users: &[u32], inputs: &[u32], targets: &[u32], seed: u64) -> Result<CaserGrads<B>> {
         let (d, l, n) = (self.cfg.dim, self.cfg.window, users.len());
         let items = self.item.dims()[0];
         let target: Vec<u32> = targets.chunks(l.max(1)).map(|row| row[l - 1]).collect();
