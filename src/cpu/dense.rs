@@ -1,6 +1,6 @@
 //! CPU reference: dense ops (matmul, elementwise, reductions, softmax).
 
-use ndarray::{linalg::general_mat_mul, Array2, ArrayView2, Axis, IxDyn};
+use ndarray::{linalg::general_mat_mul, ArrayView2, Axis, IxDyn};
 
 use super::{from_vec, CpuTensor};
 use crate::backend::{Act, BinaryOp, Reduce, UnaryOp};
@@ -61,7 +61,22 @@ fn mat(t: &CpuTensor, r: usize, c: usize, b: usize) -> ArrayView2<'_, f32> {
     ArrayView2::from_shape((r, c), &s[b * r * c..(b + 1) * r * c]).unwrap()
 }
 
+/// `t` itself when it is already contiguous in standard order (a cheap
+/// shared handle), else a standard-order copy.
+pub(crate) fn standard(t: &CpuTensor) -> CpuTensor {
+    if t.is_standard_layout() {
+        t.clone()
+    } else {
+        t.as_standard_layout().into_owned().into_shared()
+    }
+}
+
 /// Batched matmul with transposes and a fused bias + activation epilogue.
+///
+/// Each product is written straight into the output buffer (no per-batch
+/// temporary, no copy of operands already in standard order); the epilogue
+/// pass runs only when there is a bias or a non-identity activation, so the
+/// values are those of `general_mat_mul` followed by `act(v + bias)`.
 pub fn matmul(a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&CpuTensor>, act: Act) -> CpuTensor {
     let (ba, ar, ac) = batch_dims(a.shape(), "matmul a");
     let (bb, br, bc) = batch_dims(b.shape(), "matmul b");
@@ -69,26 +84,31 @@ pub fn matmul(a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&Cp
     let (k2, n) = if tb { (bc, br) } else { (br, bc) };
     assert!(k == k2, "matmul: inner sizes differ: a {:?} (t={ta}) b {:?} (t={tb})", a.shape(), b.shape());
     assert!(bb == 1 || bb == ba, "matmul: batch {ba} vs {bb}");
-    let a = a.as_standard_layout().into_owned().into_shared();
-    let b = b.as_standard_layout().into_owned().into_shared();
-    let mut out = Vec::with_capacity(ba * m * n);
-    for i in 0..ba {
+    let bias = bias.map(|bias| {
+        assert_eq!(bias.len(), n, "matmul: bias {:?} for {n} columns", bias.shape());
+        standard(bias)
+    });
+    let (a, b) = (standard(a), standard(b));
+    let mut out = vec![0f32; ba * m * n];
+    for (i, chunk) in out.chunks_exact_mut((m * n).max(1)).enumerate().take(ba) {
         let av = mat(&a, ar, ac, i);
         let bv = mat(&b, br, bc, if bb == 1 { 0 } else { i });
         let av = if ta { av.reversed_axes() } else { av };
         let bv = if tb { bv.reversed_axes() } else { bv };
-        let mut c = Array2::<f32>::zeros((m, n));
+        let mut c = ndarray::ArrayViewMut2::from_shape((m, n), chunk).expect("output chunk is m × n");
         general_mat_mul(1.0, &av, &bv, 0.0, &mut c);
-        if let Some(bias) = bias {
-            assert_eq!(bias.len(), n, "matmul: bias {:?} for {n} columns", bias.shape());
-            let bias = bias.as_slice().unwrap();
-            for mut row in c.rows_mut() {
-                for (v, bv) in row.iter_mut().zip(bias) {
-                    *v += bv;
+        match (&bias, act) {
+            (None, Act::Identity) => {}
+            (Some(bias), _) => {
+                let bias = bias.as_slice().unwrap();
+                for row in chunk.chunks_exact_mut(n) {
+                    for (v, bv) in row.iter_mut().zip(bias) {
+                        *v = act_forward(*v + bv, act);
+                    }
                 }
             }
+            (None, _) => chunk.iter_mut().for_each(|v| *v = act_forward(*v, act)),
         }
-        out.extend(c.iter().map(|&v| act_forward(v, act)));
     }
     let shape: Vec<usize> = if a.ndim() == 3 { vec![ba, m, n] } else { vec![m, n] };
     from_vec(out, &shape)
@@ -142,7 +162,14 @@ pub fn unary(op: UnaryOp, x: &CpuTensor) -> CpuTensor {
 /// `dy · act'(x)` from `y`.
 pub fn activate_backward(y: &CpuTensor, dy: &CpuTensor, act: Act) -> CpuTensor {
     assert_eq!(y.shape(), dy.shape(), "activate_backward: y vs dy");
-    let data: Vec<f32> = y.iter().zip(dy.iter()).map(|(&y, &d)| d * act_grad_from_output(y, act)).collect();
+    let (y, dy) = (standard(y), standard(dy));
+    let data: Vec<f32> = y
+        .as_slice()
+        .unwrap()
+        .iter()
+        .zip(dy.as_slice().unwrap())
+        .map(|(&y, &d)| d * act_grad_from_output(y, act))
+        .collect();
     from_vec(data, y.shape())
 }
 
@@ -192,20 +219,67 @@ pub fn reduce_rows(x: &CpuTensor, op: Reduce) -> CpuTensor {
 }
 
 /// Reduces the first axis.
+///
+/// Row-major and blocked by columns: every column's sum takes the terms in
+/// [`tree_sum`]'s order (256 strided partial sums, then the pairwise tree),
+/// but the rows are read contiguously rather than one strided column at a time.
 pub fn reduce_cols(x: &CpuTensor, op: Reduce) -> CpuTensor {
+    const PARTS: usize = 256;
+    const BLOCK: usize = 1024;
     let shape = x.shape();
     assert!(!shape.is_empty(), "reduce_cols: scalar input");
     let rows = shape[0];
     let out_shape = &shape[1..];
     let cols: usize = out_shape.iter().product();
-    let x = x.as_standard_layout();
+    let x = standard(x);
     let s = x.as_slice().unwrap();
-    let data: Vec<f32> = (0..cols)
-        .map(|c| {
-            let col: Vec<f32> = (0..rows).map(|r| s[r * cols + c]).collect();
-            reduce(&col, op)
-        })
-        .collect();
+    if op == Reduce::Max {
+        let mut data = vec![f32::NEG_INFINITY; cols];
+        for row in s.chunks_exact(cols.max(1)).take(rows) {
+            for (o, &v) in data.iter_mut().zip(row) {
+                *o = o.max(v);
+            }
+        }
+        return from_vec(data, out_shape);
+    }
+    let mut data = vec![0f32; cols];
+    if rows == 0 {
+        return from_vec(data, out_shape);
+    }
+    let used = rows.min(PARTS);
+    let mut part = vec![0f32; used * BLOCK];
+    for c0 in (0..cols).step_by(BLOCK) {
+        let w = BLOCK.min(cols - c0);
+        part.fill(0.0);
+        for r in 0..rows {
+            let (p, row) = (&mut part[(r % PARTS) * BLOCK..][..w], &s[r * cols + c0..][..w]);
+            for (p, &v) in p.iter_mut().zip(row) {
+                *p += v;
+            }
+        }
+        // The pairwise tree of tree_sum; the partial sums past `used` are zeros.
+        let mut n = PARTS;
+        while n > 1 {
+            n /= 2;
+            for i in 0..n.min(used) {
+                let (lo, hi) = part.split_at_mut((i + 1) * BLOCK);
+                let dst = &mut lo[i * BLOCK..][..w];
+                if i + n < used {
+                    for (d, &v) in dst.iter_mut().zip(&hi[(i + n - i - 1) * BLOCK..][..w]) {
+                        *d += v;
+                    }
+                } else {
+                    dst.iter_mut().for_each(|d| *d += 0.0);
+                }
+            }
+        }
+        for (o, &v) in data[c0..c0 + w].iter_mut().zip(&part[..w]) {
+            *o = match op {
+                Reduce::Mean => v / rows as f32,
+                _ => v,
+            };
+        }
+    }
     from_vec(data, out_shape)
 }
 
@@ -268,4 +342,27 @@ pub fn transpose(x: &CpuTensor) -> CpuTensor {
         }
     }
     from_vec(out, &[m, n])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The blocked column reduction gives each column exactly `tree_sum`'s
+    /// (and the maximum's) bits, across the partial-sum and block boundaries.
+    #[test]
+    fn reduce_cols_is_tree_sum_per_column() {
+        for (rows, cols) in [(0, 3), (1, 1), (7, 1025), (255, 3), (256, 1024), (257, 1023), (600, 2100)] {
+            let x: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1.37e-3).collect();
+            let t = from_vec(x.clone(), &[rows, cols]);
+            for op in [Reduce::Sum, Reduce::Mean, Reduce::Max] {
+                let got = reduce_cols(&t, op);
+                for c in 0..cols {
+                    let col: Vec<f32> = (0..rows).map(|r| x[r * cols + c]).collect();
+                    let want = reduce(&col, op);
+                    assert_eq!(got[[c]].to_bits(), want.to_bits(), "{op:?} rows {rows} cols {cols} col {c}");
+                }
+            }
+        }
+    }
 }

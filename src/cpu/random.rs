@@ -7,8 +7,14 @@ use crate::rng::{rng_f32, rng_u32};
 pub fn dropout(x: &CpuTensor, p: f32, seed: u64) -> CpuTensor {
     assert!((0.0..1.0).contains(&p), "dropout: p = {p} outside [0, 1)");
     let scale = 1.0 / (1.0 - p);
-    let data: Vec<f32> =
-        x.iter().enumerate().map(|(i, &v)| if rng_f32(seed, i as u32) >= p { v * scale } else { 0.0 }).collect();
+    let x = super::dense::standard(x);
+    let data: Vec<f32> = x
+        .as_slice()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| if rng_f32(seed, i as u32) >= p { v * scale } else { 0.0 })
+        .collect();
     from_vec(data, x.shape())
 }
 
