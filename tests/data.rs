@@ -207,3 +207,29 @@ fn ml100k_side_features() {
         assert_eq!(items_f.genres.row(i), g.row(orig));
     }
 }
+
+/// RecBole's sequential atomic files (an `item_id_list` column) load through
+/// the same pre-split entry point as every other format, into time-ordered
+/// sequences the leave-one-out protocol reads.
+#[test]
+fn recbole_item_list_files_load_as_sequences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = "session_id:token\titem_id_list:token_seq\titem_id:token\n";
+    let train = write(tmp.path(), "s.train.inter", format!("{h}7\t10\t11\n7\t10 11\t12\n8\t11\t10\n").as_bytes());
+    let valid = write(tmp.path(), "s.valid.inter", format!("{h}7\t10 11 12\t13\n8\t11 10\t12\n").as_bytes());
+    let test = write(tmp.path(), "s.test.inter", format!("{h}7\t11 12 13\t14\n8\t10 12\t13\n").as_bytes());
+    let (d, s) = gpurec::data::spec::load_presplit_files(&train, Some(&valid), &test).unwrap();
+    let names = |rows: &[usize]| -> Vec<String> {
+        rows.iter().map(|&r| format!("{}:{}", d.user_ids.id(d.users[r]), d.item_ids.id(d.items[r]))).collect()
+    };
+    assert_eq!(names(&s.train), ["7:10", "7:11", "7:12", "8:11", "8:10"]);
+    assert_eq!(names(&s.valid), ["7:13", "8:12"]);
+    assert_eq!(names(&s.test), ["7:14", "8:13"]);
+    let seqs = gpurec::data::sequence::Sequences::from_rows(&d, &s.train);
+    let user7 = d.user_ids.get("7").unwrap();
+    let seq: Vec<&str> = seqs.user(user7 as usize).iter().map(|&i| d.item_ids.id(i)).collect();
+    assert_eq!(seq, ["10", "11", "12"]);
+    let bad = write(tmp.path(), "b.test.inter", format!("{h}7\t10 11\t14\n").as_bytes());
+    let e = gpurec::data::spec::load_presplit_files(&train, Some(&valid), &bad).unwrap_err().to_string();
+    assert!(e.contains("b.test.inter:2:") && e.contains("validation item"), "{e}");
+}

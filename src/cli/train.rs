@@ -33,7 +33,8 @@ pub struct TrainArgs {
     /// (.inter: RecBole atomic file; .dat: MovieLens 1M/10M; .csv: MovieLens latest; else tab-separated u.data layout).
     #[arg(long, default_value = "synthetic")]
     pub data: String,
-    /// Pre-split training file (with --test, and optionally --valid); same formats as --data.
+    /// Pre-split training file (with --test, and optionally --valid); same formats as --data, plus
+    /// RecBole's sequential .inter files (item_id_list and item_id columns).
     #[arg(long, requires = "test", conflicts_with = "split")]
     pub train: Option<PathBuf>,
     /// Pre-split validation file (early stopping).

@@ -4,6 +4,7 @@
 //! keeps the original ids so everything a person sees uses them.
 
 pub mod filter;
+pub mod item_lists;
 pub mod movielens;
 pub mod negatives;
 pub mod sequence;

@@ -105,10 +105,14 @@ pub fn load(spec: &str) -> Result<Loaded> {
 }
 
 /// Loads pre-split train / (optional) valid / test files into one id space,
-/// each in the format its extension says (RecBole `.inter` files together).
+/// each in the format its extension says (RecBole `.inter` files together;
+/// RecBole's sequential ones, with an `item_id_list` column, through
+/// [`crate::data::item_lists`]).
 pub fn load_presplit_files(train: &Path, valid: Option<&Path>, test: &Path) -> Result<(Interactions, Split)> {
     let is_inter = |p: &Path| p.extension().and_then(|e| e.to_str()) == Some("inter");
-    if is_inter(train) {
+    if is_inter(train) && crate::data::item_lists::has_item_list_header(&first_line(train)?) {
+        crate::data::item_lists::load_presplit_item_lists(train, valid, test)
+    } else if is_inter(train) {
         load_presplit_inter(train, valid, test)
     } else {
         load_presplit(train, valid, test, &format_for(train))
@@ -152,4 +156,16 @@ impl Filters {
         }
         Ok((data, merged))
     }
+}
+
+/// The first line of `path` (empty for an empty file).
+fn first_line(path: &Path) -> Result<String> {
+    use std::io::BufRead;
+    let file =
+        std::fs::File::open(path).map_err(|source| crate::error::Error::Io { path: path.to_path_buf(), source })?;
+    let mut line = String::new();
+    std::io::BufReader::new(file)
+        .read_line(&mut line)
+        .map_err(|source| crate::error::Error::Io { path: path.to_path_buf(), source })?;
+    Ok(line)
 }
