@@ -12,13 +12,39 @@ pub fn pcg_hash(v: u32) -> u32 {
 
 /// The `i`-th 32-bit value of stream `seed`.
 pub fn rng_u32(seed: u64, i: u32) -> u32 {
-    let (lo, hi) = (seed as u32, (seed >> 32) as u32);
-    pcg_hash(pcg_hash(i ^ pcg_hash(lo)).wrapping_add(hi))
+    Stream::new(seed).u32(i)
 }
 
 /// The `i`-th value of stream `seed`, uniform in [0, 1) with 24 bits.
 pub fn rng_f32(seed: u64, i: u32) -> f32 {
-    (rng_u32(seed, i) >> 8) as f32 * (1.0 / 16_777_216.0)
+    Stream::new(seed).f32(i)
+}
+
+/// Stream `seed` with its per-stream hash done once: the same values as
+/// [`rng_u32`] / [`rng_f32`], for loops over many counters (dropout masks).
+#[derive(Clone, Copy, Debug)]
+pub struct Stream {
+    lo_hash: u32,
+    hi: u32,
+}
+
+impl Stream {
+    /// The stream of `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self { lo_hash: pcg_hash(seed as u32), hi: (seed >> 32) as u32 }
+    }
+
+    /// Value `i` as 32 bits.
+    #[inline]
+    pub fn u32(&self, i: u32) -> u32 {
+        pcg_hash(pcg_hash(i ^ self.lo_hash).wrapping_add(self.hi))
+    }
+
+    /// Value `i`, uniform in [0, 1) with 24 bits.
+    #[inline]
+    pub fn f32(&self, i: u32) -> f32 {
+        (self.u32(i) >> 8) as f32 * (1.0 / 16_777_216.0)
+    }
 }
 
 /// Derives an independent stream seed from a base seed and a tag (epoch, step, layer).

@@ -1,19 +1,20 @@
 //! CPU reference: dropout, random integers and normal noise from the counter-based generator.
 
 use super::{from_vec, CpuIndex, CpuTensor};
-use crate::rng::{rng_f32, rng_u32};
+use crate::rng::Stream;
 
 /// Inverted dropout: element `i` is kept when `rng_f32(seed, i) >= p`.
 pub fn dropout(x: &CpuTensor, p: f32, seed: u64) -> CpuTensor {
     assert!((0.0..1.0).contains(&p), "dropout: p = {p} outside [0, 1)");
     let scale = 1.0 / (1.0 - p);
     let x = super::dense::standard(x);
+    let stream = Stream::new(seed);
     let data: Vec<f32> = x
         .as_slice()
         .unwrap()
         .iter()
         .enumerate()
-        .map(|(i, &v)| if rng_f32(seed, i as u32) >= p { v * scale } else { 0.0 })
+        .map(|(i, &v)| if stream.f32(i as u32) >= p { v * scale } else { 0.0 })
         .collect();
     from_vec(data, x.shape())
 }
@@ -21,7 +22,8 @@ pub fn dropout(x: &CpuTensor, p: f32, seed: u64) -> CpuTensor {
 /// `n` integers in `[0, bound)`.
 pub fn random_ints(n: usize, bound: u32, seed: u64) -> CpuIndex {
     assert!(bound > 0, "random_ints: bound 0");
-    CpuIndex::from((0..n as u32).map(|i| rng_u32(seed, i) % bound).collect::<Vec<_>>())
+    let stream = Stream::new(seed);
+    CpuIndex::from((0..n as u32).map(|i| stream.u32(i) % bound).collect::<Vec<_>>())
 }
 
 /// N(0, 1) noise by Box–Muller ([`crate::Backend::normal`]), in the
@@ -29,11 +31,12 @@ pub fn random_ints(n: usize, bound: u32, seed: u64) -> CpuIndex {
 pub fn normal(shape: &[usize], seed: u64) -> CpuTensor {
     let n: usize = shape.iter().product();
     assert!(u32::try_from(n).is_ok(), "normal: {shape:?} exceeds u32 indexing");
+    let stream = Stream::new(seed);
     let data = (0..n as u32)
         .map(|i| {
             let k = i & !1;
-            let u1 = ((rng_u32(seed, k) >> 8) + 1) as f32 * (1.0 / 16_777_216.0);
-            let u2 = rng_f32(seed, k + 1);
+            let u1 = ((stream.u32(k) >> 8) + 1) as f32 * (1.0 / 16_777_216.0);
+            let u2 = stream.f32(k + 1);
             let r = (-2.0 * u1.ln()).sqrt();
             let t = std::f32::consts::TAU * u2;
             if i & 1 == 0 {
