@@ -24,7 +24,7 @@ use gpurec::{Backend, Cpu, Gpu};
 const FAMILIES: [&str; 3] = ["gru4rec", "lstm", "caser"];
 
 fn small() -> RnnConfig {
-    RnnConfig { dim: 3, hidden: 4, window: 4, dropout: 0.25, lr: 1e-2 }
+    RnnConfig { dim: 3, hidden: 4, window: 4, dropout: 0.25, lr: 1e-2, negatives: 0 }
 }
 
 #[test]

@@ -34,12 +34,21 @@
 //!   per row in a fixed order (one deterministic scatter over the window's
 //!   ids followed by every item id, so the result is the whole table).
 //!
+//! With `negatives` = K > 0 (sampled softmax, for catalogs too large to
+//! score whole at every step) the loss of a target reads only its own logit
+//! and those of K items drawn uniformly per step from the counter-based
+//! stream and shared by the step's targets: ℓ_r = o_r·[E_t(r); E_n1 … E_nK]ᵀ,
+//! L = −(1/R) Σ_r log softmax(ℓ_r)_0, with no log-Q term (uniform proposals
+//! shift every class alike). Scoring still ranks every item.
+//!
 //! One training step is one submission with nothing read back. The host
 //! uploads the window ids (time-major) and their 0/1 mask, the target
 //! positions and items, and the two row groupings of the scatters; the
 //! dispatches grow with the window through the per-step recurrence forward
 //! and backward: 61 (GRU) and 63 (LSTM) for a window of 6, about 9 more per
-//! further step (`tests/next_item.rs` counts them).
+//! further step (`tests/next_item.rs` counts them); the sampled softmax
+//! adds the K negative ids and the R class-0 labels to the upload and
+//! makes the GRU's 69 (`tests/sampled_softmax.rs`).
 //!
 //! Defaults: RecBole's GRU4Rec settings, with the windows per step chosen on
 //! ML-100K's validation part only (chronological leave-one-out, early
@@ -54,7 +63,7 @@
 
 use std::cell::RefCell;
 
-use crate::backend::{Act, AdamConfig, Backend};
+use crate::backend::{Act, AdamConfig, Backend, BinaryOp};
 use crate::data::sequence::{fill_history, Sequences, WindowKind, WindowSpec, PAD};
 use crate::error::{Error, Result};
 use crate::init;
@@ -105,11 +114,16 @@ pub struct RnnConfig {
     pub dropout: f32,
     /// Adam learning rate.
     pub lr: f32,
+    /// Sampled softmax for large catalogs: with `negatives` = K > 0 each
+    /// step's loss is the softmax over each target and K items drawn
+    /// uniformly (shared by the step's targets), not over every item; 0 (the
+    /// default) is the full softmax. Scoring always ranks every item.
+    pub negatives: usize,
 }
 
 impl Default for RnnConfig {
     fn default() -> Self {
-        Self { dim: 64, hidden: 128, window: 50, dropout: 0.3, lr: 1e-3 }
+        Self { dim: 64, hidden: 128, window: 50, dropout: 0.3, lr: 1e-3, negatives: 0 }
     }
 }
 
@@ -383,18 +397,31 @@ impl<B: Backend, C: Recurrent<B>> NextItemRnn<B, C> {
         // every item (so it fills the whole table).
         let all_positions: Vec<u32> = s.positions.iter().copied().chain(0..(l * n) as u32).collect();
         let to_steps = b.row_groups(&all_positions)?;
-        let all_items: Vec<u32> = s.ids.iter().copied().chain(0..items as u32).collect();
+        // Sampled softmax: K uniform negatives from the counter-based stream
+        // (drawn on the host, the same values as `random_ints`, because the
+        // table's grouping below needs their ids).
+        let k = self.cfg.negatives;
+        let stream = crate::rng::Stream::new(derive_seed(seed, 7));
+        let negatives: Vec<u32> = (0..k as u32).map(|i| stream.u32(i) % items as u32).collect();
+        let all_items: Vec<u32> = match k {
+            0 => s.ids.iter().copied().chain(0..items as u32).collect(),
+            _ => s.ids.iter().chain(&s.targets).chain(&negatives).copied().chain(0..items as u32).collect(),
+        };
         let to_table = b.row_groups(&all_items)?;
 
         let (hs, saved) = self.run(b, &ids, &mask, n, Some(seed));
         let hidden = stack_rows(b, &hs); // [L·n, h]
         let at = b.gather_rows(&hidden, &positions); // [R, h]
         let o = self.dense.forward(b, &at); // [R, d]
-        let logits = b.matmul(&o, &self.item.value, false, true, None, Act::Identity);
-        let (loss, dlogits) = b.softmax_cross_entropy(&logits, &target);
-
-        let d_o = b.matmul(&dlogits, &self.item.value, false, false, None, Act::Identity); // [R, d]
-        let de_out = b.matmul(&dlogits, &o, true, false, None, Act::Identity); // [items, d]
+        let (loss, d_o, de_out) = if k == 0 {
+            let logits = b.matmul(&o, &self.item.value, false, true, None, Act::Identity);
+            let (loss, dlogits) = b.softmax_cross_entropy(&logits, &target);
+            let d_o = b.matmul(&dlogits, &self.item.value, false, false, None, Act::Identity); // [R, d]
+            let de_out = b.matmul(&dlogits, &o, true, false, None, Act::Identity); // [items, d]
+            (loss, d_o, de_out)
+        } else {
+            self.sampled_softmax(b, &o, &target, &b.index(&negatives)?, s.targets.len())?
+        };
         let (d_at, g_dense) = self.dense.backward(b, &at, &o, &d_o);
         let h = self.cfg.hidden;
         let d_hidden = b.scatter_add_rows(&b.concat_rows(&d_at, &b.zeros(&[l * n, h])), &to_steps);
@@ -404,12 +431,53 @@ impl<B: Backend, C: Recurrent<B>> NextItemRnn<B, C> {
         if self.cfg.dropout > 0.0 {
             de_in = b.dropout(&de_in, self.cfg.dropout, seed);
         }
-        let de = b.scatter_add_rows(&b.concat_rows(&de_in, &de_out), &to_table);
+        let rows = match k {
+            0 => b.concat_rows(&de_in, &de_out),
+            // The target and negative rows, then zeros so the scatter fills the whole table.
+            _ => b.concat_rows(&b.concat_rows(&de_in, &de_out), &b.zeros(&[items, self.cfg.dim])),
+        };
+        let de = b.scatter_add_rows(&rows, &to_table);
         let mut grads = vec![de];
         grads.extend(g_cell);
         grads.push(g_dense.dw);
         grads.extend(g_dense.db);
         Ok((loss, grads))
+    }
+
+    /// The sampled softmax's loss over [target; negatives] per row of `o`
+    /// `[R, d]` (class 0 the target), the gradient in `o`, and the
+    /// gradients of the target and negative embedding rows, stacked
+    /// `[R + K, d]` in the order of `target` then `negatives`:
+    ///   ℓ_r = [o_r·E_t(r), o_r·E_n1 … o_r·E_nK],  L = −(1/R) Σ_r log softmax(ℓ_r)_0.
+    /// Uniform negatives need no log-Q correction (it is the same for every
+    /// class); a negative that equals the row's target is kept (an
+    /// accidental hit, rare when K ≪ items).
+    fn sampled_softmax(
+        &self,
+        b: &B,
+        o: &B::Tensor,
+        target: &B::Index,
+        negatives: &B::Index,
+        r: usize,
+    ) -> Result<(B::Tensor, B::Tensor, B::Tensor)> {
+        let k = self.cfg.negatives;
+        let e_t = b.gather_rows(&self.item.value, target); // [R, d]
+        let e_n = b.gather_rows(&self.item.value, negatives); // [K, d]
+        let pos = b.reshape(&b.dot_rows(o, &e_t), &[1, r]);
+        let neg_t = b.matmul(&e_n, o, false, true, None, Act::Identity); // [K, R]: the negatives' logits, transposed
+        let logits = b.transpose(&b.concat_rows(&pos, &neg_t)); // [R, 1 + K]
+        let (loss, dlogits) = b.softmax_cross_entropy(&logits, &b.index(&vec![0; r])?);
+        let dl_t = b.transpose(&dlogits); // [1 + K, R]
+        let dpos = b.reshape(&b.slice_rows(&dl_t, 0, 1), &[r, 1]);
+        let dneg_t = b.slice_rows(&dl_t, 1, k); // [K, R]
+        let d_o = b.binary(
+            BinaryOp::Add,
+            &b.binary(BinaryOp::Mul, &e_t, &dpos),
+            &b.matmul(&dneg_t, &e_n, true, false, None, Act::Identity),
+        );
+        let de_t = b.binary(BinaryOp::Mul, o, &dpos); // [R, d]
+        let de_n = b.matmul(&dneg_t, o, false, false, None, Act::Identity); // [K, d]
+        Ok((loss, d_o, b.concat_rows(&de_t, &de_n)))
     }
 
     /// Every user's output vector o at the last step of their history `[users, d]`.
