@@ -9,6 +9,7 @@ pub mod conv;
 pub mod dense;
 pub mod embedding;
 pub mod gru;
+pub mod layer_norm;
 pub mod linalg;
 pub mod loss;
 pub mod lstm;
@@ -305,6 +306,19 @@ impl Backend for Cpu {
         mask: Option<&CpuTensor>,
     ) -> GruGrads<Self> {
         gru::gru_cell_backward(step, gh, h_prev, dh, mask)
+    }
+
+    fn layer_norm(&self, x: &CpuTensor, gamma: &CpuTensor, beta: &CpuTensor, eps: f32) -> LayerNormStep<Self> {
+        layer_norm::layer_norm(x, gamma, beta, eps)
+    }
+    fn layer_norm_backward(
+        &self,
+        step: &LayerNormStep<Self>,
+        x: &CpuTensor,
+        gamma: &CpuTensor,
+        dy: &CpuTensor,
+    ) -> LayerNormGrads<Self> {
+        layer_norm::layer_norm_backward(step, x, gamma, dy)
     }
 
     fn adam(

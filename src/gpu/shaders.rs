@@ -52,6 +52,7 @@ shaders! {
     Maxpool => "maxpool",
     LstmCell => "lstm_cell",
     GruCell => "gru_cell",
+    LayerNorm => "layer_norm",
     Adam => "adam",
     Adagrad => "adagrad",
     Sgd => "sgd",

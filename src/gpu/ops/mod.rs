@@ -5,6 +5,7 @@ pub(crate) mod conv;
 pub(crate) mod dense;
 pub(crate) mod embedding;
 pub(crate) mod gru;
+pub(crate) mod layer_norm;
 pub(crate) mod linalg;
 pub(crate) mod loss;
 pub(crate) mod lstm;
