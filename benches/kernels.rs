@@ -654,6 +654,33 @@ fn bench_layer_norm(c: &mut Criterion, ctx: &Ctx) {
     g.finish();
 }
 
+/// The scores and the key mask.
+type MaskedSoftmaxState<B> = (<B as Backend>::Tensor, <B as Backend>::Tensor);
+
+/// Nominal traffic: scores read twice (max, then the sum and output), output written.
+fn masked_softmax_op<'a, B: Timed>(seqs: usize, heads: usize, l: usize) -> Op<'a, B, MaskedSoftmaxState<B>> {
+    let n = seqs * heads;
+    Op {
+        shape: format!("n{n}_l{l}"),
+        throughput: Throughput::ElementsAndBytes { elements: (n * l * l) as u64, bytes: (4 * 3 * n * l * l) as u64 },
+        flush_every: flush_every(4 * n * l * l),
+        setup: Box::new(move |b: &B| (upload(b, 15, &[n, l, l]), b.full(&[seqs, l], 1.0))),
+        run: Box::new(|b: &B, (x, mask)| {
+            black_box(b.masked_softmax(x, Some(mask), true));
+        }),
+    }
+}
+
+/// SASRec's attention: 256 sequences × 2 heads × 50 positions.
+fn bench_masked_softmax(c: &mut Criterion, ctx: &Ctx) {
+    let mut g = group(c, "masked_softmax");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, masked_softmax_op(256, 2, 50));
+    }
+    bench(&mut g, &Cpu, masked_softmax_op(256, 2, 50));
+    g.finish();
+}
+
 // ---- Adam -----------------------------------------------------------------
 
 /// Parameters, gradient, first and second moments, step counter.
@@ -828,6 +855,7 @@ fn main() {
     bench_item_ops(&mut c, &ctx);
     bench_lstm(&mut c, &ctx);
     bench_layer_norm(&mut c, &ctx);
+    bench_masked_softmax(&mut c, &ctx);
     bench_adam(&mut c, &ctx);
     bench_rank_metrics(&mut c, &ctx);
     bench_dispatch(&mut c, &ctx);

@@ -569,6 +569,25 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         dy: &Self::Tensor,
     ) -> LayerNormGrads<Self>;
 
+    // ---- attention -------------------------------------------------------
+
+    /// Softmax over the last axis of attention scores `x` `[n, lq, lk]` with
+    /// key `j` masked for query `i` when `causal` and `j > i`, or when
+    /// `key_mask` `[m, lk]` (n a multiple of m; batch `b` reads row
+    /// `b / (n / m)`, so `n = m·heads` laid out sequence-major) holds 0 at `j`.
+    /// Masked entries come out 0; a row whose unmasked scores all are −∞ (in
+    /// particular a row with every key masked) comes out all 0, never NaN.
+    /// Sums run in the order of [`crate::cpu::dense::tree_sum`] over all
+    /// `lk` positions (masked ones adding 0).
+    fn masked_softmax(&self, x: &Self::Tensor, key_mask: Option<&Self::Tensor>, causal: bool) -> Self::Tensor;
+    /// Backward of [`Backend::masked_softmax`] from its output `y`:
+    /// `y·(dy − Σ dy·y)`, which is 0 at masked entries (y = 0 there) and on
+    /// fully masked rows, and the exact gradient with respect to the unmasked
+    /// scores — the same kernel as [`Backend::softmax_backward`].
+    fn masked_softmax_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor {
+        self.softmax_backward(y, dy)
+    }
+
     // ---- optimizers ----------------------------------------------------
 
     /// One fused Adam/AdamW update of a whole parameter buffer (bias-corrected; `step` ≥ 1).
@@ -810,6 +829,24 @@ pub(crate) fn layer_norm_shape(
         assert!(s == [rows, 2], "{op}: stats must be [{rows}, 2] for x {x:?}, got {s:?}");
     }
     (rows, d)
+}
+
+/// Checks the inputs of [`Backend::masked_softmax`] (both backends) and
+/// returns (n, lq, lk, n / m) (the last 1 without a mask).
+pub(crate) fn masked_softmax_shape(x: &[usize], key_mask: Option<&[usize]>) -> (usize, usize, usize, usize) {
+    assert!(x.len() == 3, "masked_softmax: x must be [n, lq, lk], got {x:?}");
+    let (n, lq, lk) = (x[0], x[1], x[2]);
+    let group = match key_mask {
+        None => 1,
+        Some(m) => {
+            assert!(
+                m.len() == 2 && m[1] == lk && m[0] > 0 && n.is_multiple_of(m[0]),
+                "masked_softmax: key_mask must be [m, {lk}] with m dividing {n} for x {x:?}, got {m:?}"
+            );
+            n / m[0]
+        }
+    };
+    (n, lq, lk, group.max(1))
 }
 
 /// Checks the input of [`Backend::transpose`] (both backends) and returns (n, m).

@@ -13,6 +13,7 @@ pub mod layer_norm;
 pub mod linalg;
 pub mod loss;
 pub mod lstm;
+pub mod masked_softmax;
 pub mod metrics;
 pub mod optim;
 pub mod random;
@@ -319,6 +320,10 @@ impl Backend for Cpu {
         dy: &CpuTensor,
     ) -> LayerNormGrads<Self> {
         layer_norm::layer_norm_backward(step, x, gamma, dy)
+    }
+
+    fn masked_softmax(&self, x: &CpuTensor, key_mask: Option<&CpuTensor>, causal: bool) -> CpuTensor {
+        masked_softmax::masked_softmax(x, key_mask, causal)
     }
 
     fn adam(

@@ -1,7 +1,9 @@
 //! `Backend` for the wgpu context: each method forwards to the op's function
 //! in `gpu::ops::<family>`, which records its dispatches.
 
-use super::ops::{conv, dense, embedding, gru, layer_norm, linalg, loss, lstm, metrics, optim, random, sparse, topk};
+use super::ops::{
+    conv, dense, embedding, gru, layer_norm, linalg, loss, lstm, masked_softmax, metrics, optim, random, sparse, topk,
+};
 use super::{Gpu, GpuIndex, GpuTensor};
 use crate::backend::*;
 use crate::error::{Error, Result};
@@ -286,6 +288,10 @@ impl Backend for Gpu {
         dy: &GpuTensor,
     ) -> LayerNormGrads<Self> {
         layer_norm::layer_norm_backward(self, step, x, gamma, dy)
+    }
+
+    fn masked_softmax(&self, x: &GpuTensor, key_mask: Option<&GpuTensor>, causal: bool) -> GpuTensor {
+        masked_softmax::masked_softmax(self, x, key_mask, causal)
     }
 
     fn adam(

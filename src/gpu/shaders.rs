@@ -53,6 +53,7 @@ shaders! {
     LstmCell => "lstm_cell",
     GruCell => "gru_cell",
     LayerNorm => "layer_norm",
+    MaskedSoftmax => "masked_softmax",
     Adam => "adam",
     Adagrad => "adagrad",
     Sgd => "sgd",

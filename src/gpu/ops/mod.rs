@@ -9,6 +9,7 @@ pub(crate) mod layer_norm;
 pub(crate) mod linalg;
 pub(crate) mod loss;
 pub(crate) mod lstm;
+pub(crate) mod masked_softmax;
 pub(crate) mod metrics;
 pub(crate) mod optim;
 pub(crate) mod random;
