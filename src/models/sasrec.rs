@@ -57,8 +57,10 @@
 //! Defaults: RecBole's `SASRec.yaml` — 2 blocks, 2 heads, hidden 64, inner
 //! 256, hidden and attention dropout 0.5, layer-norm eps 1e-12, weights
 //! N(0, 0.02²), Adam 1e-3 — with the window of RecBole's
-//! `MAX_ITEM_LIST_LENGTH`, 50, and 128 windows per step (not chosen on
-//! validation yet).
+//! `MAX_ITEM_LIST_LENGTH`, 50, and 64 windows per step, chosen on ML-100K's
+//! validation part only (chronological leave-one-out, early stopping on
+//! validation NDCG@10, patience 10; validation NDCG@10): **64 → 0.1220**,
+//! 128 → 0.1161, 256 → 0.1189.
 //!
 //! The model file holds the weights and each user's last `window` history
 //! items (a `[users, window]` tensor of item ids, −1 for padding), as
@@ -166,7 +168,7 @@ impl Family for SasRecFamily {
         about: "SASRec: causal multi-head self-attention over each user's recent items, full softmax over all items (Kang & McAuley, ICDM 2018)",
         task: Task::Ranking,
         batch: BatchKind::Sequences,
-        schedule: Schedule { epochs: 300, patience: 10, fixed_epochs: 30, batch_size: 128, batch_unit: "windows" },
+        schedule: Schedule { epochs: 300, patience: 10, fixed_epochs: 30, batch_size: 64, batch_unit: "windows" },
         dim_keys: &["dim"],
         lr_key: Some("lr"),
     };
