@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use gpurec::backend::{AucCounts, LstmStep, Pattern};
+use gpurec::backend::{AucCounts, LayerNormStep, LstmStep, Pattern};
 use gpurec::gpu::GpuStats;
 use gpurec::sparse::CsrHost;
 use gpurec::{Act, AdamConfig, Backend, BinaryOp, Cpu, Gpu};
@@ -591,6 +591,96 @@ fn bench_lstm(c: &mut Criterion, ctx: &Ctx) {
     g.finish();
 }
 
+// ---- layer norm -----------------------------------------------------------
+
+/// The forward input, scale and shift.
+type LayerNormFwdState<B> = (<B as Backend>::Tensor, <B as Backend>::Tensor, <B as Backend>::Tensor);
+
+/// Nominal traffic of the forward: `x` read twice (the two statistics) and
+/// once more for the output, `y` written: 4 floats per element.
+fn layer_norm_fwd_op<'a, B: Timed>(rows: usize, d: usize) -> Op<'a, B, LayerNormFwdState<B>> {
+    Op {
+        shape: format!("rows{rows}_d{d}"),
+        throughput: Throughput::ElementsAndBytes { elements: (rows * d) as u64, bytes: (4 * 4 * rows * d) as u64 },
+        flush_every: flush_every(4 * rows * d),
+        setup: Box::new(move |b: &B| (upload(b, 11, &[rows, d]), upload(b, 12, &[d]), upload(b, 13, &[d]))),
+        run: Box::new(|b: &B, (x, gamma, beta)| {
+            black_box(b.layer_norm(x, gamma, beta, 1e-12));
+        }),
+    }
+}
+
+/// The saved step, `x`, `gamma`, `dy`.
+type LayerNormBwdState<B> = (LayerNormStep<B>, <B as Backend>::Tensor, <B as Backend>::Tensor, <B as Backend>::Tensor);
+
+/// Nominal traffic of the backward: `x` and `dy` read by both kernels, `dx` written.
+fn layer_norm_bwd_op<'a, B: Timed>(rows: usize, d: usize) -> Op<'a, B, LayerNormBwdState<B>> {
+    Op {
+        shape: format!("rows{rows}_d{d}"),
+        throughput: Throughput::ElementsAndBytes { elements: (rows * d) as u64, bytes: (4 * 5 * rows * d) as u64 },
+        flush_every: flush_every(4 * rows * d),
+        setup: Box::new(move |b: &B| {
+            let (x, gamma) = (upload(b, 11, &[rows, d]), upload(b, 12, &[d]));
+            let step = b.layer_norm(&x, &gamma, &upload(b, 13, &[d]), 1e-12);
+            (step, x, gamma, upload(b, 14, &[rows, d]))
+        }),
+        run: Box::new(|b: &B, (step, x, gamma, dy)| {
+            black_box(b.layer_norm_backward(step, x, gamma, dy));
+        }),
+    }
+}
+
+/// SASRec's shape: 256 sequences × 50 positions of width 64.
+fn bench_layer_norm(c: &mut Criterion, ctx: &Ctx) {
+    let mut shapes = vec![(256 * 50, 64)];
+    if ctx.full() {
+        shapes.push((4096, 1024));
+    }
+    let mut g = group(c, "layer_norm");
+    for &(rows, d) in &shapes {
+        if let Some(gpu) = &ctx.gpu {
+            bench(&mut g, gpu, layer_norm_fwd_op(rows, d));
+        }
+        bench(&mut g, &Cpu, layer_norm_fwd_op(rows, d));
+    }
+    g.finish();
+    let mut g = group(c, "layer_norm_backward");
+    for &(rows, d) in &shapes {
+        if let Some(gpu) = &ctx.gpu {
+            bench(&mut g, gpu, layer_norm_bwd_op(rows, d));
+        }
+        bench(&mut g, &Cpu, layer_norm_bwd_op(rows, d));
+    }
+    g.finish();
+}
+
+/// The scores and the key mask.
+type MaskedSoftmaxState<B> = (<B as Backend>::Tensor, <B as Backend>::Tensor);
+
+/// Nominal traffic: scores read twice (max, then the sum and output), output written.
+fn masked_softmax_op<'a, B: Timed>(seqs: usize, heads: usize, l: usize) -> Op<'a, B, MaskedSoftmaxState<B>> {
+    let n = seqs * heads;
+    Op {
+        shape: format!("n{n}_l{l}"),
+        throughput: Throughput::ElementsAndBytes { elements: (n * l * l) as u64, bytes: (4 * 3 * n * l * l) as u64 },
+        flush_every: flush_every(4 * n * l * l),
+        setup: Box::new(move |b: &B| (upload(b, 15, &[n, l, l]), b.full(&[seqs, l], 1.0))),
+        run: Box::new(|b: &B, (x, mask)| {
+            black_box(b.masked_softmax(x, Some(mask), true));
+        }),
+    }
+}
+
+/// SASRec's attention: 256 sequences × 2 heads × 50 positions.
+fn bench_masked_softmax(c: &mut Criterion, ctx: &Ctx) {
+    let mut g = group(c, "masked_softmax");
+    if let Some(gpu) = &ctx.gpu {
+        bench(&mut g, gpu, masked_softmax_op(256, 2, 50));
+    }
+    bench(&mut g, &Cpu, masked_softmax_op(256, 2, 50));
+    g.finish();
+}
+
 // ---- Adam -----------------------------------------------------------------
 
 /// Parameters, gradient, first and second moments, step counter.
@@ -764,6 +854,8 @@ fn main() {
     bench_spd_inverse(&mut c, &ctx);
     bench_item_ops(&mut c, &ctx);
     bench_lstm(&mut c, &ctx);
+    bench_layer_norm(&mut c, &ctx);
+    bench_masked_softmax(&mut c, &ctx);
     bench_adam(&mut c, &ctx);
     bench_rank_metrics(&mut c, &ctx);
     bench_dispatch(&mut c, &ctx);

@@ -192,6 +192,27 @@ pub struct GruGrads<B: Backend> {
     pub dh_prev: B::Tensor,
 }
 
+/// Saved state of a layer norm, for its backward.
+#[derive(Clone, Debug)]
+pub struct LayerNormStep<B: Backend> {
+    /// Output `[.., d]`: `(x − mean)·rstd·gamma + beta` per row.
+    pub y: B::Tensor,
+    /// Per row of `x` (all axes but the last, flattened), its mean and
+    /// reciprocal standard deviation `1/√(var + eps)`: `[rows, 2]`.
+    pub stats: B::Tensor,
+}
+
+/// Gradients of a layer norm.
+#[derive(Clone, Debug)]
+pub struct LayerNormGrads<B: Backend> {
+    /// Gradient with respect to the input, shaped as `x`.
+    pub dx: B::Tensor,
+    /// Gradient with respect to the scale `[d]`.
+    pub dgamma: B::Tensor,
+    /// Gradient with respect to the shift `[d]`.
+    pub dbeta: B::Tensor,
+}
+
 /// Which columns a query competes with in [`Backend::rank_among`].
 #[derive(Clone, Copy, Debug)]
 pub enum Among<'a, B: Backend> {
@@ -527,6 +548,46 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         mask: Option<&Self::Tensor>,
     ) -> GruGrads<Self>;
 
+    // ---- normalization ---------------------------------------------------
+
+    /// Layer norm over the last axis of `x` `[.., d]` (d ≥ 1), with scale
+    /// `gamma` and shift `beta` `[d]`: per row, mean = Σx/d, var = Σ(x −
+    /// mean)²/d (biased, as PyTorch's), rstd = 1/√(var + eps), y = (x −
+    /// mean)·rstd·gamma + beta. Both sums run in the order of
+    /// [`crate::cpu::dense::tree_sum`]. Saves the row statistics for the backward.
+    fn layer_norm(&self, x: &Self::Tensor, gamma: &Self::Tensor, beta: &Self::Tensor, eps: f32) -> LayerNormStep<Self>;
+    /// Backward of [`Backend::layer_norm`], given its input `x`, `gamma` and the
+    /// gradient `dy` of its output. With x̂ = (x − mean)·rstd and g = dy·gamma:
+    /// dx = rstd·(g − Σg/d − x̂·Σ(g·x̂)/d) per row (tree-ordered sums);
+    /// dgamma = Σ_rows dy·x̂ and dbeta = Σ_rows dy, summed over rows in row
+    /// order (one invocation per column on the GPU, no atomics).
+    fn layer_norm_backward(
+        &self,
+        step: &LayerNormStep<Self>,
+        x: &Self::Tensor,
+        gamma: &Self::Tensor,
+        dy: &Self::Tensor,
+    ) -> LayerNormGrads<Self>;
+
+    // ---- attention -------------------------------------------------------
+
+    /// Softmax over the last axis of attention scores `x` `[n, lq, lk]` with
+    /// key `j` masked for query `i` when `causal` and `j > i`, or when
+    /// `key_mask` `[m, lk]` (n a multiple of m; batch `b` reads row
+    /// `b / (n / m)`, so `n = m·heads` laid out sequence-major) holds 0 at `j`.
+    /// Masked entries come out 0; a row whose unmasked scores all are −∞ (in
+    /// particular a row with every key masked) comes out all 0, never NaN.
+    /// Sums run in the order of [`crate::cpu::dense::tree_sum`] over all
+    /// `lk` positions (masked ones adding 0).
+    fn masked_softmax(&self, x: &Self::Tensor, key_mask: Option<&Self::Tensor>, causal: bool) -> Self::Tensor;
+    /// Backward of [`Backend::masked_softmax`] from its output `y`:
+    /// `y·(dy − Σ dy·y)`, which is 0 at masked entries (y = 0 there) and on
+    /// fully masked rows, and the exact gradient with respect to the unmasked
+    /// scores — the same kernel as [`Backend::softmax_backward`].
+    fn masked_softmax_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor {
+        self.softmax_backward(y, dy)
+    }
+
     // ---- optimizers ----------------------------------------------------
 
     /// One fused Adam/AdamW update of a whole parameter buffer (bias-corrected; `step` ≥ 1).
@@ -741,6 +802,51 @@ pub(crate) fn csr_rows_dense_shape<B: Backend>(a: &Csr<B>) -> (usize, usize) {
         p.col_idx.count()
     );
     (p.rows, p.cols)
+}
+
+/// Checks the inputs of [`Backend::layer_norm`] and
+/// [`Backend::layer_norm_backward`] (both backends): `x` `[.., d]` with d ≥ 1,
+/// each of `vecs` `[d]`, each of `same` shaped as `x`, `stats` `[rows, 2]`.
+/// Returns (rows, d).
+pub(crate) fn layer_norm_shape(
+    op: &str,
+    x: &[usize],
+    vecs: &[(&str, &[usize])],
+    same: &[(&str, &[usize])],
+    stats: Option<&[usize]>,
+) -> (usize, usize) {
+    assert!(!x.is_empty(), "{op}: x must be [.., d], got a scalar");
+    let d = *x.last().unwrap();
+    assert!(d >= 1, "{op}: x {x:?} has an empty last axis");
+    let rows = x.iter().product::<usize>() / d;
+    for (name, v) in vecs {
+        assert!(*v == [d], "{op}: {name} must be [{d}] for x {x:?}, got {v:?}");
+    }
+    for (name, v) in same {
+        assert!(*v == x, "{op}: {name} must be {x:?} like x, got {v:?}");
+    }
+    if let Some(s) = stats {
+        assert!(s == [rows, 2], "{op}: stats must be [{rows}, 2] for x {x:?}, got {s:?}");
+    }
+    (rows, d)
+}
+
+/// Checks the inputs of [`Backend::masked_softmax`] (both backends) and
+/// returns (n, lq, lk, n / m) (the last 1 without a mask).
+pub(crate) fn masked_softmax_shape(x: &[usize], key_mask: Option<&[usize]>) -> (usize, usize, usize, usize) {
+    assert!(x.len() == 3, "masked_softmax: x must be [n, lq, lk], got {x:?}");
+    let (n, lq, lk) = (x[0], x[1], x[2]);
+    let group = match key_mask {
+        None => 1,
+        Some(m) => {
+            assert!(
+                m.len() == 2 && m[1] == lk && m[0] > 0 && n.is_multiple_of(m[0]),
+                "masked_softmax: key_mask must be [m, {lk}] with m dividing {n} for x {x:?}, got {m:?}"
+            );
+            n / m[0]
+        }
+    };
+    (n, lq, lk, group.max(1))
 }
 
 /// Checks the input of [`Backend::transpose`] (both backends) and returns (n, m).

@@ -1,4 +1,4 @@
-//! The recurrent next-item models (`gru4rec`, `lstm`) beyond the conformance
+//! The next-item models (`gru4rec`, `lstm`, `caser`, `sasrec`) beyond the conformance
 //! table (which checks determinism, a GPU step against the CPU's, save →
 //! load and bad configurations): their gradients against finite
 //! differences, one training step's dispatches and uploads on the GPU,
@@ -21,7 +21,7 @@ use gpurec::train::{FitConfig, Silent};
 use gpurec::{Backend, Cpu, Gpu};
 
 /// The next-item families.
-const FAMILIES: [&str; 3] = ["gru4rec", "lstm", "caser"];
+const FAMILIES: [&str; 4] = ["gru4rec", "lstm", "caser", "sasrec"];
 
 fn small() -> RnnConfig {
     RnnConfig { dim: 3, hidden: 4, window: 4, dropout: 0.25, lr: 1e-2, negatives: 0 }
@@ -73,6 +73,100 @@ fn caser_gradients_match_finite_differences() {
         // ReLUs and max-pooling: a step may cross a kink.
         check_fd(&format!("caser parameter {p}"), &at, &analytic, true, &loss_at);
     }
+}
+
+fn small_sasrec() -> gpurec::models::SasRecConfig {
+    gpurec::models::SasRecConfig {
+        dim: 4,
+        heads: 2,
+        layers: 2,
+        inner: 6,
+        window: 4,
+        dropout: 0.25,
+        attn_dropout: 0.25,
+        eps: 1e-12,
+        lr: 1e-2,
+    }
+}
+
+#[test]
+fn sasrec_gradients_match_finite_differences() {
+    use gpurec::models::SasRec;
+    // Three windows of 4 over 7 items, as the recurrent models' check:
+    // padding in two of them (the first fully masked query rows), item 2
+    // repeated in a window and as a target, a window with one target.
+    let history = Sequences::from_lists(&[vec![0, 1], vec![2], vec![]]);
+    let cfg = small_sasrec();
+    let mut m = SasRec::new(&Cpu, &history, 7, cfg.clone(), 5).unwrap();
+    // Weights of N(0, 0.02²) leave every layer norm's input nearly constant;
+    // spread them so the check exercises every term.
+    for (q, t) in m.parameters_mut().into_iter().enumerate() {
+        let v: Vec<f32> =
+            Cpu.read(t).unwrap().iter().enumerate().map(|(k, &x)| x * 8.0 + 0.05 * ((k + q) % 3) as f32).collect();
+        *t = Cpu.tensor(&v, t.shape()).unwrap();
+    }
+    let inputs = [PAD, 1, 2, 2, PAD, PAD, PAD, 6, 3, 4, 5, 0];
+    let targets = [PAD, 2, 2, 5, PAD, PAD, PAD, 1, 4, 5, 0, 3];
+    let (loss, grads) = m.grads(&Cpu, &inputs, &targets, 3, 11).unwrap();
+    assert!(Cpu.read(&loss).unwrap()[0].is_finite());
+    let layout = SasRec::<Cpu>::param_layout(&cfg, 7);
+    assert_eq!(grads.len(), m.parameters().len());
+    assert_eq!(layout.len(), m.parameters().len());
+    for (p, (name, shape)) in layout.iter().enumerate() {
+        assert_eq!(m.parameters()[p].shape(), shape.as_slice(), "{name}");
+        assert_eq!(grads[p].shape(), shape.as_slice(), "gradient of {name}");
+        let at = Cpu.read(m.parameters()[p]).unwrap();
+        let analytic = Cpu.read(&grads[p]).unwrap();
+        // The key biases add b·q_i to every score of query i, which the
+        // softmax ignores: their gradient vanishes; every other one must not.
+        let largest = analytic.iter().fold(0f32, |m, g| m.max(g.abs()));
+        let key_bias = name.contains(".k") && name.ends_with(".bias");
+        assert!(if key_bias { largest < 1e-6 } else { largest > 1e-5 }, "sasrec {name}: largest |gradient| {largest}");
+        let loss_at = |w: &[f32]| {
+            let mut probe = SasRec::new(&Cpu, &history, 7, cfg.clone(), 5).unwrap();
+            for (q, t) in probe.parameters_mut().into_iter().enumerate() {
+                *t = if q == p { Cpu.tensor(w, shape).unwrap() } else { m.parameters()[q].clone() };
+            }
+            Cpu.read(&probe.grads(&Cpu, &inputs, &targets, 3, 11).unwrap().0).unwrap()[0] as f64
+        };
+        // The feed-forward's ReLU: a step may cross a kink.
+        check_fd_step(&format!("sasrec {name}"), &at, &analytic, true, 1e-3, &loss_at);
+    }
+    let first = Cpu.read(&loss).unwrap()[0];
+    for _ in 0..20 {
+        m.train_step(&Cpu, &Batch::Sequences { users: &[0, 1, 2], inputs: &inputs, targets: &targets, len: 4 })
+            .unwrap();
+    }
+    let after = Cpu.read(&m.grads(&Cpu, &inputs, &targets, 3, 11).unwrap().0).unwrap()[0];
+    assert!(after < first, "sasrec: loss {first} → {after}");
+}
+
+#[test]
+fn a_sasrec_step_is_one_submission_of_the_documented_dispatches() {
+    use gpurec::models::SasRec;
+    if gpu().is_none() {
+        return;
+    }
+    let g = Gpu::new().unwrap();
+    let history = Sequences::from_lists(&[vec![0, 1], vec![2]]);
+    let inputs = [PAD, PAD, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1];
+    let targets = [PAD, PAD, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2];
+    let (l, n, r, items) = (6u64, 2u64, 10u64, 9u64);
+    let batch = Batch::Sequences { users: &[0, 1], inputs: &inputs, targets: &targets, len: 6 };
+    let mut m = SasRec::new(&g, &history, 9, gpurec::models::SasRecConfig { window: 6, ..small_sasrec() }, 1).unwrap();
+    let s = step_stats(&g, &mut m, &batch);
+    eprintln!("sasrec: one step over windows of 6: {s:?}");
+    assert_eq!((s.submissions, s.readbacks), (1, 0));
+    // ids and key mask (L·n each), target positions and items (R each), and
+    // the two groupings over R + L·n and L·n + items.
+    let groups = |k: u64, rows: u64| 4 * (rows + rows + 1 + k);
+    let bound = 8 * l * n + 8 * r + groups(r + l * n, l * n) + groups(l * n + items, items);
+    assert!(s.bytes_uploaded <= bound, "sasrec: uploads {} bytes, more than the window's {bound}", s.bytes_uploaded);
+    assert_eq!(
+        s.dispatches,
+        20 + 2 * (31 + 38 * 2),
+        "sasrec: dispatches of a step with 2 blocks of 2 heads (see the model's docs)"
+    );
 }
 
 fn fd<C: Recurrent<Cpu>>(kind: &'static str, names: &[&str]) {
@@ -189,8 +283,10 @@ fn planted_hit<B: Backend>(b: &B, kind: &str, d: &Interactions) -> f64 {
     let split = leave_one_out(d);
     let entry = registry::entry::<B>(kind).unwrap();
     let mut set = vec![("window".into(), 8.into()), ("lr".into(), 1e-2.into())];
-    if kind != "caser" {
-        set.push(("hidden".into(), 16.into()));
+    match kind {
+        "caser" => {}
+        "sasrec" => set.push(("inner".into(), 32.into())),
+        _ => set.push(("hidden".into(), 16.into())),
     }
     let o = Overrides { dim: Some(16), set, ..Default::default() };
     let config = entry.config(&o).unwrap();
@@ -218,9 +314,15 @@ fn both_learn_a_planted_next_item_rule_on_both_backends() {
 
 #[test]
 fn scores_follow_the_history_it_is_given() {
+    for kind in ["gru4rec", "sasrec"] {
+        scores_follow_history(kind);
+    }
+}
+
+fn scores_follow_history(kind: &str) {
     let d = cycles(48, 30, 12);
     let split = leave_one_out(&d);
-    let entry = registry::entry::<Cpu>("gru4rec").unwrap();
+    let entry = registry::entry::<Cpu>(kind).unwrap();
     let o = Overrides { dim: Some(16), set: vec![("window".into(), 8.into())], ..Default::default() };
     let set = gpurec::models::TrainSet::from_rows(&d, &split.train);
     let mut m = entry.build(&Cpu, &set, &entry.config(&o).unwrap(), 1).unwrap();
@@ -230,10 +332,13 @@ fn scores_follow_the_history_it_is_given() {
     m.set_history(&Cpu, &Sequences::from_lists(&[vec![10, 11, 12]])).unwrap();
     let s = Cpu.read(&m.score_users(&Cpu, &Cpu.index(&[0]).unwrap())).unwrap();
     let best = (0..s.len()).max_by(|&a, &b| s[a].total_cmp(&s[b])).unwrap();
-    assert_eq!(best, 13, "scores {s:?}");
+    assert_eq!(best, 13, "{kind}: scores {s:?}");
+    // The same history scored without replacing the model's gives the same scores.
+    let h = m.score_histories(&Cpu, &Sequences::from_lists(&[vec![10, 11, 12]])).unwrap().unwrap();
+    assert_eq!(Cpu.read(&h).unwrap(), s, "{kind}: score_histories vs set_history");
     // A history naming an item the model does not have is refused by name.
     let e = m.set_history(&Cpu, &Sequences::from_lists(&[vec![30]])).unwrap_err().to_string();
-    assert!(e.contains("item 30"), "{e}");
+    assert!(e.contains("item 30"), "{kind}: {e}");
 }
 
 #[test]

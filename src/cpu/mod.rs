@@ -9,9 +9,11 @@ pub mod conv;
 pub mod dense;
 pub mod embedding;
 pub mod gru;
+pub mod layer_norm;
 pub mod linalg;
 pub mod loss;
 pub mod lstm;
+pub mod masked_softmax;
 pub mod metrics;
 pub mod optim;
 pub mod random;
@@ -305,6 +307,23 @@ impl Backend for Cpu {
         mask: Option<&CpuTensor>,
     ) -> GruGrads<Self> {
         gru::gru_cell_backward(step, gh, h_prev, dh, mask)
+    }
+
+    fn layer_norm(&self, x: &CpuTensor, gamma: &CpuTensor, beta: &CpuTensor, eps: f32) -> LayerNormStep<Self> {
+        layer_norm::layer_norm(x, gamma, beta, eps)
+    }
+    fn layer_norm_backward(
+        &self,
+        step: &LayerNormStep<Self>,
+        x: &CpuTensor,
+        gamma: &CpuTensor,
+        dy: &CpuTensor,
+    ) -> LayerNormGrads<Self> {
+        layer_norm::layer_norm_backward(step, x, gamma, dy)
+    }
+
+    fn masked_softmax(&self, x: &CpuTensor, key_mask: Option<&CpuTensor>, causal: bool) -> CpuTensor {
+        masked_softmax::masked_softmax(x, key_mask, causal)
     }
 
     fn adam(

@@ -1,7 +1,9 @@
 //! `Backend` for the wgpu context: each method forwards to the op's function
 //! in `gpu::ops::<family>`, which records its dispatches.
 
-use super::ops::{conv, dense, embedding, gru, linalg, loss, lstm, metrics, optim, random, sparse, topk};
+use super::ops::{
+    conv, dense, embedding, gru, layer_norm, linalg, loss, lstm, masked_softmax, metrics, optim, random, sparse, topk,
+};
 use super::{Gpu, GpuIndex, GpuTensor};
 use crate::backend::*;
 use crate::error::{Error, Result};
@@ -273,6 +275,23 @@ impl Backend for Gpu {
         mask: Option<&GpuTensor>,
     ) -> GruGrads<Self> {
         gru::gru_cell_backward(self, step, gh, h_prev, dh, mask)
+    }
+
+    fn layer_norm(&self, x: &GpuTensor, gamma: &GpuTensor, beta: &GpuTensor, eps: f32) -> LayerNormStep<Self> {
+        layer_norm::layer_norm(self, x, gamma, beta, eps)
+    }
+    fn layer_norm_backward(
+        &self,
+        step: &LayerNormStep<Self>,
+        x: &GpuTensor,
+        gamma: &GpuTensor,
+        dy: &GpuTensor,
+    ) -> LayerNormGrads<Self> {
+        layer_norm::layer_norm_backward(self, step, x, gamma, dy)
+    }
+
+    fn masked_softmax(&self, x: &GpuTensor, key_mask: Option<&GpuTensor>, causal: bool) -> GpuTensor {
+        masked_softmax::masked_softmax(self, x, key_mask, causal)
     }
 
     fn adam(

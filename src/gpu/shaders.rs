@@ -52,6 +52,8 @@ shaders! {
     Maxpool => "maxpool",
     LstmCell => "lstm_cell",
     GruCell => "gru_cell",
+    LayerNorm => "layer_norm",
+    MaskedSoftmax => "masked_softmax",
     Adam => "adam",
     Adagrad => "adagrad",
     Sgd => "sgd",

@@ -19,6 +19,7 @@ pub mod neumf;
 pub mod ngcf;
 pub mod pop;
 pub mod registry;
+pub mod sasrec;
 
 pub use autorec::{AutoRec, AutoRecConfig, AutoRecFamily};
 pub use bpr::{Bpr, BprConfig, BprMf};
@@ -37,3 +38,4 @@ pub use neumf::{NeuMf, NeuMfConfig, NeuMfFamily};
 pub use ngcf::{Ngcf, NgcfConfig, NgcfFamily};
 pub use pop::{Pop, PopConfig, PopFamily};
 pub use registry::{Entry, Overrides, FAMILIES};
+pub use sasrec::{SasRec, SasRecConfig, SasRecFamily};

@@ -175,6 +175,7 @@ families! {
     super::gru4rec::Gru4RecFamily,
     super::gru4rec::LstmFamily,
     super::caser::CaserFamily,
+    super::sasrec::SasRecFamily,
 }
 
 /// The registered family names, in registry order.
