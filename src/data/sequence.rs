@@ -181,6 +181,43 @@ pub fn fill_history(history: &[u32], row: &mut [u32]) {
     row[l - h.len()..].copy_from_slice(h);
 }
 
+/// A chunk of [`history_windows`]: its first user, its rows `[c, len]`, c.
+pub type HistoryChunk = (usize, Vec<u32>, usize);
+
+/// Every user's last `len` items of `history`, as left-padded row-major
+/// input rows `[c, len]` in chunks of at most `chunk` users (first user of
+/// the chunk, its rows, c), and those last items as [`Sequences`] (what a
+/// next-item model keeps to score from and writes to its model file).
+/// Refuses a history naming an item past the model's `items`, naming `kind`.
+pub fn history_windows(
+    kind: &str,
+    history: &Sequences,
+    items: usize,
+    len: usize,
+    chunk: usize,
+) -> crate::error::Result<(Vec<HistoryChunk>, Sequences)> {
+    if history.item_bound() > items {
+        return Err(crate::error::Error::Invalid(format!(
+            "{kind}: a history holds item {} of a model over {items} items",
+            history.item_bound() - 1
+        )));
+    }
+    let users = history.n_users();
+    let lists: Vec<Vec<u32>> = (0..users).map(|u| history.recent(u, len).to_vec()).collect();
+    let chunks = (0..users)
+        .step_by(chunk.max(1))
+        .map(|start| {
+            let c = chunk.max(1).min(users - start);
+            let mut rows = vec![0u32; c * len];
+            for (r, row) in rows.chunks_mut(len).enumerate() {
+                fill_history(&lists[start + r], row);
+            }
+            (start, rows, c)
+        })
+        .collect();
+    Ok((chunks, Sequences::from_lists(&lists)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

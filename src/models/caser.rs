@@ -54,7 +54,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp};
-use crate::data::sequence::{fill_history, Sequences, WindowKind, WindowSpec, PAD};
+use crate::data::sequence::{history_windows, Sequences, WindowKind, WindowSpec, PAD};
 use crate::error::{Error, Result};
 use crate::init;
 use crate::layers::conv::{Conv2d, MaxPool2d};
@@ -294,26 +294,14 @@ impl<B: Backend> Caser<B> {
     }
 
     fn encode_history(b: &B, history: &Sequences, items: usize, l: usize, known: bool) -> Result<Encoded<B>> {
-        if history.item_bound() > items {
-            return Err(Error::Invalid(format!(
-                "caser: a history holds item {} of a model over {items} items",
-                history.item_bound() - 1
-            )));
-        }
-        let users = history.n_users();
-        let lists: Vec<Vec<u32>> = (0..users).map(|u| history.recent(u, l).to_vec()).collect();
-        let mut chunks = Vec::new();
-        for start in (0..users).step_by(ENCODE_USERS) {
-            let c = ENCODE_USERS.min(users - start);
-            let mut rows = vec![0u32; c * l];
-            for (r, row) in rows.chunks_mut(l).enumerate() {
-                fill_history(&lists[start + r], row);
-            }
+        let (windows, host) = history_windows("caser", history, items, l, ENCODE_USERS)?;
+        let mut chunks = Vec::with_capacity(windows.len());
+        for (start, rows, c) in windows {
             let (ids, mask) = Self::ids_and_mask(&rows);
             let who = known.then(|| b.index(&(start as u32..(start + c) as u32).collect::<Vec<_>>())).transpose()?;
             chunks.push((b.index(&ids)?, b.tensor(&mask, &[c * l, 1])?, who, c));
         }
-        Ok(Encoded { chunks, host: Sequences::from_lists(&lists) })
+        Ok(Encoded { chunks, host })
     }
 
     /// Row-major window ids with padding as item 0, and the 0/1 mask.

@@ -69,7 +69,7 @@
 use std::cell::RefCell;
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, LayerNormStep, Reduce};
-use crate::data::sequence::{fill_history, Sequences, WindowKind, WindowSpec, PAD};
+use crate::data::sequence::{history_windows, Sequences, WindowKind, WindowSpec, PAD};
 use crate::error::{Error, Result};
 use crate::init;
 use crate::layers::lstm::stack_rows;
@@ -428,26 +428,14 @@ impl<B: Backend> SasRec<B> {
     }
 
     fn encode_history(b: &B, history: &Sequences, items: usize, len: usize) -> Result<Encoded<B>> {
-        if history.item_bound() > items {
-            return Err(Error::Invalid(format!(
-                "sasrec: a history holds item {} of a model over {items} items",
-                history.item_bound() - 1
-            )));
-        }
-        let users = history.n_users();
-        let lists: Vec<Vec<u32>> = (0..users).map(|u| history.recent(u, len).to_vec()).collect();
-        let mut chunks = Vec::new();
-        for start in (0..users).step_by(ENCODE_USERS) {
-            let c = ENCODE_USERS.min(users - start);
-            let mut rows = vec![0u32; c * len];
-            for (r, row) in rows.chunks_mut(len).enumerate() {
-                fill_history(&lists[start + r], row);
-            }
+        let (windows, host) = history_windows("sasrec", history, items, len, ENCODE_USERS)?;
+        let mut chunks = Vec::with_capacity(windows.len());
+        for (_, rows, c) in windows {
             let s = steps(&rows, None);
             let last: Vec<u32> = (0..c).map(|r| (r * len + len - 1) as u32).collect();
             chunks.push((b.index(&s.ids)?, b.tensor(&s.mask, &[c, len])?, b.index(&last)?, c));
         }
-        Ok(Encoded { chunks, host: Sequences::from_lists(&lists) })
+        Ok(Encoded { chunks, host })
     }
 
     /// Dropout `p` with stream `seed` when training (`seed` given) and `p > 0`.
