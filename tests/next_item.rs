@@ -262,22 +262,6 @@ fn check_step(g: &Gpu, kind: &str, m: &mut dyn Model<Gpu>, batch: &Batch<'_>, di
     assert_eq!(s.dispatches, dispatches, "{kind}: dispatches for a window of {l} (see the model's docs)");
 }
 
-/// Users walk the items in a fixed cycle (item k is followed by k + 1 mod
-/// `items`), each from their own start, one step per timestamp.
-fn cycles(users: usize, items: usize, len: usize) -> Interactions {
-    let mut d = Interactions::default();
-    for i in 0..items {
-        d.item_ids.intern(&i.to_string());
-    }
-    for u in 0..users {
-        let start = (u * 7) % items;
-        for t in 0..len {
-            d.push(&format!("u{u}"), &((start + t) % items).to_string(), 1.0, t as i64);
-        }
-    }
-    d
-}
-
 /// Test Hit@1 of family `kind` trained on `d` under chronological leave-one-out.
 fn planted_hit<B: Backend>(b: &B, kind: &str, d: &Interactions) -> f64 {
     let split = leave_one_out(d);

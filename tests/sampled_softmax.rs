@@ -84,20 +84,6 @@ fn a_sampled_step_is_one_submission_uploading_ids() {
     assert_eq!(s.dispatches, 69, "dispatches for a window of 6 with 5 negatives (see the model's docs)");
 }
 
-fn cycles(users: usize, items: usize, len: usize) -> Interactions {
-    let mut d = Interactions::default();
-    for i in 0..items {
-        d.item_ids.intern(&i.to_string());
-    }
-    for u in 0..users {
-        let start = (u * 7) % items;
-        for t in 0..len {
-            d.push(&format!("u{u}"), &((start + t) % items).to_string(), 1.0, t as i64);
-        }
-    }
-    d
-}
-
 fn planted_hit<B: Backend>(b: &B, kind: &str, d: &Interactions) -> f64 {
     let entry = registry::entry::<B>(kind).unwrap();
     let set = vec![

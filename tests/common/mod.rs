@@ -219,3 +219,19 @@ pub fn step_stats(
     assert!(g.read(&loss).unwrap()[0].is_finite(), "a finite loss");
     s
 }
+
+/// Users walk the items in a fixed cycle (item k is followed by k + 1 mod
+/// `items`), each from their own start, one step per timestamp.
+pub fn cycles(users: usize, items: usize, len: usize) -> gpurec::data::Interactions {
+    let mut d = gpurec::data::Interactions::default();
+    for i in 0..items {
+        d.item_ids.intern(&i.to_string());
+    }
+    for u in 0..users {
+        let start = (u * 7) % items;
+        for t in 0..len {
+            d.push(&format!("u{u}"), &((start + t) % items).to_string(), 1.0, t as i64);
+        }
+    }
+    d
+}
