@@ -841,6 +841,7 @@ fn bench_dispatch(c: &mut Criterion, ctx: &Ctx) {
 }
 
 fn main() {
+    gpurec::cpu::keep_freed_memory();
     let ctx = Ctx::new();
     // Short sampling by default; `--sample-size`, `--warm-up-time` and
     // `--measurement-time` on the command line override it.

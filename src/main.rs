@@ -36,6 +36,8 @@ fn main() {
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
+    // The CPU backend's per-op buffers: reused, not mapped and faulted in each time.
+    gpurec::cpu::keep_freed_memory();
     let argv = match config::expand(std::env::args().collect()) {
         Ok(a) => a,
         Err(e) => {

@@ -44,6 +44,53 @@ fn matmul_matches_cpu() {
     }
 }
 
+/// Products with a mostly-zero operand (the autoencoders' input rows), large
+/// enough for the CPU backend's sparse forms: the GPU's dense kernel and the
+/// CPU's dense kernel (the same operands with the zeros made tiny non-zeros,
+/// which no sparse form takes) agree with them, for each form: A·B, A·Bᵀ and Aᵀ·B.
+#[test]
+fn matmul_with_a_sparse_operand_matches_dense() {
+    let sparse = |seed: u64, len: usize| -> Vec<f32> {
+        rand_vec(seed, len)
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if (i * 7919 + seed as usize).is_multiple_of(23) { v } else { 0.0 })
+            .collect()
+    };
+    let gpu = gpu();
+    for &(m, k, n) in &[(67, 1031, 17), (257, 129, 33), (33, 517, 65)] {
+        for (ta, tb, a_sparse) in [(false, false, true), (false, true, true), (true, false, false)] {
+            let ashape = if ta { [k, m] } else { [m, k] };
+            let bshape = if tb { [n, k] } else { [k, n] };
+            let (a, b) = if a_sparse {
+                (sparse(m as u64, m * k), rand_vec(n as u64, k * n))
+            } else {
+                (rand_vec(m as u64, m * k), sparse(n as u64, k * n))
+            };
+            let ac = Cpu.tensor(&a, &ashape).unwrap();
+            let bc = Cpu.tensor(&b, &bshape).unwrap();
+            let got: Vec<f32> = Cpu.matmul(&ac, &bc, ta, tb, None, Act::Identity).iter().copied().collect();
+            let nudge = |x: &[f32]| -> Vec<f32> { x.iter().map(|&v| if v == 0.0 { 1e-30 } else { v }).collect() };
+            let dense = Cpu.matmul(
+                &Cpu.tensor(&nudge(&a), &ashape).unwrap(),
+                &Cpu.tensor(&nudge(&b), &bshape).unwrap(),
+                ta,
+                tb,
+                None,
+                Act::Identity,
+            );
+            let what = format!("sparse-operand matmul {m}x{k}x{n} t=({ta},{tb})");
+            assert_close(&what, &got, dense.as_slice().unwrap(), SUMS);
+            if let Some(gpu) = &gpu {
+                let want = Cpu.matmul(&ac, &bc, ta, tb, Some(&Cpu.tensor(&vec![0.5; n], &[n]).unwrap()), Act::Tanh);
+                let (ag, bg) = (gpu.tensor(&a, &ashape).unwrap(), gpu.tensor(&b, &bshape).unwrap());
+                let got = gpu.matmul(&ag, &bg, ta, tb, Some(&gpu.tensor(&vec![0.5; n], &[n]).unwrap()), Act::Tanh);
+                check(&format!("{what} + bias + tanh on the GPU"), gpu, &got, &want, SUMS);
+            }
+        }
+    }
+}
+
 #[test]
 fn matmul_batched_matches_cpu() {
     let Some(gpu) = gpu() else { return };

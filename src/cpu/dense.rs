@@ -1,6 +1,6 @@
 //! CPU reference: dense ops (matmul, elementwise, reductions, softmax).
 
-use ndarray::{linalg::general_mat_mul, ArrayView2, Axis, IxDyn};
+use ndarray::{linalg::general_mat_mul, ArrayView2, IxDyn};
 
 use super::{from_vec, CpuTensor};
 use crate::backend::{Act, BinaryOp, Reduce, UnaryOp};
@@ -18,7 +18,7 @@ pub fn act_forward(x: f32, act: Act) -> f32 {
             }
         }
         Act::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        Act::Tanh => x.tanh(),
+        Act::Tanh => super::fastmath::tanh(x),
         Act::Softplus => x.max(0.0) + (1.0 + (-x.abs()).exp()).ln(),
     }
 }
@@ -76,7 +76,9 @@ pub(crate) fn standard(t: &CpuTensor) -> CpuTensor {
 /// Each product is written straight into the output buffer (no per-batch
 /// temporary, no copy of operands already in standard order); the epilogue
 /// pass runs only when there is a bias or a non-identity activation, so the
-/// values are those of `general_mat_mul` followed by `act(v + bias)`.
+/// values are those of `general_mat_mul` followed by `act(v + bias)`. A
+/// large product with a mostly-zero operand walks that operand's non-zeros
+/// instead ([`super::matmul_sparse`]).
 pub fn matmul(a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&CpuTensor>, act: Act) -> CpuTensor {
     let (ba, ar, ac) = batch_dims(a.shape(), "matmul a");
     let (bb, br, bc) = batch_dims(b.shape(), "matmul b");
@@ -91,12 +93,16 @@ pub fn matmul(a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&Cp
     let (a, b) = (standard(a), standard(b));
     let mut out = vec![0f32; ba * m * n];
     for (i, chunk) in out.chunks_exact_mut((m * n).max(1)).enumerate().take(ba) {
-        let av = mat(&a, ar, ac, i);
-        let bv = mat(&b, br, bc, if bb == 1 { 0 } else { i });
-        let av = if ta { av.reversed_axes() } else { av };
-        let bv = if tb { bv.reversed_axes() } else { bv };
-        let mut c = ndarray::ArrayViewMut2::from_shape((m, n), chunk).expect("output chunk is m × n");
-        general_mat_mul(1.0, &av, &bv, 0.0, &mut c);
+        let (a_i, b_i) = (&a.as_slice().unwrap()[i * ar * ac..][..ar * ac], if bb == 1 { 0 } else { i });
+        let b_s = &b.as_slice().unwrap()[b_i * br * bc..][..br * bc];
+        if !super::matmul_sparse::try_product(a_i, b_s, (m, k, n), ta, tb, chunk) {
+            let av = mat(&a, ar, ac, i);
+            let bv = mat(&b, br, bc, b_i);
+            let av = if ta { av.reversed_axes() } else { av };
+            let bv = if tb { bv.reversed_axes() } else { bv };
+            let mut c = ndarray::ArrayViewMut2::from_shape((m, n), chunk).expect("output chunk is m × n");
+            general_mat_mul(1.0, &av, &bv, 0.0, &mut c);
+        }
         match (&bias, act) {
             (None, Act::Identity) => {}
             (Some(bias), _) => {
@@ -181,6 +187,22 @@ pub fn tree_sum(xs: impl Iterator<Item = f32>) -> f32 {
     for (i, x) in xs.enumerate() {
         part[i % 256] += x;
     }
+    tree_fold(part)
+}
+
+/// [`tree_sum`] of a slice, the same bits: each partial sum takes its terms
+/// in the same order, 256 lanes at a time (which the compiler vectorises).
+pub fn tree_sum_slice(xs: &[f32]) -> f32 {
+    let mut part = [0f32; 256];
+    for chunk in xs.chunks(256) {
+        for (p, &x) in part.iter_mut().zip(chunk) {
+            *p += x;
+        }
+    }
+    tree_fold(part)
+}
+
+fn tree_fold(mut part: [f32; 256]) -> f32 {
     let mut n = 256;
     while n > 1 {
         n /= 2;
@@ -193,12 +215,12 @@ pub fn tree_sum(xs: impl Iterator<Item = f32>) -> f32 {
 
 fn reduce(xs: &[f32], op: Reduce) -> f32 {
     match op {
-        Reduce::Sum => tree_sum(xs.iter().copied()),
+        Reduce::Sum => tree_sum_slice(xs),
         Reduce::Mean => {
             if xs.is_empty() {
                 0.0
             } else {
-                tree_sum(xs.iter().copied()) / xs.len() as f32
+                tree_sum_slice(xs) / xs.len() as f32
             }
         }
         Reduce::Max => xs.iter().copied().fold(f32::NEG_INFINITY, f32::max),
@@ -283,37 +305,76 @@ pub fn reduce_cols(x: &CpuTensor, op: Reduce) -> CpuTensor {
     from_vec(data, out_shape)
 }
 
-/// Softmax or log-softmax over the last axis.
+/// Softmax or log-softmax over the last axis: per row the maximum, the
+/// shifted exponentials (stored, then summed in [`tree_sum`]'s order) and
+/// one pass that writes the result.
 pub fn softmax(x: &CpuTensor, log: bool) -> CpuTensor {
-    let mut out = x.as_standard_layout().into_owned();
-    for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum = tree_sum(row.iter().map(|&v| (v - max).exp()));
-        let lse = max + sum.ln();
-        row.mapv_inplace(|v| if log { v - lse } else { (v - max).exp() / sum });
+    let x = standard(x);
+    let shape = x.shape().to_vec();
+    let n = *shape.last().expect("softmax: scalar input");
+    let xs = x.as_slice().unwrap();
+    let mut out = vec![0f32; xs.len()];
+    if n > 0 {
+        for (row, o) in xs.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+            let max = row_max(row);
+            for (o, &v) in o.iter_mut().zip(row) {
+                *o = super::fastmath::exp(v - max);
+            }
+            let sum = tree_sum_slice(o);
+            if log {
+                let lse = max + sum.ln();
+                for (o, &v) in o.iter_mut().zip(row) {
+                    *o = v - lse;
+                }
+            } else {
+                o.iter_mut().for_each(|o| *o /= sum);
+            }
+        }
     }
-    out.into_shared()
+    from_vec(out, &shape)
+}
+
+/// The largest value (−∞ for an empty row), in eight lanes.
+fn row_max(row: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = row.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = if v > *l { v } else { *l };
+        }
+    }
+    let m = lanes.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    tail.iter().copied().fold(m, f32::max)
 }
 
 /// Backward of softmax / log-softmax from the output.
 pub fn softmax_backward(y: &CpuTensor, dy: &CpuTensor, log: bool) -> CpuTensor {
     assert_eq!(y.shape(), dy.shape(), "softmax_backward: y vs dy");
-    let ax = Axis(y.ndim() - 1);
-    let mut out = dy.as_standard_layout().into_owned();
-    for (mut o, yr) in out.lanes_mut(ax).into_iter().zip(y.lanes(ax)) {
-        if log {
-            let s = tree_sum(o.iter().copied());
-            for (d, &yv) in o.iter_mut().zip(yr.iter()) {
-                *d -= yv.exp() * s;
-            }
-        } else {
-            let s = tree_sum(o.iter().zip(yr.iter()).map(|(&d, &yv)| d * yv));
-            for (d, &yv) in o.iter_mut().zip(yr.iter()) {
-                *d = yv * (*d - s);
+    let (y, dy) = (standard(y), standard(dy));
+    let shape = y.shape().to_vec();
+    let n = *shape.last().expect("softmax_backward: scalar input");
+    let (ys, ds) = (y.as_slice().unwrap(), dy.as_slice().unwrap());
+    let mut out = vec![0f32; ys.len()];
+    if n > 0 {
+        for ((yr, dr), o) in ys.chunks_exact(n).zip(ds.chunks_exact(n)).zip(out.chunks_exact_mut(n)) {
+            if log {
+                let s = tree_sum_slice(dr);
+                for ((o, &d), &yv) in o.iter_mut().zip(dr).zip(yr) {
+                    *o = d - super::fastmath::exp(yv) * s;
+                }
+            } else {
+                for ((o, &d), &yv) in o.iter_mut().zip(dr).zip(yr) {
+                    *o = d * yv;
+                }
+                let s = tree_sum_slice(o);
+                for ((o, &d), &yv) in o.iter_mut().zip(dr).zip(yr) {
+                    *o = yv * (d - s);
+                }
             }
         }
     }
-    out.into_shared()
+    from_vec(out, &shape)
 }
 
 /// Row-wise dot product.

@@ -3,10 +3,12 @@
 //!
 //! Mirrors `shaders/masked_softmax.wgsl`: the max over the unmasked keys,
 //! then [`tree_sum`] over all `lk` positions with masked ones adding 0 (the
-//! GPU's strided partials and halving tree), so the backends differ only in
+//! GPU's strided partials and halving tree) and the exponential of
+//! [`super::fastmath`] (as `softmax`), so the backends differ only in
 //! the rounding of `exp`.
 
 use super::dense::tree_sum;
+use super::fastmath::exp;
 use super::{from_vec, CpuTensor};
 use crate::backend::masked_softmax_shape;
 
@@ -29,10 +31,10 @@ pub fn masked_softmax(x: &CpuTensor, key_mask: Option<&CpuTensor>, causal: bool)
             if mx == f32::NEG_INFINITY {
                 continue;
             }
-            let sum = tree_sum((0..lk).map(|j| if keep(j) { (row[j] - mx).exp() } else { 0.0 }));
+            let sum = tree_sum((0..lk).map(|j| if keep(j) { exp(row[j] - mx) } else { 0.0 }));
             for j in 0..lk {
                 if keep(j) {
-                    out[base + j] = (row[j] - mx).exp() / sum;
+                    out[base + j] = exp(row[j] - mx) / sum;
                 }
             }
         }

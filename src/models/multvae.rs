@@ -30,11 +30,14 @@
 //!
 //! Two RecBole details are options, both measured and both off by default:
 //! `noise_std` (RecBole draws ε ~ N(0, 0.01²), the paper N(0, 1)) and
-//! `draw: "per_interaction"` (RecBole's MultiVAE takes the ordinary
-//! interaction data loader, so a batch is 2,048 *interactions* and each
+//! `draw: "per_interaction"` (a batch is 2,048 *interactions* and each
 //! contributes its user's row: users repeat, weighted by activity, and an
 //! epoch is nnz rows, ~40 steps of 2,048 on ML-100K; the loss is still a
 //! mean over the batch's rows and β's counter still advances per step).
+//! That draw was added on the reading that RecBole's MultiVAE takes the
+//! interaction data loader; RecBole 1.2.1's `data/utils.py` in fact maps
+//! MultiVAE (and MultiDAE, CDAE) to `_get_AE_dataloader`, which batches
+//! distinct users, as `distinct` does (one step per epoch on ML-100K).
 //!
 //! Defaults chosen on ML-100K's validation part only (per-user 8:1:1, seed
 //! 2024, early stopping on validation NDCG@10 with patience 10; the test
