@@ -1,4 +1,4 @@
-//! `exp` and `tanh` for the CPU backend's elementwise loops, written so the
+//! `exp`, `tanh`, `ln` and `ln_1p` for the CPU backend's elementwise loops, written so the
 //! compiler vectorises them: Cephes' single-precision algorithms, branch-free
 //! (both sides computed, one selected), multiplies and adds only (Rust never
 //! contracts them into fused multiply-adds), so every x86 or ARM path gives
@@ -8,7 +8,8 @@
 //! Accuracy (checked against f64 in the tests below): `exp` within 2 ulp on
 //! [−87.3, 88.7], 0 below (e^−87.34 is the smallest normal result; the exact
 //! value there is subnormal or 0) and +∞ above; `tanh` within 3 ulp; NaN in,
-//! NaN out. The GPU's WGSL `exp`/`tanh` are the driver's own, so GPU ≡ CPU
+//! NaN out; `ln` within 2 ulp on positive normal numbers and `ln_1p` within
+//! 3 ulp on [0, 10⁶] (the range the losses give it). The GPU's WGSL `exp`/`tanh` are the driver's own, so GPU ≡ CPU
 //! holds within a tolerance either way.
 
 /// e^x (Cephes' coefficients as published; each rounds to the f32 it names).
@@ -75,6 +76,55 @@ pub fn tanh(x: f32) -> f32 {
     }
 }
 
+/// ln x for a positive normal `x` (Cephes' logf: x = m · 2^e with m in
+/// [√½, √2), ln m by a degree-9 polynomial in m − 1). Zero, negative,
+/// subnormal and non-finite inputs are outside its range (callers pass 1 + e^−|x|).
+#[allow(clippy::excessive_precision)]
+#[inline(always)]
+pub fn ln(x: f32) -> f32 {
+    const SQRT_HALF: f32 = std::f32::consts::FRAC_1_SQRT_2;
+    let bits = x.to_bits();
+    // frexp: m in [0.5, 1), x = m · 2^e.
+    let mut e = ((bits >> 23) & 0xff) as i32 - 126;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
+    let t = if m < SQRT_HALF {
+        e -= 1;
+        m + m - 1.0
+    } else {
+        m - 1.0
+    };
+    let z = t * t;
+    let mut y = ((((((((7.037_683_6e-2 * t - 1.151_461_0e-1) * t + 1.167_699_9e-1) * t - 1.242_014_1e-1) * t
+        + 1.424_932_3e-1)
+        * t
+        - 1.666_805_8e-1)
+        * t
+        + 2.000_071_5e-1)
+        * t
+        - 2.499_999_4e-1)
+        * t
+        + 3.333_333_1e-1)
+        * t
+        * z;
+    let fe = e as f32;
+    y += -2.121_944_4e-4 * fe;
+    y += -0.5 * z;
+    (t + y) + 0.693_359_375 * fe
+}
+
+/// ln(1 + x) for finite x ≥ 0, accurate for small x too: ln u · x / (u − 1)
+/// with u = 1 + x (the rounding of u cancels), x itself where u rounds to 1.
+#[inline(always)]
+pub fn ln_1p(x: f32) -> f32 {
+    let u = 1.0 + x;
+    let l = ln(u) * (x / (u - 1.0));
+    if u == 1.0 {
+        x
+    } else {
+        l
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +162,22 @@ mod tests {
         assert_eq!(exp(f32::INFINITY), f32::INFINITY);
         assert!(exp(f32::NAN).is_nan());
         assert_eq!(exp(0.0), 1.0);
+    }
+
+    #[test]
+    fn ln_and_ln_1p_are_within_2_and_3_ulp() {
+        let positives = (0..=60_000).map(|i| 2f32.powf(-125.0 + i as f32 * (252.0 / 60_000.0)));
+        for x in positives.chain((1..=20_000).map(|i| 0.5 + i as f32 * 1e-4)) {
+            let (got, want) = (ln(x), (x as f64).ln());
+            assert!(ulps(got, want) <= 2.0, "ln({x}) = {got}, want {want} ({} ulp)", ulps(got, want));
+        }
+        let small = (0..=40_000).map(|i| 2f32.powf(-40.0 + i as f32 * (60.0 / 40_000.0)));
+        for x in small.chain((0..=10_000).map(|i| i as f32 * 1e-4)) {
+            let (got, want) = (ln_1p(x), (x as f64).ln_1p());
+            assert!(ulps(got, want) <= 3.0, "ln_1p({x}) = {got}, want {want} ({} ulp)", ulps(got, want));
+        }
+        assert_eq!(ln_1p(0.0), 0.0);
+        assert_eq!(ln(1.0), 0.0);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! CPU reference: losses with their gradients (mean over the batch).
 
-use super::dense::tree_sum;
+use super::dense::{standard, tree_sum, tree_sum_slice};
+use super::fastmath;
 use super::{from_vec, CpuIndex, CpuTensor};
 
 /// Per-element (loss, gradient) of the pointwise losses; `Kind` codes match `shaders/loss.wgsl`.
@@ -25,9 +26,35 @@ pub fn pointwise(kind: u32, x: f32, y: f32) -> (f32, f32) {
 fn reduce_pointwise(kind: u32, a: &CpuTensor, b: &CpuTensor, op: &str) -> (CpuTensor, CpuTensor) {
     assert_eq!(a.shape(), b.shape(), "{op}: shapes differ");
     let n = a.len().max(1) as f32;
-    let (ls, gs): (Vec<f32>, Vec<f32>) = a.iter().zip(b.iter()).map(|(&x, &y)| pointwise(kind, x, y)).unzip();
-    let loss = tree_sum(ls.into_iter()) / n;
-    (from_vec(vec![loss], &[1]), from_vec(gs.into_iter().map(|g| g / n).collect(), a.shape()))
+    let (a, b) = (standard(a), standard(b));
+    let (xs, ys) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+    let (mut ls, mut gs) = (vec![0f32; xs.len()], vec![0f32; xs.len()]);
+    let terms = ls.iter_mut().zip(gs.iter_mut()).zip(xs.iter().zip(ys));
+    if kind == 1 {
+        // BCE, the one over all items (CDAE): one vectorisable exp and ln per element.
+        for ((l, g), (&x, &y)) in terms {
+            (*l, *g) = bce_with_logits_term(x, y);
+            *g /= n;
+        }
+    } else {
+        for ((l, g), (&x, &y)) in terms {
+            (*l, *g) = pointwise(kind, x, y);
+            *g /= n;
+        }
+    }
+    let loss = tree_sum_slice(&ls) / n;
+    (from_vec(vec![loss], &[1]), from_vec(gs, a.shape()))
+}
+
+/// BCE with logits for one element, as [`pointwise`]'s kind 1 but through
+/// [`fastmath`]: e = e^−|x|, loss max(x, 0) − x·y + ln(1 + e), gradient
+/// σ(x) − y with σ(x) = 1 / (1 + e) for x ≥ 0 and e / (1 + e) below.
+#[inline(always)]
+fn bce_with_logits_term(x: f32, y: f32) -> (f32, f32) {
+    let e = fastmath::exp(-x.abs());
+    let loss = x.max(0.0) - x * y + fastmath::ln_1p(e);
+    let sigma = if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+    (loss, sigma - y)
 }
 
 /// Mean squared error.
@@ -115,12 +142,17 @@ pub fn softmax_cross_entropy(logits: &CpuTensor, target: &CpuIndex) -> (CpuTenso
         let t = target[r] as usize;
         assert!(t < c, "softmax_cross_entropy: target {t} >= {c} classes");
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum = tree_sum(row.iter().map(|&v| (v - max).exp()));
+        // The shifted exponentials once (fastmath's, as softmax), summed in tree_sum's order.
+        let g = &mut grad[r * c..(r + 1) * c];
+        for (g, &v) in g.iter_mut().zip(row) {
+            *g = fastmath::exp(v - max);
+        }
+        let sum = tree_sum_slice(g);
         let lse = max + sum.ln();
         losses.push(lse - row[t]);
-        for j in 0..c {
-            let p = (row[j] - max).exp() / sum;
-            grad[r * c + j] = (p - if j == t { 1.0 } else { 0.0 }) / n.max(1) as f32;
+        for (j, g) in g.iter_mut().enumerate() {
+            let p = *g / sum;
+            *g = (p - if j == t { 1.0 } else { 0.0 }) / n.max(1) as f32;
         }
     }
     let loss = tree_sum(losses.into_iter()) / n.max(1) as f32;
