@@ -335,7 +335,7 @@ pub fn softmax(x: &CpuTensor, log: bool) -> CpuTensor {
 }
 
 /// The largest value (−∞ for an empty row), in eight lanes.
-fn row_max(row: &[f32]) -> f32 {
+pub(crate) fn row_max(row: &[f32]) -> f32 {
     let mut lanes = [f32::NEG_INFINITY; 8];
     let chunks = row.chunks_exact(8);
     let tail = chunks.remainder();

@@ -1,6 +1,6 @@
 //! CPU reference: losses with their gradients (mean over the batch).
 
-use super::dense::{standard, tree_sum, tree_sum_slice};
+use super::dense::{row_max, standard, tree_sum, tree_sum_slice};
 use super::fastmath;
 use super::{from_vec, CpuIndex, CpuTensor};
 
@@ -9,10 +9,12 @@ pub fn pointwise(kind: u32, x: f32, y: f32) -> (f32, f32) {
     match kind {
         // MSE
         0 => ((x - y) * (x - y), 2.0 * (x - y)),
-        // BCE with logits: max(x,0) − x·y + ln(1 + e^−|x|)
+        // BCE with logits through fastmath: e = e^−|x|, max(x,0) − x·y + ln(1 + e),
+        // gradient σ(x) − y with σ(x) = 1 / (1 + e) for x ≥ 0 and e / (1 + e) below.
         1 => {
-            let l = x.max(0.0) - x * y + (1.0 + (-x.abs()).exp()).ln();
-            (l, 1.0 / (1.0 + (-x).exp()) - y)
+            let e = fastmath::exp(-x.abs());
+            let sigma = if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            (x.max(0.0) - x * y + fastmath::ln_1p(e), sigma - y)
         }
         // BPR on d = pos − neg: −ln σ(d) = softplus(−d)
         _ => {
@@ -29,32 +31,12 @@ fn reduce_pointwise(kind: u32, a: &CpuTensor, b: &CpuTensor, op: &str) -> (CpuTe
     let (a, b) = (standard(a), standard(b));
     let (xs, ys) = (a.as_slice().unwrap(), b.as_slice().unwrap());
     let (mut ls, mut gs) = (vec![0f32; xs.len()], vec![0f32; xs.len()]);
-    let terms = ls.iter_mut().zip(gs.iter_mut()).zip(xs.iter().zip(ys));
-    if kind == 1 {
-        // BCE, the one over all items (CDAE): one vectorisable exp and ln per element.
-        for ((l, g), (&x, &y)) in terms {
-            (*l, *g) = bce_with_logits_term(x, y);
-            *g /= n;
-        }
-    } else {
-        for ((l, g), (&x, &y)) in terms {
-            (*l, *g) = pointwise(kind, x, y);
-            *g /= n;
-        }
+    for ((l, g), (&x, &y)) in ls.iter_mut().zip(gs.iter_mut()).zip(xs.iter().zip(ys)) {
+        (*l, *g) = pointwise(kind, x, y);
+        *g /= n;
     }
     let loss = tree_sum_slice(&ls) / n;
     (from_vec(vec![loss], &[1]), from_vec(gs, a.shape()))
-}
-
-/// BCE with logits for one element, as [`pointwise`]'s kind 1 but through
-/// [`fastmath`]: e = e^−|x|, loss max(x, 0) − x·y + ln(1 + e), gradient
-/// σ(x) − y with σ(x) = 1 / (1 + e) for x ≥ 0 and e / (1 + e) below.
-#[inline(always)]
-fn bce_with_logits_term(x: f32, y: f32) -> (f32, f32) {
-    let e = fastmath::exp(-x.abs());
-    let loss = x.max(0.0) - x * y + fastmath::ln_1p(e);
-    let sigma = if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-    (loss, sigma - y)
 }
 
 /// Mean squared error.
@@ -141,7 +123,7 @@ pub fn softmax_cross_entropy(logits: &CpuTensor, target: &CpuIndex) -> (CpuTenso
         let row = &s[r * c..(r + 1) * c];
         let t = target[r] as usize;
         assert!(t < c, "softmax_cross_entropy: target {t} >= {c} classes");
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let max = row_max(row);
         // The shifted exponentials once (fastmath's, as softmax), summed in tree_sum's order.
         let g = &mut grad[r * c..(r + 1) * c];
         for (g, &v) in g.iter_mut().zip(row) {

@@ -45,17 +45,18 @@ pub(crate) fn try_product(
     if m.saturating_mul(k).saturating_mul(n) < MIN_WORK {
         return false;
     }
-    if !ta && is_sparse(a) {
+    if let (false, Some(nonzero)) = (ta, sparse_count(a)) {
         if !tb {
             sparse_a_b(a, b, mkn, out);
-        } else if transpose_pays(a, k) {
+        } else if transpose_pays(nonzero, k) {
             sparse_a_b(a, &transpose(b, n, k), mkn, out);
         } else {
             sparse_a_bt(a, b, mkn, out);
         }
-        true
-    } else if ta && !tb && is_sparse(b) {
-        if transpose_pays(b, n) {
+        return true;
+    }
+    if let (true, false, Some(nonzero)) = (ta, tb, sparse_count(b)) {
+        if transpose_pays(nonzero, n) {
             // Cᵀ = Bᵀ·A: B's rows scatter into rows of Cᵀ, contiguous; then one transpose.
             let mut out_t = vec![0f32; n * m];
             at_sparse_b_rows(a, b, mkn, &mut out_t);
@@ -63,33 +64,32 @@ pub(crate) fn try_product(
         } else {
             at_sparse_b(a, b, mkn, out);
         }
-        true
-    } else {
-        false
+        return true;
     }
+    false
 }
 
 /// Whether transposing the dense operand (or C), which costs about as much
 /// as gathering 3.5 non-zeros per row of the other dimension `dim`, is
-/// cheaper than the gather or scatter form for the `sparse` operand: its
-/// non-zeros then run as 8-lane multiply-adds over contiguous rows.
-fn transpose_pays(sparse: &[f32], dim: usize) -> bool {
-    let nonzero = sparse.iter().filter(|v| **v != 0.0).count();
+/// cheaper than the gather or scatter form for a sparse operand of
+/// `nonzero` entries: its non-zeros then run as 8-lane multiply-adds over contiguous rows.
+fn transpose_pays(nonzero: usize, dim: usize) -> bool {
     2 * nonzero > 7 * dim
 }
 
-/// At most 1 / `MAX_DENSITY_INV` of `x` is non-zero (counted in blocks, so a
-/// dense operand is rejected after its first block).
-fn is_sparse(x: &[f32]) -> bool {
+/// The number of non-zeros of `x` when at most 1 / `MAX_DENSITY_INV` of it
+/// is non-zero, else `None` (counted in blocks, so a dense operand is
+/// rejected after its first block).
+fn sparse_count(x: &[f32]) -> Option<usize> {
     let limit = x.len() / MAX_DENSITY_INV;
     let mut nonzero = 0;
     for block in x.chunks(4096) {
         nonzero += block.iter().filter(|v| **v != 0.0).count();
         if nonzero > limit {
-            return false;
+            return None;
         }
     }
-    true
+    Some(nonzero)
 }
 
 /// The non-zeros of row-major `x` `[rows, cols]` as CSR: (row starts, columns, values).
