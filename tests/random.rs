@@ -94,6 +94,11 @@ fn rank_among_hand_case_and_gpu_parity() {
     assert_eq!(Cpu.rank_among(&scores, &q, Among::AllExcept(Some(&ex))).to_vec(), vec![1, 1]);
     let only = Cpu.pattern(&CsrHost::from_triplets(1, 6, &[(0, 0, 1.0), (0, 5, 1.0)])).unwrap();
     assert_eq!(Cpu.rank_among(&scores, &q, Among::Only(&only)).to_vec(), vec![0, 0]);
+    // NaN ranks as −∞ (ties then go to the lower column) and −0 ties +0.
+    let odd = Cpu.tensor(&[f32::NAN, 0.0, -0.0, f32::NEG_INFINITY, 1.0], &[1, 5]).unwrap();
+    let q01 = Cpu.pattern(&CsrHost::from_triplets(1, 5, &[(0, 0, 1.0), (0, 1, 1.0)])).unwrap();
+    // Query NaN (col 0): −0 and 1.0 beat it, −∞ at col 3 does not. Query 0.0 (col 1): only 1.0.
+    assert_eq!(Cpu.rank_among(&odd, &q01, Among::AllExcept(None)).to_vec(), vec![2, 1]);
 
     let Some(gpu) = gpu() else { return };
     for &(n, m) in &[(1, 1), (3, 7), (13, 257), (40, 300)] {

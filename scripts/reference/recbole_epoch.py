@@ -8,9 +8,14 @@ which on ML-100K is one optimiser step per epoch), on ML-100K split per user
 so only training is timed.
 
 Usage: scripts/reference/recbole_epoch.py ML100K_DIR MODEL [MODEL...] [--epochs E] [--threads T]
+       [--sequential] [--set KEY=VALUE ...]
+--sequential splits each user's interactions in time order, leave-one-out,
+with the cross-entropy loss and no sampled negatives (RecBole's sequential
+setting, as gpurec's next-item models train); --set overrides one config
+value, e.g. MAX_ITEM_LIST_LENGTH=10 for Caser's window of 10.
 Needs recbole and torch (pip install torch recbole "setuptools<70"); not part
 of the test suite. RecBole 1.2.1 predates NumPy 2, so the NumPy aliases it
-uses are restored first.
+uses are restored first, and so is the SciPy method its graph models use.
 """
 import argparse
 import os
@@ -24,6 +29,13 @@ for alias, target in [("bool8", np.bool_), ("float_", np.float64), ("complex_", 
     if not hasattr(np, alias):
         setattr(np, alias, target)
 
+import scipy.sparse as sp  # noqa: E402
+
+if not hasattr(sp.dok_matrix, "_update"):
+    # RecBole's graph models (NGCF, LightGCN) fill their adjacency with the
+    # private dok_matrix._update that SciPy 1.15 removed; the entries live in _dict.
+    sp.dok_matrix._update = lambda self, entries: self._dict.update(entries)
+
 import torch  # noqa: E402
 from recbole.config import Config  # noqa: E402
 from recbole.data import create_dataset, data_preparation  # noqa: E402
@@ -36,6 +48,8 @@ def main():
     ap.add_argument("models", nargs="+")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sequential", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     args.data = os.path.abspath(args.data)
@@ -52,6 +66,13 @@ def main():
             "eval_args": {"split": {"RS": [0.8, 0.1, 0.1]}, "group_by": "user", "order": "RO", "mode": "full"},
             "show_progress": False, "checkpoint_dir": f"{root}/saved", "seed": 2024,
         }
+        if args.sequential:
+            cfg["eval_args"] = {"split": {"LS": "valid_and_test"}, "group_by": "user", "order": "TO", "mode": "full"}
+            cfg["loss_type"] = "CE"
+            cfg["train_neg_sample_args"] = None
+        for item in args.set:
+            key, value = item.split("=", 1)
+            cfg[key] = int(value) if value.lstrip("-").isdigit() else value
         config = Config(model=name, dataset="ml-100k", config_dict=cfg)
         init_seed(config["seed"], config["reproducibility"])
         dataset = create_dataset(config)

@@ -8,7 +8,7 @@
 
 use ndarray::ArcArray1;
 
-use super::{from_vec, CpuIndex, CpuTensor};
+use super::{from_vec, parallel, CpuIndex, CpuTensor};
 
 /// Sizes of one 2-D convolution, checked against each other.
 #[derive(Clone, Copy, Debug)]
@@ -72,26 +72,13 @@ impl ConvGeom {
         [self.n, self.co, self.ho, self.wo]
     }
 
-    /// Input row/column read by output position `i` (or `j`) at kernel offset `p` (or `q`), if inside.
-    fn src(i: usize, p: usize, s: usize, pad: usize, len: usize) -> Option<usize> {
-        (i * s + p).checked_sub(pad).filter(|&v| v < len)
-    }
-
-    /// The kernel offsets `p` (ascending, of a kernel of `k`) that can put
-    /// input row `y` in some output window: outside it [`ConvGeom::dst`] is
-    /// always `None`, so a loop over this range visits the same terms in the
-    /// same order as one over `0..k`, without the empty ones (for Caser's
-    /// h × d filters, d − 1 of every d).
-    fn offsets(y: usize, s: usize, pad: usize, out: usize, k: usize) -> std::ops::Range<usize> {
-        let hi = (y + pad + 1).min(k);
-        let lo = (y + pad).saturating_sub(out.saturating_sub(1) * s).min(hi);
-        lo..hi
-    }
-
-    /// Output index `i` whose window puts kernel offset `p` on input row `y`, if any.
-    fn dst(y: usize, p: usize, s: usize, pad: usize, out: usize) -> Option<usize> {
-        let t = (y + pad).checked_sub(p)?;
-        (t % s == 0 && t / s < out).then_some(t / s)
+    /// The output positions `i` (ascending) whose window puts kernel offset
+    /// `p` inside an input of `len` (stride `s`, padding `pad`): those that
+    /// read input row `i·s + p − pad`, every other one reads the padding.
+    fn inside(p: usize, s: usize, pad: usize, len: usize, out: usize) -> std::ops::Range<usize> {
+        let lo = pad.saturating_sub(p).div_ceil(s);
+        let hi = if len + pad > p { ((len + pad - p - 1) / s + 1).min(out) } else { 0 };
+        lo.min(hi)..hi
     }
 }
 
@@ -163,6 +150,11 @@ pub fn conv1d_backward_weight(
 }
 
 /// 2-D convolution. Each output sums over (c_in, kh, kw) in that order, then adds the bias.
+///
+/// Computed plane by plane, in parallel over (n, c_out): each weight scales
+/// the window-shifted input rows into the output plane (a contiguous
+/// multiply-add at stride 1), loops in (c_in, kh, kw) order, so every output
+/// element receives its terms in the order above.
 pub fn conv2d(
     x: &CpuTensor,
     w: &CpuTensor,
@@ -176,34 +168,40 @@ pub fn conv2d(
     }
     let (xs, ws) = (contiguous(x), contiguous(w));
     let bs = bias.map(contiguous);
-    let mut out = Vec::with_capacity(g.out_shape().iter().product());
-    for b in 0..g.n {
-        for o in 0..g.co {
-            for i in 0..g.ho {
-                for j in 0..g.wo {
-                    let mut acc = 0f32;
-                    for c in 0..g.ci {
-                        for p in 0..g.kh {
-                            let Some(y) = ConvGeom::src(i, p, g.sh, g.ph, g.h) else {
-                                continue;
-                            };
-                            for q in 0..g.kw {
-                                let Some(xx) = ConvGeom::src(j, q, g.sw, g.pw, g.w) else {
-                                    continue;
-                                };
-                                acc += xs[((b * g.ci + c) * g.h + y) * g.w + xx]
-                                    * ws[((o * g.ci + c) * g.kh + p) * g.kw + q];
+    let plane = g.ho * g.wo;
+    let mut out = vec![0f32; g.n * g.co * plane];
+    let work = out.len() * g.ci * g.kh * g.kw;
+    parallel::for_rows(&mut out, plane, work, |first, planes| {
+        for (t, out_plane) in planes.chunks_exact_mut(plane).enumerate() {
+            let (b, o) = ((first + t) / g.co, (first + t) % g.co);
+            for c in 0..g.ci {
+                let x_plane = &xs[(b * g.ci + c) * g.h * g.w..][..g.h * g.w];
+                for p in 0..g.kh {
+                    for q in 0..g.kw {
+                        let wv = ws[((o * g.ci + c) * g.kh + p) * g.kw + q];
+                        let js = ConvGeom::inside(q, g.sw, g.pw, g.w, g.wo);
+                        for i in ConvGeom::inside(p, g.sh, g.ph, g.h, g.ho) {
+                            let x_row = &x_plane[(i * g.sh + p - g.ph) * g.w..][..g.w];
+                            let out_row = &mut out_plane[i * g.wo..][..g.wo];
+                            if g.sw == 1 {
+                                let x_run = &x_row[js.start + q - g.pw..];
+                                for (v, &xv) in out_row[js.clone()].iter_mut().zip(x_run) {
+                                    *v += xv * wv;
+                                }
+                            } else {
+                                for j in js.clone() {
+                                    out_row[j] += x_row[j * g.sw + q - g.pw] * wv;
+                                }
                             }
                         }
                     }
-                    if let Some(bs) = &bs {
-                        acc += bs[o];
-                    }
-                    out.push(acc);
                 }
             }
+            if let Some(bs) = &bs {
+                out_plane.iter_mut().for_each(|v| *v += bs[o]);
+            }
         }
-    }
+    });
     from_vec(out, &g.out_shape())
 }
 
@@ -214,6 +212,11 @@ pub(crate) fn check_dy(op: &str, dy: &[usize], g: &ConvGeom) {
 
 /// Gradient of [`conv2d`] with respect to its input of spatial size `hw`:
 /// a gather, each input element summing over (c_out, kh, kw) in that order.
+///
+/// Computed plane by plane, in parallel over (n, c_in): each weight scales
+/// the output gradient's rows back onto the input rows its windows read,
+/// loops in (c_out, kh, kw) order, so every element receives its terms in
+/// the order above.
 pub fn conv2d_backward_input(
     dy: &CpuTensor,
     w: &CpuTensor,
@@ -228,36 +231,44 @@ pub fn conv2d_backward_input(
     let g = ConvGeom::new(op, &[ds[0], w.shape()[1], hw.0, hw.1], w.shape(), stride, padding);
     check_dy(op, ds, &g);
     let (dys, ws) = (contiguous(dy), contiguous(w));
-    let mut out = Vec::with_capacity(g.n * g.ci * g.h * g.w);
-    for b in 0..g.n {
-        for c in 0..g.ci {
-            for y in 0..g.h {
-                for xx in 0..g.w {
-                    let mut acc = 0f32;
-                    for o in 0..g.co {
-                        for p in ConvGeom::offsets(y, g.sh, g.ph, g.ho, g.kh) {
-                            let Some(i) = ConvGeom::dst(y, p, g.sh, g.ph, g.ho) else {
-                                continue;
-                            };
-                            for q in ConvGeom::offsets(xx, g.sw, g.pw, g.wo, g.kw) {
-                                let Some(j) = ConvGeom::dst(xx, q, g.sw, g.pw, g.wo) else {
-                                    continue;
-                                };
-                                acc += dys[((b * g.co + o) * g.ho + i) * g.wo + j]
-                                    * ws[((o * g.ci + c) * g.kh + p) * g.kw + q];
+    let plane = g.h * g.w;
+    let mut out = vec![0f32; g.n * g.ci * plane];
+    let work = g.n * g.co * g.ho * g.wo * g.ci * g.kh * g.kw;
+    parallel::for_rows(&mut out, plane, work, |first, planes| {
+        for (t, dx_plane) in planes.chunks_exact_mut(plane).enumerate() {
+            let (b, c) = ((first + t) / g.ci, (first + t) % g.ci);
+            for o in 0..g.co {
+                let dy_plane = &dys[(b * g.co + o) * g.ho * g.wo..][..g.ho * g.wo];
+                for p in 0..g.kh {
+                    for q in 0..g.kw {
+                        let wv = ws[((o * g.ci + c) * g.kh + p) * g.kw + q];
+                        let js = ConvGeom::inside(q, g.sw, g.pw, g.w, g.wo);
+                        for i in ConvGeom::inside(p, g.sh, g.ph, g.h, g.ho) {
+                            let dy_row = &dy_plane[i * g.wo..][..g.wo];
+                            let dx_row = &mut dx_plane[(i * g.sh + p - g.ph) * g.w..][..g.w];
+                            if g.sw == 1 {
+                                let dx_run = &mut dx_row[js.start + q - g.pw..];
+                                for (v, &d) in dx_run.iter_mut().zip(&dy_row[js.clone()]) {
+                                    *v += d * wv;
+                                }
+                            } else {
+                                for j in js.clone() {
+                                    dx_row[j * g.sw + q - g.pw] += dy_row[j] * wv;
+                                }
                             }
                         }
                     }
-                    out.push(acc);
                 }
             }
         }
-    }
+    });
     from_vec(out, &[g.n, g.ci, g.h, g.w])
 }
 
 /// Gradients of [`conv2d`] with respect to its weight (kernel `khw`) and bias.
 /// Each weight sums over (n, ho, wo) in that order; each bias over (n, ho, wo).
+/// The weights are computed in parallel, each a dot product over the
+/// in-bounds positions only.
 pub fn conv2d_backward_weight(
     x: &CpuTensor,
     dy: &CpuTensor,
@@ -272,31 +283,27 @@ pub fn conv2d_backward_weight(
     let g = ConvGeom::new(op, xsh, &[ds[1], xsh[1], khw.0, khw.1], stride, padding);
     check_dy(op, ds, &g);
     let (xs, dys) = (contiguous(x), contiguous(dy));
-    let mut dw = Vec::with_capacity(g.co * g.ci * g.kh * g.kw);
-    for o in 0..g.co {
-        for c in 0..g.ci {
-            for p in 0..g.kh {
-                for q in 0..g.kw {
-                    let mut acc = 0f32;
-                    for b in 0..g.n {
-                        for i in 0..g.ho {
-                            let Some(y) = ConvGeom::src(i, p, g.sh, g.ph, g.h) else {
-                                continue;
-                            };
-                            for j in 0..g.wo {
-                                let Some(xx) = ConvGeom::src(j, q, g.sw, g.pw, g.w) else {
-                                    continue;
-                                };
-                                acc += dys[((b * g.co + o) * g.ho + i) * g.wo + j]
-                                    * xs[((b * g.ci + c) * g.h + y) * g.w + xx];
-                            }
-                        }
+    let mut dw = vec![0f32; g.co * g.ci * g.kh * g.kw];
+    let work = dw.len() * g.n * g.ho * g.wo;
+    parallel::for_rows(&mut dw, 1, work, |first, piece| {
+        for (t, slot) in piece.iter_mut().enumerate() {
+            let flat = first + t;
+            let (q, p) = (flat % g.kw, flat / g.kw % g.kh);
+            let (c, o) = (flat / (g.kw * g.kh) % g.ci, flat / (g.kw * g.kh * g.ci));
+            let js = ConvGeom::inside(q, g.sw, g.pw, g.w, g.wo);
+            let mut acc = 0f32;
+            for b in 0..g.n {
+                for i in ConvGeom::inside(p, g.sh, g.ph, g.h, g.ho) {
+                    let dy_row = &dys[((b * g.co + o) * g.ho + i) * g.wo..][..g.wo];
+                    let x_row = &xs[((b * g.ci + c) * g.h + i * g.sh + p - g.ph) * g.w..][..g.w];
+                    for j in js.clone() {
+                        acc += dy_row[j] * x_row[j * g.sw + q - g.pw];
                     }
-                    dw.push(acc);
                 }
             }
+            *slot = acc;
         }
-    }
+    });
     let plane = g.ho * g.wo;
     let db: Vec<f32> = (0..g.co)
         .map(|o| {
@@ -398,4 +405,106 @@ pub fn maxpool2d_backward(
         }
     }
     from_vec(out, input_shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Input index read by output `i` at kernel offset `p`, if inside (the naive loops' test).
+    fn src(i: usize, p: usize, s: usize, pad: usize, len: usize) -> Option<usize> {
+        (i * s + p).checked_sub(pad).filter(|&v| v < len)
+    }
+
+    /// The three convolution loops written plainly: every term tested for
+    /// the padding, summed in the documented orders.
+    fn naive(x: &[f32], w: &[f32], dy: &[f32], g: &ConvGeom) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let xi = |b: usize, c: usize, y: usize, xx: usize| ((b * g.ci + c) * g.h + y) * g.w + xx;
+        let wi = |o: usize, c: usize, p: usize, q: usize| ((o * g.ci + c) * g.kh + p) * g.kw + q;
+        let yi = |b: usize, o: usize, i: usize, j: usize| ((b * g.co + o) * g.ho + i) * g.wo + j;
+        let mut out = vec![0f32; g.n * g.co * g.ho * g.wo];
+        for (b, o, i, j) in grid4(g.n, g.co, g.ho, g.wo) {
+            let mut acc = 0f32;
+            for (c, p, q) in (0..g.ci).flat_map(|c| (0..g.kh).flat_map(move |p| (0..g.kw).map(move |q| (c, p, q)))) {
+                if let (Some(y), Some(xx)) = (src(i, p, g.sh, g.ph, g.h), src(j, q, g.sw, g.pw, g.w)) {
+                    acc += x[xi(b, c, y, xx)] * w[wi(o, c, p, q)];
+                }
+            }
+            out[yi(b, o, i, j)] = acc;
+        }
+        let mut dx = vec![0f32; x.len()];
+        for (b, c, y, xx) in grid4(g.n, g.ci, g.h, g.w) {
+            let mut acc = 0f32;
+            for (o, p, q) in (0..g.co).flat_map(|o| (0..g.kh).flat_map(move |p| (0..g.kw).map(move |q| (o, p, q)))) {
+                for (i, j) in (0..g.ho).flat_map(|i| (0..g.wo).map(move |j| (i, j))) {
+                    if src(i, p, g.sh, g.ph, g.h) == Some(y) && src(j, q, g.sw, g.pw, g.w) == Some(xx) {
+                        acc += dy[yi(b, o, i, j)] * w[wi(o, c, p, q)];
+                    }
+                }
+            }
+            dx[xi(b, c, y, xx)] = acc;
+        }
+        let mut dw = vec![0f32; w.len()];
+        for (o, c, p, q) in grid4(g.co, g.ci, g.kh, g.kw) {
+            let mut acc = 0f32;
+            for (b, i, j) in (0..g.n).flat_map(|b| (0..g.ho).flat_map(move |i| (0..g.wo).map(move |j| (b, i, j)))) {
+                if let (Some(y), Some(xx)) = (src(i, p, g.sh, g.ph, g.h), src(j, q, g.sw, g.pw, g.w)) {
+                    acc += dy[yi(b, o, i, j)] * x[xi(b, c, y, xx)];
+                }
+            }
+            dw[wi(o, c, p, q)] = acc;
+        }
+        (out, dx, dw)
+    }
+
+    fn grid4(a: usize, b: usize, c: usize, d: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+        (0..a).flat_map(move |i| (0..b).flat_map(move |j| (0..c).flat_map(move |k| (0..d).map(move |l| (i, j, k, l)))))
+    }
+
+    fn values(seed: u64, len: usize) -> Vec<f32> {
+        (0..len as u64).map(|i| ((crate::rng::derive_seed(seed, i) >> 40) % 2001) as f32 / 1000.0 - 1.0).collect()
+    }
+
+    fn bits(x: &[f32]) -> Vec<u32> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// The plane-by-plane loops give the naive loops' bits, on one thread and
+    /// several, for sizes of 1, primes, strides and paddings (Caser's
+    /// vertical L × 1 filter among them).
+    #[test]
+    fn convolutions_are_the_naive_sums() {
+        // (n, ci, h, w, co, kh, kw, stride, padding)
+        let cases = [
+            (1, 1, 1, 1, 1, 1, 1, (1, 1), (0, 0)),
+            (2, 3, 5, 7, 2, 3, 2, (1, 1), (1, 0)),
+            (3, 2, 7, 11, 3, 3, 3, (2, 3), (1, 2)),
+            (33, 1, 10, 64, 4, 10, 1, (1, 1), (0, 0)),
+            (5, 1, 1, 13, 2, 1, 5, (1, 2), (0, 4)),
+            (2, 2, 9, 4, 1, 2, 4, (3, 1), (2, 3)),
+        ];
+        for (n, ci, h, w, co, kh, kw, stride, padding) in cases {
+            let x = values(1 + n as u64, n * ci * h * w);
+            let wt = values(2 + co as u64, co * ci * kh * kw);
+            let g = ConvGeom::new("test", &[n, ci, h, w], &[co, ci, kh, kw], stride, padding);
+            let dy = values(3 + h as u64, n * co * g.ho * g.wo);
+            let (want_y, want_dx, want_dw) = naive(&x, &wt, &dy, &g);
+            let (xt, wtt, dyt) =
+                (from_vec(x, &[n, ci, h, w]), from_vec(wt, &[co, ci, kh, kw]), from_vec(dy, &g.out_shape()));
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (y, dx, (dw, _)) = pool.install(|| {
+                    (
+                        conv2d(&xt, &wtt, None, stride, padding),
+                        conv2d_backward_input(&dyt, &wtt, (h, w), stride, padding),
+                        conv2d_backward_weight(&xt, &dyt, (kh, kw), stride, padding),
+                    )
+                });
+                let case = format!("{n}x{ci}x{h}x{w} * {co}x{kh}x{kw} s{stride:?} p{padding:?}, {threads} threads");
+                assert_eq!(bits(y.as_slice().unwrap()), bits(&want_y), "forward {case}");
+                assert_eq!(bits(dx.as_slice().unwrap()), bits(&want_dx), "input gradient {case}");
+                assert_eq!(bits(dw.as_slice().unwrap()), bits(&want_dw), "weight gradient {case}");
+            }
+        }
+    }
 }

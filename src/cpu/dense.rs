@@ -1,6 +1,6 @@
 //! CPU reference: dense ops (matmul, elementwise, reductions, softmax).
 
-use ndarray::{linalg::general_mat_mul, ArrayView2, IxDyn};
+use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2, Axis, IxDyn};
 
 use super::{from_vec, CpuTensor};
 use crate::backend::{Act, BinaryOp, Reduce, UnaryOp};
@@ -100,8 +100,8 @@ pub fn matmul(a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&Cp
             let bv = mat(&b, br, bc, b_i);
             let av = if ta { av.reversed_axes() } else { av };
             let bv = if tb { bv.reversed_axes() } else { bv };
-            let mut c = ndarray::ArrayViewMut2::from_shape((m, n), chunk).expect("output chunk is m × n");
-            general_mat_mul(1.0, &av, &bv, 0.0, &mut c);
+            let c = ArrayViewMut2::from_shape((m, n), chunk).expect("output chunk is m × n");
+            gemm(av, bv, c);
         }
         match (&bias, act) {
             (None, Act::Identity) => {}
@@ -118,6 +118,36 @@ pub fn matmul(a: &CpuTensor, b: &CpuTensor, ta: bool, tb: bool, bias: Option<&Cp
     }
     let shape: Vec<usize> = if a.ndim() == 3 { vec![ba, m, n] } else { vec![m, n] };
     from_vec(out, &shape)
+}
+
+/// Products of at least this many multiply-adds are split across threads.
+const GEMM_SPLIT_WORK: usize = 1 << 19;
+
+/// C = A·B by matrixmultiply's kernels (`general_mat_mul`, α = 1, β = 0),
+/// split across the thread pool when large: into bands of rows of C when
+/// it has enough of them, else into bands of columns. A C element's value
+/// depends only on its row of A, its column of B and the kernel's blocking
+/// of k (the same for every band), so any split gives the same bits as
+/// one call — and one pool (rayon's, shared with the other CPU ops) does
+/// the threading, rather than a second one of matrixmultiply's contending
+/// for the same cores.
+fn gemm(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, mut c: ArrayViewMut2<'_, f32>) {
+    use rayon::prelude::*;
+    let ((m, k), n) = (a.dim(), b.dim().1);
+    let threads = rayon::current_num_threads();
+    if threads < 2 || m * k * n < GEMM_SPLIT_WORK || (m < 2 && n < 2) {
+        return general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+    }
+    // Bands in multiples of 8 rows or 16 columns (whole kernel tiles).
+    if m >= 16 * threads {
+        let per = m.div_ceil(threads).next_multiple_of(8);
+        let bands: Vec<_> = a.axis_chunks_iter(Axis(0), per).zip(c.axis_chunks_iter_mut(Axis(0), per)).collect();
+        bands.into_par_iter().for_each(|(a, mut c)| general_mat_mul(1.0, &a, &b, 0.0, &mut c));
+    } else {
+        let per = n.div_ceil(threads).next_multiple_of(16);
+        let bands: Vec<_> = b.axis_chunks_iter(Axis(1), per).zip(c.axis_chunks_iter_mut(Axis(1), per)).collect();
+        bands.into_par_iter().for_each(|(b, mut c)| general_mat_mul(1.0, &a, &b, 0.0, &mut c));
+    }
 }
 
 /// Broadcast shape of two shapes (numpy rules).

@@ -18,6 +18,7 @@ pub mod masked_softmax;
 pub(crate) mod matmul_sparse;
 pub mod metrics;
 pub mod optim;
+pub(crate) mod parallel;
 pub mod random;
 pub mod sparse;
 pub mod topk;

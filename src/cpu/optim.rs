@@ -30,8 +30,22 @@ pub fn adam(p: &mut CpuTensor, g: &CpuTensor, m: &mut CpuTensor, v: &mut CpuTens
     let gs = g.as_slice().unwrap();
     let (ps, ms, vs) = (p.as_slice_mut().unwrap(), m.as_slice_mut().unwrap(), v.as_slice_mut().unwrap());
     let bc = bias_corrections(cfg, step);
-    for i in 0..gs.len() {
-        (ps[i], ms[i], vs[i]) = adam_corrected(ps[i], gs[i], ms[i], vs[i], cfg, bc);
+    let update = |p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]| {
+        for i in 0..g.len() {
+            (p[i], m[i], v[i]) = adam_corrected(p[i], g[i], m[i], v[i], cfg, bc);
+        }
+    };
+    // Element-wise, so pieces on several threads give the serial loop's bits.
+    let per = super::parallel::elementwise_piece(gs.len());
+    if per >= gs.len() {
+        update(ps, ms, vs, gs);
+    } else {
+        use rayon::prelude::*;
+        ps.par_chunks_mut(per)
+            .zip(ms.par_chunks_mut(per))
+            .zip(vs.par_chunks_mut(per))
+            .zip(gs.par_chunks(per))
+            .for_each(|(((p, m), v), g)| update(p, m, v, g));
     }
 }
 

@@ -10,7 +10,7 @@ pub fn better(a: (f32, u32), b: (f32, u32)) -> bool {
     sa > sb || (sa == sb && a.1 < b.1)
 }
 
-/// Top-`k` columns of each row not listed in `exclude`.
+/// Top-`k` columns of each row not listed in `exclude` (rows in parallel).
 pub fn topk_masked(scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Cpu>>) -> (CpuIndex, CpuTensor) {
     assert_eq!(scores.ndim(), 2, "topk_masked: scores {:?}", scores.shape());
     let (n, m) = (scores.shape()[0], scores.shape()[1]);
@@ -22,11 +22,9 @@ pub fn topk_masked(scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Cpu>>)
     }
     let s = scores.as_standard_layout();
     let s = s.as_slice().unwrap();
-    let mut cols = Vec::with_capacity(n * k);
-    let mut vals = Vec::with_capacity(n * k);
-    for r in 0..n {
+    let best_of = |r: usize| -> Vec<(u32, f32)> {
         let excluded: &[u32] = match exclude {
-            Some(p) => &p.col_idx.as_slice().unwrap()[p.row_ptr[r] as usize..p.row_ptr[r + 1] as usize],
+            Some(p) => row(p, r),
             None => &[],
         };
         let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
@@ -42,12 +40,10 @@ pub fn topk_masked(scores: &CpuTensor, k: usize, exclude: Option<&Pattern<Cpu>>)
             best.insert(pos, cand);
             best.truncate(k);
         }
-        for j in 0..k {
-            let (v, c) = best.get(j).copied().unwrap_or((f32::NEG_INFINITY, u32::MAX));
-            cols.push(c);
-            vals.push(v);
-        }
-    }
+        (0..k).map(|j| best.get(j).map_or((u32::MAX, f32::NEG_INFINITY), |&(v, c)| (c, v))).collect()
+    };
+    // Rows in parallel; each row's list is built as the serial loop builds it.
+    let (cols, vals): (Vec<u32>, Vec<f32>) = super::parallel::map_rows(n, n * m, best_of).into_iter().unzip();
     (CpuIndex::from(cols), from_vec(vals, &[n, k]))
 }
 
@@ -56,31 +52,53 @@ fn row(p: &Pattern<Cpu>, r: usize) -> &[u32] {
 }
 
 /// How many competitors rank before each query entry (see `Backend::rank_among`).
+///
+/// Rows run in parallel (integer counts: the same on any number of
+/// threads). With `Among::AllExcept`, each row's competitors (every column
+/// neither excluded nor a query) are gathered once as (score, column)
+/// pairs, NaN read as −∞ as [`better`] does, and each query counts the
+/// pairs that beat it in one branch-free pass.
 pub fn rank_among(scores: &CpuTensor, queries: &Pattern<Cpu>, among: Among<'_, Cpu>) -> CpuIndex {
     assert_eq!(scores.ndim(), 2, "rank_among: scores {:?}", scores.shape());
     let (n, m) = (scores.shape()[0], scores.shape()[1]);
     assert_eq!(queries.rows, n, "rank_among: {} query rows for {n}", queries.rows);
     let s = scores.as_standard_layout();
     let s = s.as_slice().unwrap();
-    let mut out = Vec::with_capacity(queries.col_idx.len());
-    for r in 0..n {
-        let qs = row(queries, r);
-        for &t in qs {
-            let st = (s[r * m + t as usize], t);
-            let count = match among {
-                Among::Only(o) => row(o, r)
-                    .iter()
-                    .filter(|&&c| c != t && (c as usize) < m && better((s[r * m + c as usize], c), st))
-                    .count(),
-                Among::AllExcept(ex) => (0..m as u32)
-                    .filter(|c| ex.is_none_or(|p| row(p, r).binary_search(c).is_err()) && qs.binary_search(c).is_err())
-                    .filter(|&c| better((s[r * m + c as usize], c), st))
-                    .count(),
-            };
-            out.push(count as u32);
+    let counts = |r: usize| -> Vec<u32> {
+        let (qs, sr) = (row(queries, r), &s[r * m..][..m]);
+        match among {
+            Among::Only(o) => qs
+                .iter()
+                .map(|&t| {
+                    let st = (sr[t as usize], t);
+                    row(o, r).iter().filter(|&&c| c != t && (c as usize) < m && better((sr[c as usize], c), st)).count()
+                        as u32
+                })
+                .collect(),
+            Among::AllExcept(ex) => {
+                let mut competes = vec![true; m];
+                for &c in ex.map_or(&[][..], |p| row(p, r)).iter().chain(qs) {
+                    if let Some(slot) = competes.get_mut(c as usize) {
+                        *slot = false;
+                    }
+                }
+                let (mut cs, mut cc) = (Vec::with_capacity(m), Vec::with_capacity(m));
+                for (c, &v) in sr.iter().enumerate().filter(|&(c, _)| competes[c]) {
+                    cs.push(if v.is_nan() { f32::NEG_INFINITY } else { v });
+                    cc.push(c as u32);
+                }
+                qs.iter()
+                    .map(|&t| {
+                        let st = sr[t as usize];
+                        let st = if st.is_nan() { f32::NEG_INFINITY } else { st };
+                        cs.iter().zip(&cc).map(|(&v, &c)| u32::from(v > st || (v == st && c < t))).sum::<u32>()
+                    })
+                    .collect()
+            }
         }
-    }
-    CpuIndex::from(out)
+    };
+    let work = queries.col_idx.len().max(n) * m;
+    CpuIndex::from(super::parallel::map_rows(n, work, counts))
 }
 
 /// The order-preserving `u32` key of a float that [`keep_top_k`] and
