@@ -3,7 +3,10 @@
 //!
 //! Each op is a plain function in the module named after its family; the
 //! `Backend` impl below only forwards. Reductions run in a fixed order so the
-//! same inputs give the same bits.
+//! same inputs give the same bits. Large ops (matmul, Adam, convolutions,
+//! ranking) split their outputs across rayon's thread pool (`cpu::parallel`;
+//! `RAYON_NUM_THREADS` sets its size) without changing any element's order
+//! of terms, so the bits do not depend on the number of threads either.
 
 pub mod conv;
 pub mod dense;
