@@ -138,8 +138,13 @@ fn gemm(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, mut c: ArrayViewMut2<'_,
     if threads < 2 || m * k * n < GEMM_SPLIT_WORK || (m < 2 && n < 2) {
         return general_mat_mul(1.0, &a, &b, 0.0, &mut c);
     }
-    // Bands in multiples of 8 rows or 16 columns (whole kernel tiles).
-    if m >= 16 * threads {
+    // Bands in multiples of 8 rows or 16 columns (whole kernel tiles). Each
+    // band packs all of the other operand, so split the one with more
+    // elements per k (row bands repeat B's k·n packing on every thread,
+    // column bands A's m·k): rows when C has at least as many rows as
+    // columns, or too few columns to split.
+    let (rows_split, cols_split) = (m >= 16 * threads, n >= 32 * threads);
+    if rows_split && (!cols_split || m >= n) {
         let per = m.div_ceil(threads).next_multiple_of(8);
         let bands: Vec<_> = a.axis_chunks_iter(Axis(0), per).zip(c.axis_chunks_iter_mut(Axis(0), per)).collect();
         bands.into_par_iter().for_each(|(a, mut c)| general_mat_mul(1.0, &a, &b, 0.0, &mut c));

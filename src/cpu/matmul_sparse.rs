@@ -125,15 +125,20 @@ fn sparse_a_b_body(a: &[f32], b: &[f32], (m, k, n): (usize, usize, usize), out: 
     if n == 0 || k == 0 {
         return;
     }
-    for (a_row, o) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)).take(m) {
-        for (c, &v) in a_row.iter().enumerate() {
-            if v != 0.0 {
-                for (y, &x) in o.iter_mut().zip(&b[c * n..][..n]) {
-                    *y += v * x;
+    // Rows of C are independent: pieces of them on the pool (the work is
+    // about nnz · n; a row's terms are summed in the same order anywhere).
+    let work = m * n * k / MAX_DENSITY_INV;
+    super::parallel::for_rows(&mut out[..m * n], n, work, |first, piece| {
+        for (a_row, o) in a[first * k..].chunks_exact(k).zip(piece.chunks_exact_mut(n)) {
+            for (c, &v) in a_row.iter().enumerate() {
+                if v != 0.0 {
+                    for (y, &x) in o.iter_mut().zip(&b[c * n..][..n]) {
+                        *y += v * x;
+                    }
                 }
             }
         }
-    }
+    });
 }
 
 /// [`sparse_a_b_body`] compiled for AVX2 (8 lanes; a separate multiply and
@@ -148,21 +153,27 @@ unsafe fn sparse_a_b_avx2(a: &[f32], b: &[f32], mkn: (usize, usize, usize), out:
 /// B (kept in cache), every row of A gathers its columns from the block.
 pub(crate) fn sparse_a_bt(a: &[f32], b: &[f32], (m, k, n): (usize, usize, usize), out: &mut [f32]) {
     let (starts, idx, val) = nonzeros(a, m, k);
-    for j0 in (0..n).step_by(BLOCK) {
-        let w = BLOCK.min(n - j0);
-        // A last, partial block repeats its first row in the spare lanes (computed, not stored).
-        let rows: [&[f32]; BLOCK] = std::array::from_fn(|jj| &b[(j0 + if jj < w { jj } else { 0 }) * k..][..k]);
-        for i in 0..m {
-            let mut acc = [0f32; BLOCK];
-            for t in starts[i]..starts[i + 1] {
-                let (c, v) = (idx[t] as usize, val[t]);
-                for jj in 0..BLOCK {
-                    acc[jj] += v * rows[jj][c];
+    // Pieces of rows of C on the pool; each walks every block of B's rows.
+    let work = idx.len() * n;
+    super::parallel::for_rows(&mut out[..m * n], n, work, |first, piece| {
+        let rows_here = piece.len() / n.max(1);
+        for j0 in (0..n).step_by(BLOCK) {
+            let w = BLOCK.min(n - j0);
+            // A last, partial block repeats its first row in the spare lanes (computed, not stored).
+            let rows: [&[f32]; BLOCK] = std::array::from_fn(|jj| &b[(j0 + if jj < w { jj } else { 0 }) * k..][..k]);
+            for ii in 0..rows_here {
+                let i = first + ii;
+                let mut acc = [0f32; BLOCK];
+                for t in starts[i]..starts[i + 1] {
+                    let (c, v) = (idx[t] as usize, val[t]);
+                    for jj in 0..BLOCK {
+                        acc[jj] += v * rows[jj][c];
+                    }
                 }
+                piece[ii * n + j0..][..w].copy_from_slice(&acc[..w]);
             }
-            out[i * n + j0..][..w].copy_from_slice(&acc[..w]);
         }
-    }
+    });
 }
 
 /// Cᵀ = Bᵀ·A into `out_t` `[n, m]`, A `[k, m]`, B `[k, n]` sparse: every
@@ -203,18 +214,24 @@ unsafe fn at_sparse_b_rows_avx2(a: &[f32], b: &[f32], mkn: (usize, usize, usize)
 pub(crate) fn at_sparse_b(a: &[f32], b: &[f32], (m, k, n): (usize, usize, usize), out: &mut [f32]) {
     let (starts, idx, val) = nonzeros(b, k, n);
     out[..m * n].fill(0.0);
-    for o0 in (0..m).step_by(BLOCK) {
-        let w = BLOCK.min(m - o0);
-        for r in 0..k {
-            let d = &a[r * m + o0..][..w];
-            for t in starts[r]..starts[r + 1] {
-                let (j, v) = (idx[t] as usize, val[t]);
-                for (oo, &dv) in d.iter().enumerate() {
-                    out[(o0 + oo) * n + j] += v * dv;
+    // Pieces of rows of C on the pool, each in blocks of 16 rows: an
+    // element's terms are still added in increasing r, whatever the blocks.
+    let work = idx.len() * m;
+    super::parallel::for_rows(&mut out[..m * n], n, work, |first, piece| {
+        let rows_here = piece.len() / n.max(1);
+        for b0 in (0..rows_here).step_by(BLOCK) {
+            let w = BLOCK.min(rows_here - b0);
+            for r in 0..k {
+                let d = &a[r * m + first + b0..][..w];
+                for t in starts[r]..starts[r + 1] {
+                    let (j, v) = (idx[t] as usize, val[t]);
+                    for (oo, &dv) in d.iter().enumerate() {
+                        piece[(b0 + oo) * n + j] += v * dv;
+                    }
                 }
             }
         }
-    }
+    });
 }
 
 /// The transpose of row-major `x` `[rows, cols]`: eight rows at a time,
@@ -298,6 +315,43 @@ mod tests {
             let mut out_t = vec![0f32; n * m];
             at_sparse_b_rows(&dense_at, &sparse_b, (m, k, n), &mut out_t);
             assert_eq!(bits(&transpose(&out_t, n, m)), bits(&want), "(bᵀ·a)ᵀ {m}x{k}x{n}");
+        }
+    }
+
+    /// Shapes large enough to be split across threads give the naive
+    /// loop's bits on one thread and on three (pieces of uneven size).
+    #[test]
+    fn split_sparse_products_are_the_naive_sums() {
+        let (m, k, n) = (70, 301, 97);
+        let sparse_a = values(11, m * k, 9);
+        let dense_bt = values(12, n * k, 1);
+        let dense_b = values(13, k * n, 1);
+        let (dense_at, sparse_b) = (values(14, k * m, 1), values(15, k * n, 9));
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut out = vec![f32::NAN; m * n];
+                sparse_a_b(&sparse_a, &dense_b, (m, k, n), &mut out);
+                assert_eq!(
+                    bits(&out),
+                    bits(&naive(&sparse_a, &dense_b, (m, k, n), false, false)),
+                    "a·b, {threads} threads"
+                );
+                out.fill(f32::NAN);
+                sparse_a_bt(&sparse_a, &dense_bt, (m, k, n), &mut out);
+                assert_eq!(
+                    bits(&out),
+                    bits(&naive(&sparse_a, &dense_bt, (m, k, n), false, true)),
+                    "a·bᵀ, {threads} threads"
+                );
+                out.fill(f32::NAN);
+                at_sparse_b(&dense_at, &sparse_b, (m, k, n), &mut out);
+                assert_eq!(
+                    bits(&out),
+                    bits(&naive(&dense_at, &sparse_b, (m, k, n), true, false)),
+                    "aᵀ·b, {threads} threads"
+                );
+            });
         }
     }
 
