@@ -207,8 +207,12 @@ impl Recommender {
     /// The `k` best items to follow `history` (original item ids, oldest
     /// first), for a user the model may never have seen, without retraining
     /// and without changing the model; the history's items are excluded.
-    /// Next-item models (`lstm`) score a history by construction; the
-    /// others refuse, and an item the model does not know is refused by id.
+    /// Models that read a user's items score a history by construction:
+    /// the next-item models (`lstm`, `gru4rec`, `caser`, `sasrec`) as a
+    /// sequence, the autoencoders (`multdae`, `multvae`, `cdae`, the latter
+    /// with no user embedding) and the item–item models (`ease`, `itemknn`)
+    /// as the set of its items, `pop` ignoring it. The embedding models
+    /// refuse, and an item the model does not know is refused by id.
     pub fn recommend_for_history(&self, history: &[&str], k: usize) -> Result<Vec<(String, f32)>> {
         self.engine.recommend_for_history(history, k)
     }

@@ -408,3 +408,23 @@ fn a_next_item_model_trains_on_leave_one_out_and_serves_a_given_history() {
     let (ok, _, err) = gpurec(&["recommend", "--model", bpr, "--history", &history]);
     assert!(!ok && err.contains("bpr scores only the users it was trained on"), "{err}");
 }
+
+#[test]
+fn an_item_item_model_and_an_autoencoder_serve_a_given_history() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [("ease", &[][..]), ("multvae", &["--epochs", "1", "--set", "hidden=[16]"][..])] {
+        let model = dir.path().join(format!("{name}.gpurec"));
+        let model = model.to_str().unwrap();
+        let (ok, _, err) = gpurec(&[&["train", "--model", name, "--device", "cpu", "-o", model][..], extra].concat());
+        assert!(ok, "{name}: {err}");
+        // Items in original ids from a user's recommendations; a new user with them is not recommended them back.
+        let liked = recommend_ids(model, "cpu")[0].clone();
+        let history = liked[..3].join(",");
+        let (ok, out, err) = gpurec(&["recommend", "--model", model, "--history", &history, "-k", "5", "--json"]);
+        assert!(ok, "{name}: {err}");
+        let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let items: Vec<&str> = r[0]["items"].as_array().unwrap().iter().map(|x| x["item"].as_str().unwrap()).collect();
+        assert_eq!(items.len(), 5, "{name}: {out}");
+        assert!(items.iter().all(|i| !liked[..3].contains(&i.to_string())), "{name}: {items:?} repeat the history");
+    }
+}

@@ -12,6 +12,7 @@
 mod common;
 
 use common::{assert_close, gpu, Tol, SUMS};
+use gpurec::backend::Shaped;
 use gpurec::data::synthetic::{generate, SyntheticConfig};
 use gpurec::data::Interactions;
 use gpurec::eval::top_k_unseen;
@@ -303,4 +304,72 @@ fn every_family_fits_on_the_gpu_as_on_the_cpu() {
             assert!((x - y).abs() <= FIT, "{name}: gpu {m:?} vs cpu {c:?}");
         }
     });
+}
+
+/// The families that score a history they are given (`Model::score_histories`).
+const TAKE_HISTORIES: [&str; 10] =
+    ["multdae", "multvae", "cdae", "ease", "itemknn", "pop", "gru4rec", "lstm", "caser", "sasrec"];
+
+/// Of those, the ones that also add a per-user embedding when they score a
+/// user they know (a history is scored as an unknown user, with none).
+const WITH_USER_EMBEDDING: [&str; 2] = ["cdae", "caser"];
+
+/// Scores of `users` from their own training items given as histories.
+fn history_scores<B: Backend>(b: &B, m: &dyn Model<B>, set: &TrainSet, users: &[u32]) -> Option<Vec<f32>> {
+    let lists: Vec<Vec<u32>> = users.iter().map(|&u| set.sequences.user(u as usize).to_vec()).collect();
+    let hist = gpurec::data::sequence::Sequences::from_lists(&lists);
+    m.score_histories(b, &hist).map(|s| b.read(&s.unwrap()).unwrap())
+}
+
+#[test]
+fn every_family_that_takes_a_history_scores_a_users_own_items_as_the_user() {
+    let set = TrainSet::all(&data());
+    let users = [0, 5, 17, 39];
+    let check = |got: Option<(Vec<f32>, Vec<f32>)>, name: &str, backend: &str| match got {
+        None => assert!(!TAKE_HISTORIES.contains(&name), "{name} ({backend}) takes no history"),
+        Some((from_history, from_user)) => {
+            assert!(TAKE_HISTORIES.contains(&name), "{name} ({backend}) takes a history: add it to TAKE_HISTORIES");
+            assert_eq!(
+                from_history, from_user,
+                "{name} ({backend}): a user's own items score differently from the user"
+            );
+        }
+    };
+    fn both<B: Backend>(b: &B, name: &str, set: &TrainSet, users: &[u32]) -> Option<(Vec<f32>, Vec<f32>)> {
+        let mut m = build(b, name, set, 3);
+        if WITH_USER_EMBEDDING.contains(&name) {
+            // A history has no user embedding: compare with a model whose user rows are 0.
+            let users = set.interactions.rows;
+            let mut zeroed = 0;
+            for p in m.parameters_mut().into_iter().filter(|p| p.dims().len() == 2 && p.dims()[0] == users) {
+                *p = b.full(p.dims(), 0.0);
+                zeroed += 1;
+            }
+            assert_eq!(zeroed, 1, "{name}: one user embedding");
+        }
+        let from_history = history_scores(b, m.as_ref(), set, users)?;
+        Some((from_history, scores(b, m.as_ref(), users)))
+    }
+    each_family(|name| {
+        check(both(&Cpu, name, &set, &users), name, "cpu");
+        if let Some(g) = gpu() {
+            check(both(&g, name, &set, &users), name, "gpu");
+        }
+    });
+}
+
+#[test]
+fn a_history_with_an_unknown_item_is_refused_and_an_empty_one_scores() {
+    let set = TrainSet::all(&data());
+    for name in TAKE_HISTORIES {
+        let m = build(&Cpu, name, &set, 3);
+        let items = set.interactions.cols as u32;
+        let bad = gpurec::data::sequence::Sequences::from_lists(&[vec![1, items]]);
+        let err = m.score_histories(&Cpu, &bad).unwrap().err();
+        assert!(err.is_some_and(|e| e.to_string().contains(&format!("item {items}"))), "{name}: an unknown item");
+        let empty = gpurec::data::sequence::Sequences::from_lists(&[vec![]]);
+        let s = Cpu.read(&m.score_histories(&Cpu, &empty).unwrap().unwrap()).unwrap();
+        assert_eq!(s.len(), items as usize, "{name}: one row of scores");
+        assert!(s.iter().all(|v| v.is_finite()), "{name}: an empty history scores finitely");
+    }
 }

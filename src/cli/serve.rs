@@ -28,7 +28,7 @@ pub struct RecommendArgs {
     #[arg(long = "user", required_unless_present = "history", conflicts_with = "history")]
     users: Vec<String>,
     /// Recommend what follows these items (original ids, oldest first, comma-separated), for a
-    /// user the model need not know, without retraining (next-item models such as lstm).
+    /// user the model need not know, without retraining (next-item models, the autoencoders but I-AutoRec, EASE, ItemKNN, pop).
     #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
     history: Vec<String>,
     /// How many items per user.

@@ -84,6 +84,22 @@ impl Sequences {
     pub fn item_bound(&self) -> usize {
         self.items.iter().map(|&i| i as usize + 1).max().unwrap_or(0)
     }
+
+    /// Each user's distinct items as a 0/1 row of a users × `items` matrix
+    /// (order and repeats dropped), for the models that score a set of
+    /// items rather than a sequence; an error naming the first item outside
+    /// `0..items`.
+    pub fn to_rows(&self, items: usize) -> crate::Result<crate::sparse::CsrHost> {
+        if let Some(&bad) = self.items.iter().find(|&&i| i as usize >= items) {
+            return Err(crate::Error::Invalid(format!("item {bad} is outside the model's {items} items")));
+        }
+        let triplets: Vec<(u32, u32, f32)> =
+            (0..self.n_users()).flat_map(|u| self.user(u).iter().map(move |&i| (u as u32, i, 1.0))).collect();
+        let mut rows = crate::sparse::CsrHost::from_triplets(self.n_users(), items, &triplets);
+        // Repeats were summed: a row is 0/1.
+        rows.vals.iter_mut().for_each(|v| *v = 1.0);
+        Ok(rows)
+    }
 }
 
 /// How a next-item model's training windows are cut.

@@ -78,7 +78,7 @@ pub fn top_k_for_history<B: Backend>(
     let seqs = crate::data::sequence::Sequences::from_lists(&[history.to_vec()]);
     let scores = model.score_histories(b, &seqs).ok_or_else(|| {
         crate::Error::Invalid(format!(
-            "{} scores only the users it was trained on; it cannot take a history (next-item models such as lstm can)",
+            "{} scores only the users it was trained on; it cannot take a history (next-item models, multdae, multvae, cdae, ease, itemknn and pop can)",
             model.kind()
         ))
     })??;

@@ -55,6 +55,7 @@
 //! test NDCG@10 0.3005.
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Reduce, RowGroups, Shaped, UnaryOp};
+use crate::data::sequence::Sequences;
 use crate::error::{Error, Result};
 use crate::layers::{Adam, Linear, LinearGrads, Param};
 use crate::model_file::{ModelFile, NamedTensor};
@@ -246,8 +247,15 @@ impl<B: Backend> Scorer<B> for Cdae<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
         let y = b.csr_rows_dense(&self.history.device, users);
         let (_, h) = self.hidden(b, &y, users);
+        self.decode(b, &h)
+    }
+}
+
+impl<B: Backend> Cdae<B> {
+    /// σ(W′ h + b′): the scores over every item of hidden rows `h`.
+    fn decode(&self, b: &B, h: &B::Tensor) -> B::Tensor {
         let bias = self.decoder.bias.as_ref().map(|p| &p.value);
-        b.matmul(&h, &self.decoder.weight.value, false, true, bias, Act::Sigmoid)
+        b.matmul(h, &self.decoder.weight.value, false, true, bias, Act::Sigmoid)
     }
 }
 
@@ -295,5 +303,15 @@ impl<B: Backend> Model<B> for Cdae<B> {
         let mut out = download_layout(b, &layout, self.parameters())?;
         out.push(history_to_dense(&self.history.host));
         Ok(out)
+    }
+
+    /// A history scores as the row of a user the model never saw: its
+    /// distinct items through the encoder with no user embedding (V_u = 0).
+    fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
+        let scores = History::of_histories(b, histories, self.history.items()).map(|(rows, all)| {
+            let x = b.csr_rows_dense(&rows.device, &all);
+            self.decode(b, &b.activate(&self.encoder.forward(b, &x), self.cfg.hid_act))
+        });
+        Some(scores)
     }
 }

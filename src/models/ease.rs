@@ -17,6 +17,7 @@
 //! README): 0.2604, against 0.2598 for RecBole's default 250.
 
 use crate::backend::{Backend, BinaryOp, Csr, Reduce, Shaped};
+use crate::data::sequence::Sequences;
 use crate::error::{Error, Result};
 use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
@@ -128,6 +129,14 @@ pub(crate) fn score_rows<B: Backend>(b: &B, history: &Csr<B>, users: &B::Index, 
     b.spmm_csr_rows(history, users, w)
 }
 
+/// `X·W` for the 0/1 rows of `histories` (users the model may never have
+/// seen): an item–item model scores a history as it scores a user's row.
+pub(crate) fn score_history_rows<B: Backend>(b: &B, histories: &Sequences, w: &B::Tensor) -> Result<B::Tensor> {
+    let rows = histories.to_rows(w.dims()[0])?;
+    let all = b.index(&(0..rows.rows as u32).collect::<Vec<_>>())?;
+    Ok(score_rows(b, &b.csr(&rows)?, &all, w))
+}
+
 /// The identity `[n, n]`.
 pub(crate) fn eye<B: Backend>(b: &B, n: usize) -> Result<B::Tensor> {
     let mut data = vec![0f32; n * n];
@@ -220,5 +229,9 @@ impl<B: Backend> Model<B> for EaseModel<B> {
         let mut out = download(b, &["weights"], vec![&self.weights])?;
         out.push(history_to_dense(&self.host_history));
         Ok(out)
+    }
+
+    fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
+        Some(score_history_rows(b, histories, &self.weights))
     }
 }

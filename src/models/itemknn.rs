@@ -19,12 +19,15 @@
 //! 3, 10 and 50 all scored below 0 there.
 
 use crate::backend::{Act, Backend, BinaryOp, Csr, UnaryOp};
+use crate::data::sequence::Sequences;
 use crate::error::{Error, Result};
 use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
     download, upload, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
 };
-use crate::models::ease::{check_items, diagonal, eye, history_from_dense, history_to_dense, score_rows};
+use crate::models::ease::{
+    check_items, diagonal, eye, history_from_dense, history_to_dense, score_history_rows, score_rows,
+};
 use crate::sparse::CsrHost;
 
 /// The ItemKNN family (`itemknn`).
@@ -156,5 +159,9 @@ impl<B: Backend> Model<B> for ItemKnnModel<B> {
         let mut out = download(b, &["neighbours"], vec![&self.neighbours])?;
         out.push(history_to_dense(&self.host_history));
         Ok(out)
+    }
+
+    fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
+        Some(score_history_rows(b, histories, &self.neighbours))
     }
 }

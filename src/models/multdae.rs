@@ -32,6 +32,7 @@
 //! 0.2416 / 0.2444 / 0.2446 / 0.2489 / 0.2493; lr 2e-3 at 64: 0.2373).
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Csr, Reduce, Shaped, UnaryOp};
+use crate::data::sequence::Sequences;
 use crate::error::{Error, Result};
 use crate::layers::{Adam, LinearGrads, Mlp};
 use crate::model_file::{ModelFile, NamedTensor};
@@ -127,6 +128,14 @@ impl<B: Backend> History<B> {
         let mut host = x.clone();
         host.vals.iter_mut().for_each(|v| *v = 1.0);
         Ok(Self { device: b.csr(&host)?, host })
+    }
+
+    /// The 0/1 rows of `histories` (users the model may never have seen)
+    /// over `items` items, uploaded, and the index of every row.
+    pub(crate) fn of_histories(b: &B, histories: &Sequences, items: usize) -> Result<(Self, B::Index)> {
+        let rows = histories.to_rows(items)?;
+        let all = b.index(&(0..rows.rows as u32).collect::<Vec<_>>())?;
+        Ok((Self::new(b, &rows)?, all))
     }
 
     /// Number of items.
@@ -233,10 +242,17 @@ impl<B: Backend> MultDae<B> {
     }
 }
 
+impl<B: Backend> MultDae<B> {
+    /// Scores over every item from the `users`' rows of `history`.
+    fn score_rows(&self, b: &B, history: &History<B>, users: &B::Index) -> B::Tensor {
+        let (_, xn) = history.rows(b, users);
+        self.decoder.forward(b, &self.encoder.forward(b, &xn))
+    }
+}
+
 impl<B: Backend> Scorer<B> for MultDae<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
-        let (_, xn) = self.history.rows(b, users);
-        self.decoder.forward(b, &self.encoder.forward(b, &xn))
+        self.score_rows(b, &self.history, users)
     }
 }
 
@@ -280,5 +296,12 @@ impl<B: Backend> Model<B> for MultDae<B> {
         let mut out = download_layout(b, &Self::param_layout(&self.cfg, self.history.items()), self.parameters())?;
         out.push(history_to_dense(&self.history.host));
         Ok(out)
+    }
+
+    /// A history scores as a user's training row would: its distinct items, normalised.
+    fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
+        let scores = History::of_histories(b, histories, self.history.items())
+            .map(|(rows, all)| self.score_rows(b, &rows, &all));
+        Some(scores)
     }
 }

@@ -68,6 +68,7 @@
 //! NDCG@10 0.3116 on the seed-2024 split; RecBole reports 0.311).
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Reduce, UnaryOp};
+use crate::data::sequence::Sequences;
 use crate::error::{Error, Result};
 use crate::init;
 use crate::layers::{Adam, Linear, LinearGrads, Mlp};
@@ -288,7 +289,14 @@ impl<B: Backend> MultVae<B> {
 
 impl<B: Backend> Scorer<B> for MultVae<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
-        let (_, xn) = self.history.rows(b, users);
+        self.score_rows(b, &self.history, users)
+    }
+}
+
+impl<B: Backend> MultVae<B> {
+    /// Scores over every item from the `users`' rows of `history` (z = μ).
+    fn score_rows(&self, b: &B, history: &History<B>, users: &B::Index) -> B::Tensor {
+        let (_, xn) = history.rows(b, users);
         let mu = self.mu.forward(b, &self.encoder.forward(b, &xn));
         self.decoder.forward(b, &mu)
     }
@@ -345,5 +353,12 @@ impl<B: Backend> Model<B> for MultVae<B> {
         let mut out = download_layout(b, &Self::param_layout(&self.cfg, self.history.items()), self.parameters())?;
         out.push(history_to_dense(&self.history.host));
         Ok(out)
+    }
+
+    /// A history scores as a user's training row would: its distinct items, normalised.
+    fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
+        let scores = History::of_histories(b, histories, self.history.items())
+            .map(|(rows, all)| self.score_rows(b, &rows, &all));
+        Some(scores)
     }
 }

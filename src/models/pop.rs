@@ -9,7 +9,8 @@
 //! of n users is one rank-1 matmul 1_n · popᵀ. The model file holds the
 //! counts.
 
-use crate::backend::{Act, Backend, Indexed};
+use crate::backend::{Act, Backend, Indexed, Shaped};
+use crate::data::sequence::Sequences;
 use crate::error::{Error, Result};
 use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
@@ -108,5 +109,12 @@ impl<B: Backend> Model<B> for Pop<B> {
 
     fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
         download(b, &["popularity"], vec![&self.popularity])
+    }
+
+    /// Every history gets the same scores, the items' popularity.
+    fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
+        let items = self.popularity.dims()[1];
+        let ones = histories.to_rows(items).map(|rows| b.full(&[rows.rows, 1], 1.0));
+        Some(ones.map(|ones| b.matmul(&ones, &self.popularity, false, false, None, Act::Identity)))
     }
 }
