@@ -26,13 +26,54 @@ use crate::data::{IdMap, Interactions};
 pub use crate::device::Device;
 use crate::device::OnBackend;
 use crate::error::{Error, Result};
-use crate::eval::top_k_unseen;
+use crate::eval::{top_k_filtered, ItemFilter};
 use crate::model_file::ModelFile;
 use crate::models::contract::{Model, TrainSet};
 use crate::models::registry::{self, Overrides};
 use crate::sparse::CsrHost;
 use crate::train::{fit, FitConfig, Silent};
 use crate::Gpu;
+
+/// What a recommendation may hold, in the application's item ids: only
+/// the `allow` list's items when it is given, never the `deny` list's, and
+/// the user's own items (or a history's) only with `include_seen`. Applied
+/// on the device before the top-K, so `k` items come back whenever `k` are
+/// allowed; an id the model does not know is refused by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only these items (`None`: any).
+    pub allow: Option<Vec<String>>,
+    /// Never these items.
+    pub deny: Vec<String>,
+    /// Recommend items the user already interacted with too.
+    pub include_seen: bool,
+}
+
+impl Filter {
+    /// Never these items.
+    pub fn deny<S: AsRef<str>>(items: &[S]) -> Self {
+        Self { deny: items.iter().map(|s| s.as_ref().to_string()).collect(), ..Self::default() }
+    }
+
+    /// Only these items.
+    pub fn allow<S: AsRef<str>>(items: &[S]) -> Self {
+        Self { allow: Some(items.iter().map(|s| s.as_ref().to_string()).collect()), ..Self::default() }
+    }
+
+    /// The filter in item indices of `ids`.
+    fn indices(&self, ids: &IdMap) -> Result<ItemFilter> {
+        let index = |list: &[String]| -> Result<Vec<u32>> {
+            list.iter()
+                .map(|i| ids.get(i).ok_or_else(|| Error::Invalid(format!("filter: unknown item {i:?}"))))
+                .collect()
+        };
+        Ok(ItemFilter {
+            allow: self.allow.as_deref().map(index).transpose()?,
+            deny: index(&self.deny)?,
+            include_seen: self.include_seen,
+        })
+    }
+}
 
 /// Shortcuts for the first families; any registered family is reached by
 /// name with [`RecommenderBuilder::model_name`] (see `models::registry`).
@@ -201,7 +242,13 @@ impl Recommender {
 
     /// [`Recommender::recommend`] for several users in one device pass.
     pub fn recommend_batch(&self, users: &[&str], k: usize) -> Result<Vec<Vec<(String, f32)>>> {
-        self.engine.recommend(users, k)
+        self.engine.recommend(users, k, &Filter::default())
+    }
+
+    /// [`Recommender::recommend_batch`] with a [`Filter`]: allow and deny
+    /// lists, and whether the users' own items may come back.
+    pub fn recommend_filtered(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>> {
+        self.engine.recommend(users, k, filter)
     }
 
     /// The `k` best items to follow `history` (original item ids, oldest
@@ -214,7 +261,17 @@ impl Recommender {
     /// as the set of its items, `pop` ignoring it. The embedding models
     /// refuse, and an item the model does not know is refused by id.
     pub fn recommend_for_history(&self, history: &[&str], k: usize) -> Result<Vec<(String, f32)>> {
-        self.engine.recommend_for_history(history, k)
+        self.engine.recommend_for_history(history, k, &Filter::default())
+    }
+
+    /// [`Recommender::recommend_for_history`] with a [`Filter`].
+    pub fn recommend_for_history_filtered(
+        &self,
+        history: &[&str],
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<(String, f32)>> {
+        self.engine.recommend_for_history(history, k, filter)
     }
 
     /// Where it runs.
@@ -237,8 +294,8 @@ impl Recommender {
 
 /// A recommender on one backend, type-erased behind [`Recommender`].
 trait Engine {
-    fn recommend(&self, users: &[&str], k: usize) -> Result<Vec<Vec<(String, f32)>>>;
-    fn recommend_for_history(&self, history: &[&str], k: usize) -> Result<Vec<(String, f32)>>;
+    fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>>;
+    fn recommend_for_history(&self, history: &[&str], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>>;
     fn to_file(&self) -> Result<ModelFile>;
     fn describe(&self) -> String;
 }
@@ -271,7 +328,7 @@ impl<B: Backend> Served<B> {
 }
 
 impl<B: Backend> Engine for Served<B> {
-    fn recommend(&self, users: &[&str], k: usize) -> Result<Vec<Vec<(String, f32)>>> {
+    fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>> {
         let mut idx = Vec::with_capacity(users.len());
         for u in users {
             idx.push(self.user_ids.get(u).ok_or_else(|| Error::Invalid(format!("unknown user {u:?}")))?);
@@ -281,19 +338,22 @@ impl<B: Backend> Engine for Served<B> {
             .enumerate()
             .flat_map(|(r, &u)| self.seen.row(u as usize).iter().map(move |&i| (r as u32, i, 1.0)))
             .collect();
-        let tops = top_k_unseen(&self.b, self.model.as_ref(), &idx, &seen, self.item_ids.len(), k)?;
+        let filter = filter.indices(&self.item_ids)?;
+        let tops = top_k_filtered(&self.b, self.model.as_ref(), &idx, &seen, &filter, self.item_ids.len(), k)?;
         Ok(tops
             .into_iter()
             .map(|top| top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
             .collect())
     }
 
-    fn recommend_for_history(&self, history: &[&str], k: usize) -> Result<Vec<(String, f32)>> {
+    fn recommend_for_history(&self, history: &[&str], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>> {
         let mut items = Vec::with_capacity(history.len());
         for i in history {
             items.push(self.item_ids.get(i).ok_or_else(|| Error::Invalid(format!("unknown item {i:?}")))?);
         }
-        let top = crate::eval::top_k_for_history(&self.b, self.model.as_ref(), &items, self.item_ids.len(), k)?;
+        let filter = filter.indices(&self.item_ids)?;
+        let top =
+            crate::eval::top_k_for_history(&self.b, self.model.as_ref(), &items, &filter, self.item_ids.len(), k)?;
         Ok(top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
     }
 

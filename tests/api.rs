@@ -154,3 +154,49 @@ fn a_family_by_name_with_its_settings() {
     let unknown = Recommender::builder().model_name("no-such-model").device(Device::Cpu).fit(&data);
     assert!(unknown.err().expect("an unknown family").to_string().contains("unknown model"));
 }
+
+/// Allow and deny lists and `include_seen`, for users and for a given
+/// history, on both backends: a filtered item never comes back, and the
+/// ranking of the rest is the unfiltered one.
+#[test]
+fn filters_apply_on_the_device_on_both_backends() {
+    use gpurec::api::Filter;
+    let data = players();
+    let rec = Recommender::builder().model_name("ease").device(Device::Cpu).fit(&data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ease.gpurec");
+    rec.save(&path).unwrap();
+    let seen: Vec<String> = (0..data.len())
+        .filter(|&r| data.user_ids.id(data.users[r]) == "player-5")
+        .map(|r| data.item_ids.id(data.items[r]).to_string())
+        .collect();
+    let mut backends = vec![("cpu", Recommender::load(&path, Device::Cpu).unwrap())];
+    if let Some(gpu) = common::gpu() {
+        backends.push(("gpu", Recommender::load(&path, Device::Gpu(gpu)).unwrap()));
+    }
+    for (name, rec) in backends {
+        let ids = |top: Vec<(String, f32)>| top.into_iter().map(|(i, _)| i).collect::<Vec<_>>();
+        let base = ids(rec.recommend("player-5", 10).unwrap());
+        // Deny the three best: the next seven move up, in order, and ten still come back.
+        let denied = ids(rec.recommend_filtered(&["player-5"], 10, &Filter::deny(&base[..3])).unwrap().remove(0));
+        assert_eq!(denied.len(), 10, "{name}");
+        assert_eq!(denied[..7], base[3..], "{name}: the rest keep their order");
+        assert!(denied.iter().all(|i| !base[..3].contains(i)), "{name}: a denied item came back");
+        // Allow two seen and four unseen items: only the four come back.
+        let allow: Vec<String> = seen[..2].iter().chain(&base[6..10]).cloned().collect();
+        let allowed = ids(rec.recommend_filtered(&["player-5"], 10, &Filter::allow(&allow)).unwrap().remove(0));
+        assert_eq!(allowed, base[6..10], "{name}: only the allowed unseen items, in order");
+        // Seen items let back in: some of the user's own items rank first.
+        let all = Filter { include_seen: true, ..Filter::default() };
+        let with_seen = ids(rec.recommend_filtered(&["player-5"], 10, &all).unwrap().remove(0));
+        assert!(with_seen.iter().any(|i| seen.contains(i)), "{name}: {with_seen:?} has no seen item");
+        let err = rec.recommend_filtered(&["player-5"], 5, &Filter::deny(&["no-such-level"])).unwrap_err();
+        assert!(err.to_string().contains("no-such-level"), "{name}: {err}");
+        // A history, filtered: neither its items nor the denied ones.
+        let history = ["level-30", "level-31", "level-40"];
+        let free = ids(rec.recommend_for_history(&history, 5).unwrap());
+        let filtered = ids(rec.recommend_for_history_filtered(&history, 5, &Filter::deny(&free[..1])).unwrap());
+        assert_eq!(filtered[..4], free[1..], "{name}: a history's top-K without the denied item");
+        assert!(filtered.iter().all(|i| !history.contains(&i.as_str()) && *i != free[0]), "{name}: {filtered:?}");
+    }
+}

@@ -427,4 +427,21 @@ fn an_item_item_model_and_an_autoencoder_serve_a_given_history() {
         assert_eq!(items.len(), 5, "{name}: {out}");
         assert!(items.iter().all(|i| !liked[..3].contains(&i.to_string())), "{name}: {items:?} repeat the history");
     }
+    // Allow and deny lists (original ids) for a user.
+    let model = dir.path().join("ease.gpurec");
+    let model = model.to_str().unwrap();
+    let top = recommend_ids(model, "cpu")[0].clone();
+    let base = ["recommend", "--model", model, "--user", "u3", "-k", "5", "--device", "cpu", "--json"];
+    let items = |extra: &[&str]| -> Vec<String> {
+        let (ok, out, err) = gpurec(&[&base[..], extra].concat());
+        assert!(ok, "{extra:?}: {err}");
+        let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+        r[0]["items"].as_array().unwrap().iter().map(|x| x["item"].as_str().unwrap().to_string()).collect()
+    };
+    let denied = items(&["--deny", &top[..2].join(",")]);
+    assert_eq!(denied.len(), 5);
+    assert_eq!(denied[..3], top[2..5], "the rest keep their order");
+    assert_eq!(items(&["--allow", &top[3..5].join(",")]), top[3..5], "only the allowed items");
+    let (ok, _, err) = gpurec(&[&base[..], &["--deny", "no-such-item"]].concat());
+    assert!(!ok && err.contains("\"no-such-item\" is not in the model"), "{err}");
 }

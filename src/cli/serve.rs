@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use gpurec::data::Interactions;
 use gpurec::device::OnBackend;
-use gpurec::eval::RankingEval;
+use gpurec::eval::{ItemFilter, RankingEval};
 use gpurec::model_file::ModelFile;
 use gpurec::models::contract::{Model, RatingModel};
 use gpurec::models::registry;
@@ -31,9 +31,18 @@ pub struct RecommendArgs {
     /// user the model need not know, without retraining (next-item models, the autoencoders but I-AutoRec, EASE, ItemKNN, pop).
     #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
     history: Vec<String>,
-    /// How many items per user.
+    /// How many items per user (at most 128: the device top-K keeps each row's sorted list in private memory, one thread per row).
     #[arg(short, default_value_t = 10)]
     k: usize,
+    /// Recommend only these items (original ids, comma-separated); applied on the device before the top-K.
+    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
+    allow: Option<Vec<String>>,
+    /// Never recommend these items (original ids, comma-separated); applied on the device before the top-K.
+    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
+    deny: Vec<String>,
+    /// Recommend items the user (or the history) already has too; by default they are excluded.
+    #[arg(long)]
+    include_seen: bool,
     /// Interactions whose items are excluded as already seen (default: the data the model was trained on).
     #[arg(long)]
     data: Option<String>,
@@ -103,15 +112,30 @@ fn load_model<B: Backend>(b: &B, path: &std::path::Path) -> Result<(ModelFile, B
     Ok((file, model))
 }
 
+/// The command line's allow and deny lists and `--include-seen`, in the model's item indices.
+fn item_filter(args: &RecommendArgs, file: &ModelFile) -> Result<ItemFilter> {
+    let index = |ids: &[String]| -> Result<Vec<u32>> {
+        ids.iter()
+            .map(|id| file.item_ids.get(id).ok_or_else(|| anyhow::anyhow!("item {id:?} is not in the model")))
+            .collect()
+    };
+    Ok(ItemFilter {
+        allow: args.allow.as_deref().map(index).transpose()?,
+        deny: index(&args.deny)?,
+        include_seen: args.include_seen,
+    })
+}
+
 fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
     let (file, model) = load_model(b, &args.model)?;
     let n_items = file.item_ids.len();
+    let filter = item_filter(args, &file)?;
     if !args.history.is_empty() {
         let mut items = Vec::with_capacity(args.history.len());
         for id in &args.history {
             items.push(file.item_ids.get(id).ok_or_else(|| anyhow::anyhow!("item {id:?} is not in the model"))?);
         }
-        let top = gpurec::eval::top_k_for_history(b, model.as_ref(), &items, n_items, args.k)?;
+        let top = gpurec::eval::top_k_for_history(b, model.as_ref(), &items, &filter, n_items, args.k)?;
         let top: Vec<(String, f32)> = top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect();
         return print_recommendations("history", &[(args.history.join(","), top)], args.json);
     }
@@ -132,7 +156,7 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
             }
         }
     }
-    let tops = gpurec::eval::top_k_unseen(b, model.as_ref(), &users, &seen, n_items, args.k)?;
+    let tops = gpurec::eval::top_k_filtered(b, model.as_ref(), &users, &seen, &filter, n_items, args.k)?;
     let out: Vec<(String, Vec<(String, f32)>)> = args
         .users
         .iter()

@@ -86,8 +86,8 @@ pub fn keep_freed_memory() -> bool {
     }
 }
 
-/// The host's memory (Linux: `MemTotal` of /proc/meminfo; elsewhere no limit is known).
-/// The host's physical memory in bytes (`MemTotal`; unbounded when unknown).
+/// The host's physical memory in bytes (Linux: `MemTotal` of /proc/meminfo;
+/// unbounded where it is not known).
 pub(crate) fn host_memory_bytes() -> u64 {
     let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;

@@ -7,7 +7,9 @@ pub mod rating;
 pub mod sampled;
 pub mod validation;
 
-pub use ranking::{ranking_metrics, top_k_for_history, top_k_unseen, RankingEval, RankingMetrics, Scorer};
+pub use ranking::{
+    ranking_metrics, top_k_filtered, top_k_for_history, top_k_unseen, ItemFilter, RankingEval, RankingMetrics, Scorer,
+};
 pub use rating::{RatingEval, RatingMetrics, RatingModel, Ratings};
 pub use sampled::{SampledEval, SampledMetrics};
 pub use validation::{ValidMetrics, Validation};

@@ -35,6 +35,54 @@ use crate::sparse::CsrHost;
 
 pub use crate::models::contract::Scorer;
 
+/// Which items a served top-K may hold, as item indices: only those of
+/// `allow` when it is given, never those of `deny`, and the user's seen
+/// items only with `include_seen`. The filter is the top-K's mask on the
+/// device (a filtered item is never a candidate), so a top-K is never
+/// over-fetched and trimmed: `k` items come back whenever `k` are allowed.
+/// The mask holds a row's excluded items, so an allow list costs
+/// `items − |allow|` entries per user.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemFilter {
+    /// Only these items may be recommended (`None`: any).
+    pub allow: Option<Vec<u32>>,
+    /// These items are never recommended.
+    pub deny: Vec<u32>,
+    /// Recommend items the user already has too.
+    pub include_seen: bool,
+}
+
+impl ItemFilter {
+    /// The `[rows, n_items]` mask: `seen` (entries `(row, item, _)`) unless
+    /// included, the denied items and the items outside the allow list; an
+    /// error naming an item outside `0..n_items`.
+    fn mask(&self, rows: usize, n_items: usize, seen: &[(u32, u32, f32)]) -> Result<CsrHost> {
+        let listed = self.deny.iter().chain(self.allow.iter().flatten());
+        if let Some(&bad) = listed.into_iter().find(|&&i| i as usize >= n_items) {
+            return Err(crate::Error::Invalid(format!("filter: item {bad} is outside the model's {n_items} items")));
+        }
+        let mut excluded: Vec<bool> = match &self.allow {
+            None => vec![false; n_items],
+            Some(allow) => {
+                let mut out = vec![true; n_items];
+                allow.iter().for_each(|&i| out[i as usize] = false);
+                out
+            }
+        };
+        self.deny.iter().for_each(|&i| excluded[i as usize] = true);
+        let excluded: Vec<u32> = (0..n_items as u32).filter(|&i| excluded[i as usize]).collect();
+        let mut entries: Vec<(u32, u32, f32)> =
+            (0..rows as u32).flat_map(|r| excluded.iter().map(move |&i| (r, i, 1.0))).collect();
+        if !self.include_seen {
+            entries.extend(seen.iter().filter(|&&(r, i, _)| (r as usize) < rows && (i as usize) < n_items));
+        }
+        let mut mask = CsrHost::from_triplets(rows, n_items, &entries);
+        // An item both seen and filtered was summed: the mask is a pattern.
+        mask.vals.iter_mut().for_each(|v| *v = 1.0);
+        Ok(mask)
+    }
+}
+
 /// The `k` best items (index, score) for each of `users`, best first, never
 /// one of the `(row, item, _)` entries of `seen` (rows index `users`): what
 /// `recommend` serves. `k` must be in `1..=TOPK_MAX` (an error otherwise).
@@ -46,32 +94,56 @@ pub fn top_k_unseen<B: Backend>(
     n_items: usize,
     k: usize,
 ) -> Result<Vec<Vec<(u32, f32)>>> {
+    top_k_filtered(b, scorer, users, seen, &ItemFilter::default(), n_items, k)
+}
+
+/// [`top_k_unseen`] with an [`ItemFilter`] (which may also let the seen items back in).
+pub fn top_k_filtered<B: Backend>(
+    b: &B,
+    scorer: &(impl Scorer<B> + ?Sized),
+    users: &[u32],
+    seen: &[(u32, u32, f32)],
+    filter: &ItemFilter,
+    n_items: usize,
+    k: usize,
+) -> Result<Vec<Vec<(u32, f32)>>> {
+    check_k(k)?;
+    let mask = filter.mask(users.len(), n_items, seen)?;
+    let scores = scorer.score_users(b, &b.index(users)?);
+    masked_top_k(b, &scores, &mask, k)
+}
+
+/// `k` in `1..=TOPK_MAX`, or an error.
+fn check_k(k: usize) -> Result<()> {
     if k == 0 || k > crate::gpu::TOPK_MAX {
         return Err(crate::Error::Invalid(format!("k = {k} outside 1..={}", crate::gpu::TOPK_MAX)));
     }
-    let mask = CsrHost::from_triplets(users.len(), n_items, seen);
-    let scores = scorer.score_users(b, &b.index(users)?);
-    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
+    Ok(())
+}
+
+/// Each row's `k` best unmasked items (index, score), best first, read back.
+fn masked_top_k<B: Backend>(b: &B, scores: &B::Tensor, mask: &CsrHost, k: usize) -> Result<Vec<Vec<(u32, f32)>>> {
+    let (cols, vals) = b.topk_masked(scores, k, Some(&b.pattern(mask)?));
     let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
-    Ok((0..users.len())
+    Ok((0..mask.rows)
         .map(|row| (row * k..(row + 1) * k).filter(|&q| cols[q] != u32::MAX).map(|q| (cols[q], vals[q])).collect())
         .collect())
 }
 
 /// The `k` best items (index, score) to follow `history` (item indices,
-/// oldest first), best first, never one of the history's items, from a model
-/// that scores a given history ([`crate::models::Model::score_histories`]);
-/// an error naming the model for one that does not.
+/// oldest first), best first, never one of the history's items (unless the
+/// filter includes seen items) and as `filter` allows, from a model that
+/// scores a given history ([`crate::models::Model::score_histories`]); an
+/// error naming the model for one that does not.
 pub fn top_k_for_history<B: Backend>(
     b: &B,
     model: &(impl crate::models::Model<B> + ?Sized),
     history: &[u32],
+    filter: &ItemFilter,
     n_items: usize,
     k: usize,
 ) -> Result<Vec<(u32, f32)>> {
-    if k == 0 || k > crate::gpu::TOPK_MAX {
-        return Err(crate::Error::Invalid(format!("k = {k} outside 1..={}", crate::gpu::TOPK_MAX)));
-    }
+    check_k(k)?;
     if let Some(&bad) = history.iter().find(|&&i| i as usize >= n_items) {
         return Err(crate::Error::Invalid(format!("item {bad} is outside the model's {n_items} items")));
     }
@@ -83,10 +155,8 @@ pub fn top_k_for_history<B: Backend>(
         ))
     })??;
     let seen: Vec<(u32, u32, f32)> = history.iter().map(|&i| (0, i, 1.0)).collect();
-    let mask = CsrHost::from_triplets(1, n_items, &seen);
-    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
-    let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
-    Ok((0..k).filter(|&q| cols[q] != u32::MAX).map(|q| (cols[q], vals[q])).collect())
+    let mask = filter.mask(1, n_items, &seen)?;
+    Ok(masked_top_k(b, &scores, &mask, k)?.remove(0))
 }
 
 /// Top-K metrics at several cut-offs.
