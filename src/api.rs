@@ -274,6 +274,20 @@ impl Recommender {
         self.engine.recommend_for_history(history, k, filter)
     }
 
+    /// The `k` items most similar to `item` (original ids, best first, with
+    /// their similarity), never `item` itself, as `filter` allows: by the
+    /// model's item representation (cosine), or EASE's and ItemKNN's own
+    /// item–item weights; most popular has none and refuses.
+    pub fn similar(&self, item: &str, k: usize, filter: &Filter) -> Result<Vec<(String, f32)>> {
+        self.engine.similar(item, k, filter)
+    }
+
+    /// Why `item` suits `user`: up to `k` of the user's own items (original
+    /// ids, with their weight), the most similar to `item` first.
+    pub fn explain(&self, user: &str, item: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        self.engine.explain(user, item, k)
+    }
+
     /// Where it runs.
     pub fn describe(&self) -> String {
         self.engine.describe()
@@ -296,6 +310,8 @@ impl Recommender {
 trait Engine {
     fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>>;
     fn recommend_for_history(&self, history: &[&str], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>>;
+    fn similar(&self, item: &str, k: usize, filter: &Filter) -> Result<Vec<(String, f32)>>;
+    fn explain(&self, user: &str, item: &str, k: usize) -> Result<Vec<(String, f32)>>;
     fn to_file(&self) -> Result<ModelFile>;
     fn describe(&self) -> String;
 }
@@ -327,6 +343,18 @@ impl<B: Backend> Served<B> {
     }
 }
 
+impl<B: Backend> Served<B> {
+    /// The model's index of item `id`, or an error naming it.
+    fn item(&self, id: &str) -> Result<u32> {
+        self.item_ids.get(id).ok_or_else(|| Error::Invalid(format!("unknown item {id:?}")))
+    }
+
+    /// (index, value) pairs in original item ids.
+    fn named(&self, top: Vec<(u32, f32)>) -> Vec<(String, f32)> {
+        top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect()
+    }
+}
+
 impl<B: Backend> Engine for Served<B> {
     fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>> {
         let mut idx = Vec::with_capacity(users.len());
@@ -355,6 +383,20 @@ impl<B: Backend> Engine for Served<B> {
         let top =
             crate::eval::top_k_for_history(&self.b, self.model.as_ref(), &items, &filter, self.item_ids.len(), k)?;
         Ok(top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
+    }
+
+    fn similar(&self, item: &str, k: usize, filter: &Filter) -> Result<Vec<(String, f32)>> {
+        let i = self.item(item)?;
+        let filter = filter.indices(&self.item_ids)?;
+        let top = crate::eval::similar_items(&self.b, self.model.as_ref(), &[i], &filter, self.item_ids.len(), k)?;
+        Ok(self.named(top.into_iter().next().unwrap_or_default()))
+    }
+
+    fn explain(&self, user: &str, item: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        let u = self.user_ids.get(user).ok_or_else(|| Error::Invalid(format!("unknown user {user:?}")))?;
+        let i = self.item(item)?;
+        let history = self.seen.row(u as usize);
+        Ok(self.named(crate::eval::explain(&self.b, self.model.as_ref(), history, i, self.item_ids.len(), k)?))
     }
 
     fn to_file(&self) -> Result<ModelFile> {

@@ -24,6 +24,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Top-K items for given users from a saved model, excluding what they have seen.
     Recommend(cli::serve::RecommendArgs),
+    /// The items most similar to given items, by a saved model's item representation.
+    Similar(cli::serve::SimilarArgs),
     /// Evaluate a saved model on the test part of its data.
     Eval(cli::serve::EvalArgs),
     /// Time training epochs and full-ranking evaluation per model on each backend, with work counts.
@@ -51,6 +53,7 @@ fn main() {
         Some(Command::Train(a)) => cli::train::train(&a),
         Some(Command::Recommend(a)) => cli::serve::recommend(&a),
         Some(Command::Eval(a)) => cli::serve::eval(&a),
+        Some(Command::Similar(a)) => cli::serve::similar(&a),
         Some(Command::Bench(a)) => cli::bench::bench(&a),
         None => cli::train::train(&cli::train::TrainArgs::default()),
     };

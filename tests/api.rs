@@ -200,3 +200,41 @@ fn filters_apply_on_the_device_on_both_backends() {
         assert!(filtered.iter().all(|i| !history.contains(&i.as_str()) && *i != free[0]), "{name}: {filtered:?}");
     }
 }
+
+/// Similar items and explanations: an EASE or ItemKNN score is the sum of
+/// the user's items' terms, so the explanation of a recommendation, taken
+/// over all of the user's items, sums to its score — on both backends.
+#[test]
+fn explanations_sum_to_the_score_of_an_item_item_model() {
+    use gpurec::api::Filter;
+    let data = players();
+    for name in ["ease", "itemknn"] {
+        let rec = Recommender::builder().model_name(name).device(Device::Cpu).fit(&data).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gpurec");
+        rec.save(&path).unwrap();
+        let mut backends = vec![Recommender::load(&path, Device::Cpu).unwrap()];
+        if let Some(gpu) = common::gpu() {
+            backends.push(Recommender::load(&path, Device::Gpu(gpu)).unwrap());
+        }
+        for rec in backends {
+            let where_ = format!("{name} on {}", rec.describe());
+            for (item, score) in rec.recommend("player-5", 3).unwrap() {
+                let because = rec.explain("player-5", &item, 128).unwrap();
+                assert_eq!(because.len(), 12, "{where_}: every item of player-5 is a candidate reason");
+                let sum: f32 = because.iter().map(|(_, w)| w).sum();
+                assert!((sum - score).abs() < 1e-4 * score.abs().max(1.0), "{where_}: {item}: {sum} vs {score}");
+                assert!(because.windows(2).all(|w| w[0].1 >= w[1].1), "{where_}: the strongest reason first");
+            }
+            let similar = rec.similar("level-30", 5, &Filter::default()).unwrap();
+            assert_eq!(similar.len(), 5, "{where_}");
+            assert!(similar.iter().all(|(i, _)| i != "level-30"), "{where_}: {similar:?}");
+            // Levels of a style are played together: level 30's neighbours are in 25..50.
+            assert!(
+                similar.iter().all(|(i, _)| (25..50).contains(&i[6..].parse::<usize>().unwrap())),
+                "{where_}: {similar:?}"
+            );
+            assert!(rec.similar("no-such-level", 5, &Filter::default()).is_err());
+        }
+    }
+}

@@ -445,3 +445,49 @@ fn an_item_item_model_and_an_autoencoder_serve_a_given_history() {
     let (ok, _, err) = gpurec(&[&base[..], &["--deny", "no-such-item"]].concat());
     assert!(!ok && err.contains("\"no-such-item\" is not in the model"), "{err}");
 }
+
+#[test]
+fn similar_items_and_explanations_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("ease.gpurec");
+    let model = model.to_str().unwrap();
+    let (ok, _, err) = gpurec(&["train", "--model", "ease", "--device", "cpu", "-o", model]);
+    assert!(ok, "{err}");
+    let item = recommend_ids(model, "cpu")[0][0].clone();
+    let (ok, out, err) =
+        gpurec(&["similar", "--model", model, "--item", &item, "-k", "4", "--device", "cpu", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let items = v[0]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert!(items.iter().all(|x| x["item"].as_str().unwrap() != item), "{out}");
+    let (ok, out, err) = gpurec(&[
+        "recommend",
+        "--model",
+        model,
+        "--user",
+        "u3",
+        "-k",
+        "2",
+        "--explain",
+        "3",
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for rec in v[0]["items"].as_array().unwrap() {
+        let because = rec["because"].as_array().unwrap();
+        assert!(!because.is_empty() && because.len() <= 3, "{out}");
+    }
+    let (ok, _, err) = gpurec(&["similar", "--model", model, "--item", "no-such-item", "--device", "cpu"]);
+    assert!(!ok && err.contains("\"no-such-item\" is not in the model"), "{err}");
+    // Most popular has no item representation and says so.
+    let pop = dir.path().join("pop.gpurec");
+    let pop = pop.to_str().unwrap();
+    let (ok, _, err) = gpurec(&["train", "--model", "pop", "--device", "cpu", "-o", pop]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = gpurec(&["similar", "--model", pop, "--item", &item, "--device", "cpu"]);
+    assert!(!ok && err.contains("pop has no item representation"), "{err}");
+}

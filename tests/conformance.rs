@@ -373,3 +373,45 @@ fn a_history_with_an_unknown_item_is_refused_and_an_empty_one_scores() {
         assert!(s.iter().all(|v| v.is_finite()), "{name}: an empty history scores finitely");
     }
 }
+
+/// Every family but most popular compares items: by the cosine of its item
+/// vectors (checked against the host's cosine on the CPU backend) or by its
+/// own item–item weights, on both backends alike; the served list never
+/// holds the item itself.
+#[test]
+fn every_family_but_pop_compares_items_on_both_backends() {
+    let set = TrainSet::all(&data());
+    let n_items = set.interactions.cols;
+    let items = [0u32, 3, 69];
+    each_family(|name| {
+        let m = build(&Cpu, name, &set, 3);
+        let Some(sims) = m.item_similarity(&Cpu, &Cpu.index(&items).unwrap()) else {
+            assert_eq!(name, "pop", "{name} has no item similarity");
+            return;
+        };
+        let sims = Cpu.read(&sims).unwrap();
+        assert_eq!(sims.len(), items.len() * n_items, "{name}");
+        if let Some(v) = m.item_vectors(&Cpu) {
+            let d = v.dims()[1];
+            let v = Cpu.read(&v).unwrap();
+            let norm = |i: usize| v[i * d..][..d].iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt().max(1e-12);
+            for (r, &i) in items.iter().enumerate() {
+                for j in 0..n_items {
+                    let dot: f64 = (0..d).map(|c| v[i as usize * d + c] as f64 * v[j * d + c] as f64).sum();
+                    let want = dot / (norm(i as usize) * norm(j));
+                    assert!((sims[r * n_items + j] as f64 - want).abs() < 1e-4, "{name}: cos({i}, {j})");
+                }
+            }
+        }
+        let top = gpurec::eval::similar_items(&Cpu, m.as_ref(), &items, &Default::default(), n_items, 5).unwrap();
+        for (r, &i) in items.iter().enumerate() {
+            assert_eq!(top[r].len(), 5, "{name}");
+            assert!(top[r].iter().all(|&(j, s)| j != i && s.is_finite()), "{name}: {:?}", top[r]);
+        }
+        if let Some(g) = gpu() {
+            let mg = build(&g, name, &set, 3);
+            let gs = g.read(&mg.item_similarity(&g, &g.index(&items).unwrap()).unwrap()).unwrap();
+            assert_close(&format!("{name}: item similarity, gpu vs cpu"), &gs, &sims, STEP);
+        }
+    });
+}

@@ -43,9 +43,38 @@ pub struct RecommendArgs {
     /// Recommend items the user (or the history) already has too; by default they are excluded.
     #[arg(long)]
     include_seen: bool,
+    /// With each item, up to N of the user's (or the history's) items that explain it, the most similar first.
+    #[arg(long, value_name = "N")]
+    explain: Option<usize>,
     /// Interactions whose items are excluded as already seen (default: the data the model was trained on).
     #[arg(long)]
     data: Option<String>,
+    /// Where to run.
+    #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `gpurec similar`.
+#[derive(Args)]
+pub struct SimilarArgs {
+    /// A model file written by `gpurec train --output`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Items (original ids); several allowed.
+    #[arg(long = "item", required = true)]
+    items: Vec<String>,
+    /// How many similar items per item (at most 128).
+    #[arg(short, default_value_t = 10)]
+    k: usize,
+    /// Only these items (original ids, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
+    allow: Option<Vec<String>>,
+    /// Never these items (original ids, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
+    deny: Vec<String>,
     /// Where to run.
     #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
     device: DeviceChoice,
@@ -89,9 +118,15 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     backend.run(Job::Eval(args))
 }
 
+pub fn similar(args: &SimilarArgs) -> Result<()> {
+    let (backend, _) = args.device.device().choose()?;
+    backend.run(Job::Similar(args))
+}
+
 enum Job<'a> {
     Recommend(&'a RecommendArgs),
     Eval(&'a EvalArgs),
+    Similar(&'a SimilarArgs),
 }
 
 impl OnBackend for Job<'_> {
@@ -101,6 +136,7 @@ impl OnBackend for Job<'_> {
         match self {
             Job::Recommend(a) => recommend_on(b, a),
             Job::Eval(a) => eval_on(b, a),
+            Job::Similar(a) => similar_on(b, a),
         }
     }
 }
@@ -112,31 +148,83 @@ fn load_model<B: Backend>(b: &B, path: &std::path::Path) -> Result<(ModelFile, B
     Ok((file, model))
 }
 
-/// The command line's allow and deny lists and `--include-seen`, in the model's item indices.
-fn item_filter(args: &RecommendArgs, file: &ModelFile) -> Result<ItemFilter> {
-    let index = |ids: &[String]| -> Result<Vec<u32>> {
-        ids.iter()
-            .map(|id| file.item_ids.get(id).ok_or_else(|| anyhow::anyhow!("item {id:?} is not in the model")))
-            .collect()
-    };
+/// Original item ids as the model's item indices, or an error naming the first it lacks.
+fn item_indices(file: &ModelFile, ids: &[String]) -> Result<Vec<u32>> {
+    ids.iter()
+        .map(|id| file.item_ids.get(id).ok_or_else(|| anyhow::anyhow!("item {id:?} is not in the model")))
+        .collect()
+}
+
+/// Allow and deny lists and `--include-seen`, in the model's item indices.
+fn item_filter(file: &ModelFile, allow: Option<&[String]>, deny: &[String], include_seen: bool) -> Result<ItemFilter> {
     Ok(ItemFilter {
-        allow: args.allow.as_deref().map(index).transpose()?,
-        deny: index(&args.deny)?,
-        include_seen: args.include_seen,
+        allow: allow.map(|a| item_indices(file, a)).transpose()?,
+        deny: item_indices(file, deny)?,
+        include_seen,
     })
+}
+
+/// (item, score) pairs in original ids.
+fn named(file: &ModelFile, top: Vec<(u32, f32)>) -> Vec<(String, f32)> {
+    top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect()
+}
+
+/// One recommended item: its id, score and the items that explain it.
+struct Recommended {
+    item: String,
+    score: f32,
+    because: Vec<(String, f32)>,
+}
+
+/// Each recommended item with its explanation (`--explain N`: up to N of `history`'s items), in original ids.
+fn with_reasons<B: Backend>(
+    b: &B,
+    model: &dyn Model<B>,
+    file: &ModelFile,
+    history: &[u32],
+    top: Vec<(u32, f32)>,
+    explain: Option<usize>,
+) -> Result<Vec<Recommended>> {
+    top.into_iter()
+        .map(|(i, score)| {
+            let because = match explain {
+                Some(n) => named(file, gpurec::eval::explain(b, model, history, i, file.item_ids.len(), n)?),
+                None => Vec::new(),
+            };
+            Ok(Recommended { item: file.item_ids.id(i).to_string(), score, because })
+        })
+        .collect()
+}
+
+fn similar_on<B: Backend>(b: &B, args: &SimilarArgs) -> Result<()> {
+    let (file, model) = load_model(b, &args.model)?;
+    let items = item_indices(&file, &args.items)?;
+    let filter = item_filter(&file, args.allow.as_deref(), &args.deny, false)?;
+    let tops = gpurec::eval::similar_items(b, model.as_ref(), &items, &filter, file.item_ids.len(), args.k)?;
+    let out: Vec<(String, Vec<Recommended>)> = args
+        .items
+        .iter()
+        .zip(tops)
+        .map(|(id, top)| {
+            let list =
+                named(&file, top).into_iter().map(|(item, score)| Recommended { item, score, because: Vec::new() });
+            (id.clone(), list.collect())
+        })
+        .collect();
+    print_recommendations("item", &out, args.json)
 }
 
 fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
     let (file, model) = load_model(b, &args.model)?;
     let n_items = file.item_ids.len();
-    let filter = item_filter(args, &file)?;
+    let filter = item_filter(&file, args.allow.as_deref(), &args.deny, args.include_seen)?;
     if !args.history.is_empty() {
         let mut items = Vec::with_capacity(args.history.len());
         for id in &args.history {
             items.push(file.item_ids.get(id).ok_or_else(|| anyhow::anyhow!("item {id:?} is not in the model"))?);
         }
         let top = gpurec::eval::top_k_for_history(b, model.as_ref(), &items, &filter, n_items, args.k)?;
-        let top: Vec<(String, f32)> = top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect();
+        let top = with_reasons(b, model.as_ref(), &file, &items, top, args.explain)?;
         return print_recommendations("history", &[(args.history.join(","), top)], args.json);
     }
     let (data, _, _) = input::for_model(&file, args.data.as_deref())?;
@@ -157,30 +245,43 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
         }
     }
     let tops = gpurec::eval::top_k_filtered(b, model.as_ref(), &users, &seen, &filter, n_items, args.k)?;
-    let out: Vec<(String, Vec<(String, f32)>)> = args
-        .users
-        .iter()
-        .zip(tops)
-        .map(|(id, top)| (id.clone(), top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect()))
-        .collect();
+    let mut out = Vec::with_capacity(users.len());
+    for (row, (id, top)) in args.users.iter().zip(tops).enumerate() {
+        let history: Vec<u32> = seen.iter().filter(|s| s.0 == row as u32).map(|s| s.1).collect();
+        out.push((id.clone(), with_reasons(b, model.as_ref(), &file, &history, top, args.explain)?));
+    }
     print_recommendations("user", &out, args.json)
 }
 
-/// Prints each (who, [(item, score)]) as a ranked list under `label` ("user", "history"), or as JSON.
-fn print_recommendations(label: &str, out: &[(String, Vec<(String, f32)>)], json: bool) -> Result<()> {
+/// Prints each (who, [item]) as a ranked list under `label` ("user",
+/// "history", "item"), with each item's explanation when it has one, or as JSON.
+fn print_recommendations(label: &str, out: &[(String, Vec<Recommended>)], json: bool) -> Result<()> {
+    let pairs = |list: &[(String, f32)]| -> Vec<serde_json::Value> {
+        list.iter().map(|(i, w)| serde_json::json!({"item": i, "weight": w})).collect()
+    };
     if json {
         let j: Vec<_> = out
             .iter()
             .map(|(u, items)| {
-                serde_json::json!({ label: u, "items": items.iter().map(|(i, s)| serde_json::json!({"item": i, "score": s})).collect::<Vec<_>>() })
+                let items: Vec<_> = items
+                    .iter()
+                    .map(|r| match r.because.is_empty() {
+                        true => serde_json::json!({"item": r.item, "score": r.score}),
+                        false => serde_json::json!({"item": r.item, "score": r.score, "because": pairs(&r.because)}),
+                    })
+                    .collect();
+                serde_json::json!({ label: u, "items": items })
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
         for (u, items) in out {
             println!("{label} {u}:");
-            for (rank, (i, s)) in items.iter().enumerate() {
-                println!("  {:>3}. {i}  ({s:.4})", rank + 1);
+            for (rank, r) in items.iter().enumerate() {
+                let because: Vec<String> = r.because.iter().map(|(i, w)| format!("{i} ({w:.3})")).collect();
+                let because =
+                    if because.is_empty() { String::new() } else { format!("  because of {}", because.join(", ")) };
+                println!("  {:>3}. {}  ({:.4}){because}", rank + 1, r.item, r.score);
             }
         }
     }

@@ -159,6 +159,65 @@ pub fn top_k_for_history<B: Backend>(
     Ok(masked_top_k(b, &scores, &mask, k)?.remove(0))
 }
 
+/// The `k` items most similar to each of `items` (index, similarity), best
+/// first, never the item itself, as `filter` allows (its `include_seen`
+/// does not apply), by [`crate::models::Model::item_similarity`]; an error
+/// naming a model without item representations.
+pub fn similar_items<B: Backend>(
+    b: &B,
+    model: &(impl crate::models::Model<B> + ?Sized),
+    items: &[u32],
+    filter: &ItemFilter,
+    n_items: usize,
+    k: usize,
+) -> Result<Vec<Vec<(u32, f32)>>> {
+    check_k(k)?;
+    check_items(items, n_items)?;
+    let sims = item_similarity(b, model, items)?;
+    let itself: Vec<(u32, u32, f32)> = items.iter().enumerate().map(|(r, &i)| (r as u32, i, 1.0)).collect();
+    let filter = ItemFilter { include_seen: false, ..filter.clone() };
+    masked_top_k(b, &sims, &filter.mask(items.len(), n_items, &itself)?, k)
+}
+
+/// Why `item` suits a user who has `history`: up to `k` of the history's
+/// items (index, weight), the most similar to `item` first — by
+/// [`crate::models::Model::item_similarity`], which for EASE and ItemKNN
+/// is each history item's own term in `item`'s score.
+pub fn explain<B: Backend>(
+    b: &B,
+    model: &(impl crate::models::Model<B> + ?Sized),
+    history: &[u32],
+    item: u32,
+    n_items: usize,
+    k: usize,
+) -> Result<Vec<(u32, f32)>> {
+    check_k(k)?;
+    check_items(history, n_items)?;
+    check_items(&[item], n_items)?;
+    let sims = item_similarity(b, model, &[item])?;
+    let filter = ItemFilter { allow: Some(history.to_vec()), deny: Vec::new(), include_seen: true };
+    Ok(masked_top_k(b, &sims, &filter.mask(1, n_items, &[])?, k)?.remove(0))
+}
+
+/// An error naming the first of `items` outside `0..n_items`.
+fn check_items(items: &[u32], n_items: usize) -> Result<()> {
+    match items.iter().find(|&&i| i as usize >= n_items) {
+        Some(&bad) => Err(crate::Error::Invalid(format!("item {bad} is outside the model's {n_items} items"))),
+        None => Ok(()),
+    }
+}
+
+/// The model's item–item similarity rows for `items`, or an error naming it.
+fn item_similarity<B: Backend>(
+    b: &B,
+    model: &(impl crate::models::Model<B> + ?Sized),
+    items: &[u32],
+) -> Result<B::Tensor> {
+    model.item_similarity(b, &b.index(items)?).ok_or_else(|| {
+        crate::Error::Invalid(format!("{} has no item representation to compare items by", model.kind()))
+    })
+}
+
 /// Top-K metrics at several cut-offs.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RankingMetrics {

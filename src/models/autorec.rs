@@ -365,6 +365,11 @@ impl<B: Backend> Model<B> for AutoRec<B> {
         out.push(csr_to_dense("ratings", &self.host, |k| self.host.vals[k]));
         Ok(out)
     }
+
+    /// Every item's code, the encoding of its ratings by all users.
+    fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
+        Some(self.codes(b))
+    }
 }
 
 #[cfg(test)]

@@ -177,4 +177,8 @@ impl<B: Backend> Model<B> for BprMf<B> {
     fn weights(&self, b: &B) -> Result<Vec<NamedTensor>> {
         download(b, &["user", "item"], self.parameters())
     }
+
+    fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
+        Some(self.item.clone())
+    }
 }

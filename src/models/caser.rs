@@ -602,4 +602,9 @@ impl<B: Backend> Model<B> for Caser<B> {
         self.reps.replace(None);
         Ok(())
     }
+
+    /// The (tied) item embeddings.
+    fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
+        Some(self.item.value.clone())
+    }
 }

@@ -314,4 +314,9 @@ impl<B: Backend> Model<B> for Cdae<B> {
         });
         Some(scores)
     }
+
+    /// The decoder's output weights, one row per item.
+    fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
+        Some(self.decoder.weight.value.clone())
+    }
 }

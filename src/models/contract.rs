@@ -15,7 +15,7 @@
 //! The registry (`models::registry`) lists the families; adding one is a new
 //! file implementing [`Family`] plus one line there.
 
-use crate::backend::Backend;
+use crate::backend::{Act, Backend, BinaryOp, Reduce, Shaped, UnaryOp};
 use crate::data::sequence::{Sequences, WindowKind, WindowSpec};
 use crate::data::{Interactions, Ratings};
 use crate::error::{Error, Result};
@@ -302,6 +302,24 @@ pub trait Model<B: Backend>: Scorer<B> {
     /// users it was trained on.
     fn score_histories(&self, _b: &B, _histories: &Sequences) -> Option<Result<B::Tensor>> {
         None
+    }
+    /// The items' learned representation `[items, d]`, one row per item,
+    /// compared by cosine for item–item similarity; `None` for a model
+    /// without one (most popular).
+    fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
+        None
+    }
+    /// How similar each of `items` is to every item `[items.count(), n_items]`
+    /// — "similar items", and the weight of a user's item in explaining a
+    /// recommendation: the cosine of [`Model::item_vectors`] rows by
+    /// default; item–item models (EASE, ItemKNN) give their own weights,
+    /// `W[j, i]` for item i, the part a user's item j adds to i's score.
+    fn item_similarity(&self, b: &B, items: &B::Index) -> Option<B::Tensor> {
+        let v = self.item_vectors(b)?;
+        let n = v.dims()[0];
+        let norm = b.unary(UnaryOp::Sqrt, &b.reduce_rows(&b.unary(UnaryOp::Square, &v), Reduce::Sum));
+        let unit = b.binary(BinaryOp::Div, &v, &b.reshape(&b.scale(&norm, 1.0, 1e-12), &[n, 1]));
+        Some(b.matmul(&b.gather_rows(&unit, items), &unit, false, true, None, Act::Identity))
     }
 }
 

@@ -58,4 +58,8 @@ impl<B: Backend> Model<B> for DotScorer<B> {
         debug_assert_eq!(self.user.dims()[1], self.item.dims()[1]);
         download(b, &["user", "item"], self.parameters())
     }
+
+    fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
+        Some(self.item.clone())
+    }
 }

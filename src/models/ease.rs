@@ -234,4 +234,9 @@ impl<B: Backend> Model<B> for EaseModel<B> {
     fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
         Some(score_history_rows(b, histories, &self.weights))
     }
+
+    /// Row i is column i of W: W[j, i], what a user's item j adds to i's score.
+    fn item_similarity(&self, b: &B, items: &B::Index) -> Option<B::Tensor> {
+        Some(b.gather_rows(&b.transpose(&self.weights), items))
+    }
 }

@@ -574,4 +574,9 @@ impl<B: Backend, C: Recurrent<B>> Model<B> for NextItemRnn<B, C> {
         self.reps.replace(None);
         Ok(())
     }
+
+    /// The (tied) item embeddings.
+    fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
+        Some(self.item.value.clone())
+    }
 }

@@ -164,4 +164,9 @@ impl<B: Backend> Model<B> for ItemKnnModel<B> {
     fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
         Some(score_history_rows(b, histories, &self.neighbours))
     }
+
+    /// Row i is column i of W: W[j, i], what a user's item j adds to i's score.
+    fn item_similarity(&self, b: &B, items: &B::Index) -> Option<B::Tensor> {
+        Some(b.gather_rows(&b.transpose(&self.neighbours), items))
+    }
 }

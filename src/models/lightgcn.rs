@@ -257,4 +257,10 @@ impl<B: Backend> Model<B> for LightGcn<B> {
         self.propagated.replace(None);
         vec![&mut self.emb]
     }
+
+    /// The propagated item embeddings, as scoring reads them.
+    fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
+        let e = self.propagated.borrow_mut().get_or_insert_with(|| self.propagate(b)).clone();
+        Some(b.slice_rows(&e, self.users, self.items))
+    }
 }

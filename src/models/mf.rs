@@ -493,6 +493,11 @@ impl<B: Backend> Model<B> for BiasedMf<B> {
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
         vec![&mut self.factors, &mut self.biases]
     }
+
+    /// The item factors q_i.
+    fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
+        Some(b.slice_rows(&self.factors, self.n_users, self.n_items))
+    }
 }
 
 #[cfg(test)]

@@ -304,4 +304,9 @@ impl<B: Backend> Model<B> for MultDae<B> {
             .map(|(rows, all)| self.score_rows(b, &rows, &all));
         Some(scores)
     }
+
+    /// The decoder's output weights, one row per item.
+    fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
+        self.decoder.layers.last().map(|l| l.weight.value.clone())
+    }
 }

@@ -415,4 +415,10 @@ impl<B: Backend> Model<B> for NeuMf<B> {
         out.extend(self.out_mlp.parameters_mut());
         out
     }
+
+    /// The GMF and MLP item embeddings side by side, [q_i; q′_i].
+    fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
+        let (q, q_mlp) = (b.transpose(&self.item_gmf.value), b.transpose(&self.item_mlp.value));
+        Some(b.transpose(&b.concat_rows(&q, &q_mlp)))
+    }
 }

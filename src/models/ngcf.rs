@@ -438,4 +438,10 @@ impl<B: Backend> Model<B> for Ngcf<B> {
         self.propagated.replace(None);
         std::iter::once(&mut self.emb.value).chain(self.layers.iter_mut().flat_map(|l| l.parameters_mut())).collect()
     }
+
+    /// The propagated item embeddings, as scoring reads them.
+    fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
+        let e = self.propagated.borrow_mut().get_or_insert_with(|| self.propagate(b)).clone();
+        Some(b.slice_rows(&e, self.users, self.items))
+    }
 }

@@ -715,4 +715,9 @@ impl<B: Backend> Model<B> for SasRec<B> {
         self.reps.replace(None);
         Ok(())
     }
+
+    /// The (tied) item embeddings.
+    fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
+        Some(self.item.value.clone())
+    }
 }
