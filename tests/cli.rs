@@ -491,3 +491,38 @@ fn similar_items_and_explanations_from_the_cli() {
     let (ok, _, err) = gpurec(&["similar", "--model", pop, "--item", &item, "--device", "cpu"]);
     assert!(!ok && err.contains("pop has no item representation"), "{err}");
 }
+
+#[test]
+fn item_names_from_the_data_label_recommendations() {
+    let dir = tempfile::tempdir().unwrap();
+    let ml = dir.path().join("ml");
+    std::fs::create_dir(&ml).unwrap();
+    // Twelve users, each with 19 of 20 films (not film u % 20 + 1); u.item gives the titles.
+    let rows: Vec<String> = (1..=12)
+        .flat_map(|u| {
+            (1..=20).filter(move |&i| i != u % 20 + 1).map(move |i| format!("{u}\t{i}\t{}\t{}", 1 + i % 5, u * 10 + i))
+        })
+        .collect();
+    std::fs::write(ml.join("u.data"), rows.join("\n")).unwrap();
+    let flags = "|0".repeat(19);
+    let titles: Vec<String> = (1..=20).map(|k| format!("Film number {k} (1995)")).collect();
+    let u_item: String =
+        titles.iter().enumerate().map(|(k, t)| format!("{}|{t}|01-Jan-1995||url{flags}\n", k + 1)).collect();
+    std::fs::write(ml.join("u.item"), u_item).unwrap();
+    let model = dir.path().join("pop.gpurec");
+    let model = model.to_str().unwrap();
+    let (ok, out, err) =
+        gpurec(&["train", "--model", "pop", "--data", ml.to_str().unwrap(), "--device", "cpu", "-o", model]);
+    assert!(ok, "{err}");
+    assert!(out.contains("2 Film number 2 (1995)"), "names in the first run's output: {out}");
+    let (ok, out, err) =
+        gpurec(&["recommend", "--model", model, "--user", "2", "-k", "2", "--device", "cpu", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let items = v[0]["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{out}");
+    for r in items {
+        let (id, name) = (r["item"].as_str().unwrap(), r["name"].as_str().unwrap());
+        assert_eq!(name, titles[id.parse::<usize>().unwrap() - 1], "{out}");
+    }
+}

@@ -233,3 +233,47 @@ fn recbole_item_list_files_load_as_sequences() {
     let e = gpurec::data::spec::load_presplit_files(&train, Some(&valid), &bad).unwrap_err().to_string();
     assert!(e.contains("b.test.inter:2:") && e.contains("validation item"), "{e}");
 }
+
+/// Item names come from the file next to the ratings, in each MovieLens
+/// layout, aligned with the item ids; a malformed names file names its line.
+#[test]
+fn item_names_next_to_the_ratings() {
+    use gpurec::data::side::load_item_names;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut items = gpurec::data::IdMap::default();
+    for id in ["2", "1", "9"] {
+        items.intern(id);
+    }
+    // ML-100K: u.item in the folder (latin-1: "é" is one byte).
+    let ml100k = tmp.path().join("ml100k");
+    std::fs::create_dir(&ml100k).unwrap();
+    write(&ml100k, "u.data", b"1\t1\t5\t0\n");
+    let flags = "|0".repeat(19);
+    let u_item =
+        format!("1|Toy Story (1995)|01-Jan-1995||http://x{flags}\n2|GoldenEye (1995)|01-Jan-1995||http://y{flags}\n");
+    let mut bytes = u_item.into_bytes();
+    bytes.extend_from_slice(b"3|Cit\xe9 (1996)|01-Jan-1996||http://z");
+    bytes.extend_from_slice(flags.as_bytes());
+    write(&ml100k, "u.item", &bytes);
+    let names = load_item_names(&ml100k, &items).unwrap().unwrap();
+    assert_eq!(names, ["GoldenEye (1995)", "Toy Story (1995)", ""]);
+    assert_eq!(load_item_names(&ml100k.join("u.data"), &items).unwrap().unwrap(), names);
+    // ML-1M: movies.dat next to ratings.dat, latin-1.
+    let ml1m = tmp.path().join("ml1m");
+    std::fs::create_dir(&ml1m).unwrap();
+    let ratings = write(&ml1m, "ratings.dat", b"1::1::5::0\n");
+    write(&ml1m, "movies.dat", b"1::Toy Story (1995)::Animation\n9::Am\xe9lie (2001)::Comedy|Romance\n");
+    assert_eq!(load_item_names(&ratings, &items).unwrap().unwrap(), ["", "Toy Story (1995)", "Am\u{e9}lie (2001)"]);
+    write(&ml1m, "movies.dat", b"1::Toy Story (1995)::Animation\n2 Toy Story\n");
+    let e = load_item_names(&ratings, &items).unwrap_err().to_string();
+    assert!(e.contains("movies.dat") && e.contains(":2"), "{e}");
+    // MovieLens latest: movies.csv next to ratings.csv, titles quoted where they hold commas.
+    let latest = tmp.path().join("latest");
+    std::fs::create_dir(&latest).unwrap();
+    let ratings = write(&latest, "ratings.csv", b"userId,movieId,rating,timestamp\n1,1,5,0\n");
+    write(&latest, "movies.csv", b"movieId,title,genres\n9,\"President, The (1995)\",Comedy\n2,Heat (1995),Action\n");
+    assert_eq!(load_item_names(&ratings, &items).unwrap().unwrap(), ["Heat (1995)", "", "President, The (1995)"]);
+    // No names file: no names.
+    let bare = write(tmp.path(), "plain.tsv", b"1\t1\t5\t0\n");
+    assert_eq!(load_item_names(&bare, &items).unwrap(), None);
+}

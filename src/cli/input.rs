@@ -74,6 +74,29 @@ pub struct Input {
     pub record: serde_json::Value,
     /// Repeated (user, item) rows merged by the duplicates policy.
     pub merged: usize,
+    /// Item names (titles) where the data has them, aligned with the item ids.
+    pub names: Option<Vec<String>>,
+}
+
+/// The item names next to `path` ([`gpurec::data::side::load_item_names`]);
+/// a names file that cannot be read is reported and left out, since names
+/// only label the output.
+fn item_names(path: &Path, items: &gpurec::data::IdMap) -> Option<Vec<String>> {
+    match gpurec::data::side::load_item_names(path, items) {
+        Ok(names) => names,
+        Err(e) => {
+            eprintln!("warning: item names left out: {e}");
+            None
+        }
+    }
+}
+
+/// `record` with the item names added (`item_names`), so served models show them.
+fn with_names(mut record: serde_json::Value, names: &Option<Vec<String>>) -> serde_json::Value {
+    if let Some(names) = names {
+        record["item_names"] = serde_json::json!(names);
+    }
+    record
 }
 
 /// Where the data of `train` comes from.
@@ -108,7 +131,8 @@ pub fn load(a: &DataArgs<'_>) -> Result<Input> {
                 Some(v) => format!("{} / {} / {}", train.display(), v.display(), test.display()),
                 None => format!("{} / {}", train.display(), test.display()),
             };
-            Ok(Input { data, source, presplit: Some(split), record, merged: 0 })
+            let names = item_names(train, &data.item_ids);
+            Ok(Input { data, source, presplit: Some(split), record: with_names(record, &names), merged: 0, names })
         }
         (None, None) if a.valid.is_none() => {
             let loaded = spec::load(a.data)?;
@@ -122,7 +146,8 @@ pub fn load(a: &DataArgs<'_>) -> Result<Input> {
                 "min_item": a.filters.min_item,
                 "duplicates": a.filters.duplicates,
             });
-            Ok(Input { data, source: loaded.source, presplit: None, record, merged })
+            let names = if a.data == "synthetic" { None } else { item_names(Path::new(a.data), &data.item_ids) };
+            Ok(Input { data, source: loaded.source, presplit: None, record: with_names(record, &names), merged, names })
         }
         _ => bail!("pre-split data needs --train and --test (--valid is optional)"),
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use gpurec::data::Interactions;
 use gpurec::device::OnBackend;
@@ -164,16 +164,29 @@ fn item_filter(file: &ModelFile, allow: Option<&[String]>, deny: &[String], incl
     })
 }
 
-/// (item, score) pairs in original ids.
-fn named(file: &ModelFile, top: Vec<(u32, f32)>) -> Vec<(String, f32)> {
-    top.into_iter().map(|(i, s)| (file.item_ids.id(i).to_string(), s)).collect()
+/// The item names (titles) a model file holds (`item_names`, from data that
+/// has them), aligned with its items; an error for a list that is not.
+fn item_names(file: &ModelFile) -> Result<Option<Vec<String>>> {
+    let Some(v) = file.info.get("item_names") else { return Ok(None) };
+    let names: Vec<String> = serde_json::from_value(v.clone()).context("the model file's item names")?;
+    if names.len() != file.item_ids.len() {
+        bail!("the model file holds {} item names for {} items", names.len(), file.item_ids.len());
+    }
+    Ok(Some(names))
 }
 
-/// One recommended item: its id, score and the items that explain it.
+/// Item `i` in original ids, with its name where the model file has one.
+fn recommended(file: &ModelFile, names: &Option<Vec<String>>, i: u32, score: f32) -> Recommended {
+    let name = names.as_ref().map(|n| n[i as usize].clone()).filter(|n| !n.is_empty());
+    Recommended { item: file.item_ids.id(i).to_string(), name, score, because: Vec::new() }
+}
+
+/// One recommended item: its id, name (where known), score and the items that explain it.
 struct Recommended {
     item: String,
+    name: Option<String>,
     score: f32,
-    because: Vec<(String, f32)>,
+    because: Vec<Recommended>,
 }
 
 /// Each recommended item with its explanation (`--explain N`: up to N of `history`'s items), in original ids.
@@ -185,13 +198,15 @@ fn with_reasons<B: Backend>(
     top: Vec<(u32, f32)>,
     explain: Option<usize>,
 ) -> Result<Vec<Recommended>> {
+    let names = item_names(file)?;
     top.into_iter()
         .map(|(i, score)| {
             let because = match explain {
-                Some(n) => named(file, gpurec::eval::explain(b, model, history, i, file.item_ids.len(), n)?),
+                Some(n) => gpurec::eval::explain(b, model, history, i, file.item_ids.len(), n)?,
                 None => Vec::new(),
             };
-            Ok(Recommended { item: file.item_ids.id(i).to_string(), score, because })
+            let because = because.into_iter().map(|(j, w)| recommended(file, &names, j, w)).collect();
+            Ok(Recommended { because, ..recommended(file, &names, i, score) })
         })
         .collect()
 }
@@ -201,15 +216,12 @@ fn similar_on<B: Backend>(b: &B, args: &SimilarArgs) -> Result<()> {
     let items = item_indices(&file, &args.items)?;
     let filter = item_filter(&file, args.allow.as_deref(), &args.deny, false)?;
     let tops = gpurec::eval::similar_items(b, model.as_ref(), &items, &filter, file.item_ids.len(), args.k)?;
+    let names = item_names(&file)?;
     let out: Vec<(String, Vec<Recommended>)> = args
         .items
         .iter()
         .zip(tops)
-        .map(|(id, top)| {
-            let list =
-                named(&file, top).into_iter().map(|(item, score)| Recommended { item, score, because: Vec::new() });
-            (id.clone(), list.collect())
-        })
+        .map(|(id, top)| (id.clone(), top.into_iter().map(|(i, s)| recommended(&file, &names, i, s)).collect()))
         .collect();
     print_recommendations("item", &out, args.json)
 }
@@ -254,22 +266,28 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
 }
 
 /// Prints each (who, [item]) as a ranked list under `label` ("user",
-/// "history", "item"), with each item's explanation when it has one, or as JSON.
+/// "history", "item"), with each item's name and explanation where it has
+/// them, or as JSON.
 fn print_recommendations(label: &str, out: &[(String, Vec<Recommended>)], json: bool) -> Result<()> {
-    let pairs = |list: &[(String, f32)]| -> Vec<serde_json::Value> {
-        list.iter().map(|(i, w)| serde_json::json!({"item": i, "weight": w})).collect()
+    fn to_json(r: &Recommended, value: &str) -> serde_json::Value {
+        let mut j = serde_json::json!({"item": r.item, value: r.score});
+        if let Some(name) = &r.name {
+            j["name"] = serde_json::json!(name);
+        }
+        if !r.because.is_empty() {
+            j["because"] = r.because.iter().map(|c| to_json(c, "weight")).collect();
+        }
+        j
+    }
+    let label_of = |r: &Recommended| match &r.name {
+        Some(name) => format!("{} {name}", r.item),
+        None => r.item.clone(),
     };
     if json {
         let j: Vec<_> = out
             .iter()
             .map(|(u, items)| {
-                let items: Vec<_> = items
-                    .iter()
-                    .map(|r| match r.because.is_empty() {
-                        true => serde_json::json!({"item": r.item, "score": r.score}),
-                        false => serde_json::json!({"item": r.item, "score": r.score, "because": pairs(&r.because)}),
-                    })
-                    .collect();
+                let items: Vec<_> = items.iter().map(|r| to_json(r, "score")).collect();
                 serde_json::json!({ label: u, "items": items })
             })
             .collect();
@@ -278,10 +296,11 @@ fn print_recommendations(label: &str, out: &[(String, Vec<Recommended>)], json: 
         for (u, items) in out {
             println!("{label} {u}:");
             for (rank, r) in items.iter().enumerate() {
-                let because: Vec<String> = r.because.iter().map(|(i, w)| format!("{i} ({w:.3})")).collect();
+                let because: Vec<String> =
+                    r.because.iter().map(|c| format!("{} ({:.3})", label_of(c), c.score)).collect();
                 let because =
                     if because.is_empty() { String::new() } else { format!("  because of {}", because.join(", ")) };
-                println!("  {:>3}. {}  ({:.4}){because}", rank + 1, r.item, r.score);
+                println!("  {:>3}. {}  ({:.4}){because}", rank + 1, label_of(r), r.score);
             }
         }
     }

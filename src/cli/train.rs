@@ -318,7 +318,7 @@ fn train_ranking<B: Backend>(
         }
         print_table(&run.test, run.test_seconds);
     }
-    print_samples(b, run.model.as_ref(), &input.data, args)?;
+    print_samples(b, run.model.as_ref(), &input.data, input.names.as_deref(), args)?;
     if let Some(path) = &args.output {
         let mut record = input.record.clone();
         if input.presplit.is_none() {
@@ -390,7 +390,7 @@ fn train_rating<B: Backend>(
         } else {
             println!("test RMSE {:.4}  MAE {:.4}  over {} ratings ({secs:.2}s)", m.rmse, m.mae, m.count);
         }
-        print_samples(b, model.as_ref(), data, args)?;
+        print_samples(b, model.as_ref(), data, input.names.as_deref(), args)?;
         if let Some(path) = &args.output {
             let mut record = input.record.clone();
             record["rating_scale"] = serde_json::json!([lo, hi]);
@@ -454,7 +454,13 @@ fn train_rating<B: Backend>(
 
 /// After training: the top 5 of the first three users, everything they
 /// interacted with excluded, so a first run ends with recommendations.
-fn print_samples<B: Backend>(b: &B, model: &dyn Model<B>, data: &Interactions, args: &TrainArgs) -> Result<()> {
+fn print_samples<B: Backend>(
+    b: &B,
+    model: &dyn Model<B>,
+    data: &Interactions,
+    names: Option<&[String]>,
+    args: &TrainArgs,
+) -> Result<()> {
     if args.json || data.n_users() == 0 {
         return Ok(());
     }
@@ -463,7 +469,11 @@ fn print_samples<B: Backend>(b: &B, model: &dyn Model<B>, data: &Interactions, a
         (0..data.len()).filter(|&r| data.users[r] < 3).map(|r| (data.users[r], data.items[r], 1.0)).collect();
     println!("\nrecommendations (top 5, items the user interacted with excluded):");
     for (u, top) in users.iter().zip(gpurec::eval::top_k_unseen(b, model, &users, &seen, data.n_items(), 5)?) {
-        let items: Vec<String> = top.iter().map(|&(i, s)| format!("{} ({s:.3})", data.item_ids.id(i))).collect();
+        let label = |i: u32| match names.map(|n| n[i as usize].as_str()).filter(|n| !n.is_empty()) {
+            Some(name) => format!("{} {name}", data.item_ids.id(i)),
+            None => data.item_ids.id(i).to_string(),
+        };
+        let items: Vec<String> = top.iter().map(|&(i, s)| format!("{} ({s:.3})", label(i))).collect();
         println!("  user {}: {}", data.user_ids.id(*u), items.join(", "));
     }
     if args.output.is_none() {

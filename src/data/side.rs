@@ -322,6 +322,64 @@ pub fn load_ml100k_users(dir: &Path, users: &IdMap) -> Result<FeatureMatrix> {
     parse_ml100k_users(&path, &read(&path)?, users, occupations.as_deref())
 }
 
+/// Item names (titles) where the data has them, aligned with `items` (""
+/// for an item the file lacks): MovieLens 100K's `u.item` in the folder or
+/// next to `u.data`, ML-1M/10M's `movies.dat` next to `ratings.dat`
+/// (`id::title::genres`, latin-1 or UTF-8), MovieLens latest `movies.csv`
+/// next to `ratings.csv` (titles quoted where they hold commas); `Ok(None)`
+/// where there is no such file. A malformed file is an error naming its line.
+pub fn load_item_names(data: &Path, items: &IdMap) -> Result<Option<Vec<String>>> {
+    let dir = if data.is_dir() { Some(data) } else { data.parent() };
+    let Some(dir) = dir else { return Ok(None) };
+    let file = data.file_name().and_then(|f| f.to_str()).unwrap_or("");
+    if data.is_dir() || file == "u.data" {
+        if !dir.join("u.item").is_file() {
+            return Ok(None);
+        }
+        return Ok(Some(load_ml100k_items(dir, items)?.titles));
+    }
+    let movies_dat = dir.join("movies.dat");
+    if data.extension().and_then(|e| e.to_str()) == Some("dat") && movies_dat.is_file() {
+        return parse_movies_dat(&movies_dat, &read(&movies_dat)?, items).map(Some);
+    }
+    let movies_csv = dir.join("movies.csv");
+    if data.extension().and_then(|e| e.to_str()) == Some("csv") && movies_csv.is_file() && movies_csv != data {
+        let text = super::movielens::decode_utf8(&movies_csv, read(&movies_csv)?)?;
+        let fmt =
+            super::movielens::CsvFormat::from_header_line(&movies_csv, &text, ",", "movieId", "title", None, None)?;
+        // Read as (movie id, title) pairs through the quote-aware interaction parser.
+        let pairs = super::movielens::parse_delimited(&movies_csv, &text, &fmt)?;
+        let mut out = vec![String::new(); items.len()];
+        for r in 0..pairs.len() {
+            if let Some(i) = items.get(pairs.user_ids.id(pairs.users[r])) {
+                out[i as usize] = pairs.item_ids.id(pairs.items[r]).to_string();
+            }
+        }
+        return Ok(Some(out));
+    }
+    Ok(None)
+}
+
+/// Parses MovieLens 1M/10M `movies.dat` (`id::title::genres`) into titles aligned with `items`.
+pub fn parse_movies_dat(path: &Path, bytes: &[u8], items: &IdMap) -> Result<Vec<String>> {
+    let mut out = vec![String::new(); items.len()];
+    // ML-1M's file is latin-1, later ones UTF-8: UTF-8 when the whole file is.
+    let text = std::str::from_utf8(bytes).map(str::to_string).unwrap_or_else(|_| latin1(bytes));
+    let numbered = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
+    for (line, text) in numbered {
+        let (Some(first), Some(last)) = (text.find("::"), text.rfind("::")) else {
+            return Err(data_err(path, line, "expected id::title::genres"));
+        };
+        if first == last {
+            return Err(data_err(path, line, "expected id::title::genres, found one '::'"));
+        }
+        if let Some(i) = items.get(text[..first].trim()) {
+            out[i as usize] = text[first + 2..last].to_string();
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
