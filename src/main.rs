@@ -40,6 +40,10 @@ fn main() {
     }
     // The CPU backend's per-op buffers: reused, not mapped and faulted in each time.
     gpurec::cpu::keep_freed_memory();
+    if let Err(e) = gpurec::cpu::threads_from_env() {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     let argv = match config::expand(std::env::args().collect()) {
         Ok(a) => a,
         Err(e) => {

@@ -526,3 +526,27 @@ fn item_names_from_the_data_label_recommendations() {
         assert_eq!(name, titles[id.parse::<usize>().unwrap() - 1], "{out}");
     }
 }
+
+#[test]
+fn gpurec_threads_sets_the_cpu_pool_and_a_bad_value_is_refused() {
+    let run = |threads: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gpurec"))
+            .args(["train", "--device", "cpu", "--epochs", "2", "--json"])
+            .env("GPUREC_THREADS", threads)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok1, one, err) = run("1");
+    assert!(ok1, "{err}");
+    let (ok3, three, err) = run("3");
+    assert!(ok3, "{err}");
+    let metrics = |out: &str| serde_json::from_str::<serde_json::Value>(out).unwrap()["test"].clone();
+    assert_eq!(metrics(&one), metrics(&three), "the same numbers on 1 and 3 threads");
+    let (ok, _, err) = run("zero");
+    assert!(!ok && err.contains("GPUREC_THREADS") && err.contains("zero"), "{err}");
+}

@@ -5,8 +5,9 @@
 //! `Backend` impl below only forwards. Reductions run in a fixed order so the
 //! same inputs give the same bits. Large ops (matmul, Adam, convolutions,
 //! ranking) split their outputs across rayon's thread pool (`cpu::parallel`;
-//! `RAYON_NUM_THREADS` sets its size) without changing any element's order
-//! of terms, so the bits do not depend on the number of threads either.
+//! `GPUREC_THREADS` via [`threads_from_env`], or `RAYON_NUM_THREADS`, sets its
+//! size) without changing any element's order of terms, so the bits do not
+//! depend on the number of threads either.
 
 pub mod conv;
 pub mod dense;
@@ -84,6 +85,24 @@ pub fn keep_freed_memory() -> bool {
     {
         false
     }
+}
+
+/// Sizes the CPU backend's thread pool (rayon's global pool) from the
+/// environment: `GPUREC_THREADS=N` runs it on N threads (results are the
+/// same bits on any count); unset, rayon's default applies (one thread per
+/// core, or `RAYON_NUM_THREADS`). Returns the count it set. Call it before
+/// the first CPU op; an application that builds rayon's global pool itself
+/// need not call it.
+pub fn threads_from_env() -> crate::Result<Option<usize>> {
+    let Ok(value) = std::env::var("GPUREC_THREADS") else { return Ok(None) };
+    let n: usize = value.trim().parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+        crate::Error::Invalid(format!("GPUREC_THREADS={value:?}: expected a thread count of 1 or more"))
+    })?;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|e| crate::Error::Invalid(format!("GPUREC_THREADS={n}: {e}")))?;
+    Ok(Some(n))
 }
 
 /// The host's physical memory in bytes (Linux: `MemTotal` of /proc/meminfo;

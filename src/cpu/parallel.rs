@@ -1,5 +1,6 @@
 //! Data parallelism for the CPU backend, on rayon's global pool (one thread
-//! per core; `RAYON_NUM_THREADS` sets another count).
+//! per core; `GPUREC_THREADS` through `cpu::threads_from_env`, or
+//! `RAYON_NUM_THREADS`, sets another count).
 //!
 //! Each helper splits an op's *output* into disjoint contiguous pieces, and
 //! every output element is computed by the same code, in the same order of
