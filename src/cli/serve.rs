@@ -34,12 +34,8 @@ pub struct RecommendArgs {
     /// How many items per user (at most 128: the device top-K keeps each row's sorted list in private memory, one thread per row).
     #[arg(short, default_value_t = 10)]
     k: usize,
-    /// Recommend only these items (original ids, comma-separated); applied on the device before the top-K.
-    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
-    allow: Option<Vec<String>>,
-    /// Never recommend these items (original ids, comma-separated); applied on the device before the top-K.
-    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
-    deny: Vec<String>,
+    #[command(flatten)]
+    lists: ListArgs,
     /// Recommend items the user (or the history) already has too; by default they are excluded.
     #[arg(long)]
     include_seen: bool,
@@ -57,6 +53,17 @@ pub struct RecommendArgs {
     json: bool,
 }
 
+/// The allow and deny lists of `recommend` and `similar`.
+#[derive(Args)]
+pub struct ListArgs {
+    /// Only these items (original ids, comma-separated); applied on the device before the top-K.
+    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
+    allow: Option<Vec<String>>,
+    /// Never these items (original ids, comma-separated); applied on the device before the top-K.
+    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
+    deny: Vec<String>,
+}
+
 /// `gpurec similar`.
 #[derive(Args)]
 pub struct SimilarArgs {
@@ -69,12 +76,8 @@ pub struct SimilarArgs {
     /// How many similar items per item (at most 128).
     #[arg(short, default_value_t = 10)]
     k: usize,
-    /// Only these items (original ids, comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
-    allow: Option<Vec<String>>,
-    /// Never these items (original ids, comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
-    deny: Vec<String>,
+    #[command(flatten)]
+    lists: ListArgs,
     /// Where to run.
     #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
     device: DeviceChoice,
@@ -156,12 +159,9 @@ fn item_indices(file: &ModelFile, ids: &[String]) -> Result<Vec<u32>> {
 }
 
 /// Allow and deny lists and `--include-seen`, in the model's item indices.
-fn item_filter(file: &ModelFile, allow: Option<&[String]>, deny: &[String], include_seen: bool) -> Result<ItemFilter> {
-    Ok(ItemFilter {
-        allow: allow.map(|a| item_indices(file, a)).transpose()?,
-        deny: item_indices(file, deny)?,
-        include_seen,
-    })
+fn item_filter(file: &ModelFile, lists: &ListArgs, include_seen: bool) -> Result<ItemFilter> {
+    let allow = lists.allow.as_deref().map(|a| item_indices(file, a)).transpose()?;
+    Ok(ItemFilter { allow, deny: item_indices(file, &lists.deny)?, include_seen })
 }
 
 /// The item names (titles) a model file holds (`item_names`, from data that
@@ -214,7 +214,7 @@ fn with_reasons<B: Backend>(
 fn similar_on<B: Backend>(b: &B, args: &SimilarArgs) -> Result<()> {
     let (file, model) = load_model(b, &args.model)?;
     let items = item_indices(&file, &args.items)?;
-    let filter = item_filter(&file, args.allow.as_deref(), &args.deny, false)?;
+    let filter = item_filter(&file, &args.lists, false)?;
     let tops = gpurec::eval::similar_items(b, model.as_ref(), &items, &filter, file.item_ids.len(), args.k)?;
     let names = item_names(&file)?;
     let out: Vec<(String, Vec<Recommended>)> = args
@@ -229,7 +229,7 @@ fn similar_on<B: Backend>(b: &B, args: &SimilarArgs) -> Result<()> {
 fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
     let (file, model) = load_model(b, &args.model)?;
     let n_items = file.item_ids.len();
-    let filter = item_filter(&file, args.allow.as_deref(), &args.deny, args.include_seen)?;
+    let filter = item_filter(&file, &args.lists, args.include_seen)?;
     if !args.history.is_empty() {
         let mut items = Vec::with_capacity(args.history.len());
         for id in &args.history {

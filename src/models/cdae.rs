@@ -308,11 +308,10 @@ impl<B: Backend> Model<B> for Cdae<B> {
     /// A history scores as the row of a user the model never saw: its
     /// distinct items through the encoder with no user embedding (V_u = 0).
     fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
-        let scores = History::of_histories(b, histories, self.history.items()).map(|(rows, all)| {
-            let x = b.csr_rows_dense(&rows.device, &all);
+        Some(self.history.score_histories(b, histories, |rows, all| {
+            let x = b.csr_rows_dense(&rows.device, all);
             self.decode(b, &b.activate(&self.encoder.forward(b, &x), self.cfg.hid_act))
-        });
-        Some(scores)
+        }))
     }
 
     /// The decoder's output weights, one row per item.

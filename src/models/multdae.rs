@@ -130,12 +130,18 @@ impl<B: Backend> History<B> {
         Ok(Self { device: b.csr(&host)?, host })
     }
 
-    /// The 0/1 rows of `histories` (users the model may never have seen)
-    /// over `items` items, uploaded, and the index of every row.
-    pub(crate) fn of_histories(b: &B, histories: &Sequences, items: usize) -> Result<(Self, B::Index)> {
-        let rows = histories.to_rows(items)?;
+    /// `score` over the 0/1 rows of `histories` (users the model may never
+    /// have seen) on the same `items`, uploaded as a history of their own:
+    /// a history scores as a user's training row would.
+    pub(crate) fn score_histories(
+        &self,
+        b: &B,
+        histories: &Sequences,
+        score: impl Fn(&Self, &B::Index) -> B::Tensor,
+    ) -> Result<B::Tensor> {
+        let rows = histories.to_rows(self.items())?;
         let all = b.index(&(0..rows.rows as u32).collect::<Vec<_>>())?;
-        Ok((Self::new(b, &rows)?, all))
+        Ok(score(&Self::new(b, &rows)?, &all))
     }
 
     /// Number of items.
@@ -300,9 +306,7 @@ impl<B: Backend> Model<B> for MultDae<B> {
 
     /// A history scores as a user's training row would: its distinct items, normalised.
     fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
-        let scores = History::of_histories(b, histories, self.history.items())
-            .map(|(rows, all)| self.score_rows(b, &rows, &all));
-        Some(scores)
+        Some(self.history.score_histories(b, histories, |rows, all| self.score_rows(b, rows, all)))
     }
 
     /// The decoder's output weights, one row per item.

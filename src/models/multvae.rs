@@ -357,9 +357,7 @@ impl<B: Backend> Model<B> for MultVae<B> {
 
     /// A history scores as a user's training row would: its distinct items, normalised.
     fn score_histories(&self, b: &B, histories: &Sequences) -> Option<Result<B::Tensor>> {
-        let scores = History::of_histories(b, histories, self.history.items())
-            .map(|(rows, all)| self.score_rows(b, &rows, &all));
-        Some(scores)
+        Some(self.history.score_histories(b, histories, |rows, all| self.score_rows(b, rows, all)))
     }
 
     /// The decoder's output weights, one row per item.
