@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::eval::{top_k_filtered, ItemFilter};
 use crate::model_file::ModelFile;
 use crate::models::contract::{Model, TrainSet};
+use crate::models::refit::{partial_fit, Side};
 use crate::models::registry::{self, Overrides};
 use crate::sparse::CsrHost;
 use crate::train::{fit, FitConfig, Silent};
@@ -196,10 +197,12 @@ impl OnBackend for FitJob<'_> {
             ..Default::default()
         };
         fit(b, model.as_mut(), &set, None, &cfg, &mut Silent)?;
+        let events: Vec<(u32, u32, f32)> =
+            (0..data.len()).map(|r| (data.users[r], data.items[r], data.ratings[r])).collect();
         Ok(Box::new(Served {
             b: b.clone(),
             model,
-            seen: set.interactions,
+            seen: seen_matrix(data.n_users(), data.n_items(), events),
             user_ids: data.user_ids.clone(),
             item_ids: data.item_ids.clone(),
         }))
@@ -259,9 +262,19 @@ impl Recommender {
     /// sequence, the autoencoders (`multdae`, `multvae`, `cdae`, the latter
     /// with no user embedding) and the item–item models (`ease`, `itemknn`)
     /// as the set of its items, `pop` ignoring it. The embedding models
-    /// refuse, and an item the model does not know is refused by id.
+    /// (`bpr`, `neumf`) fold it in: a new user row fitted on the device
+    /// against their fixed items ([`crate::models::refit`]); biased MF
+    /// needs ratings ([`Recommender::recommend_for_rated_history`]). An
+    /// item the model does not know is refused by id.
     pub fn recommend_for_history(&self, history: &[&str], k: usize) -> Result<Vec<(String, f32)>> {
-        self.engine.recommend_for_history(history, k, &Filter::default())
+        self.engine.recommend_for_history(history, None, k, &Filter::default())
+    }
+
+    /// [`Recommender::recommend_for_history`] from rated items (original
+    /// id, rating): what biased MF folds in; the other models use the items.
+    pub fn recommend_for_rated_history(&self, history: &[(&str, f32)], k: usize) -> Result<Vec<(String, f32)>> {
+        let (items, ratings): (Vec<&str>, Vec<f32>) = history.iter().copied().unzip();
+        self.engine.recommend_for_history(&items, Some(&ratings), k, &Filter::default())
     }
 
     /// [`Recommender::recommend_for_history`] with a [`Filter`].
@@ -271,7 +284,7 @@ impl Recommender {
         k: usize,
         filter: &Filter,
     ) -> Result<Vec<(String, f32)>> {
-        self.engine.recommend_for_history(history, k, filter)
+        self.engine.recommend_for_history(history, None, k, filter)
     }
 
     /// The `k` items most similar to `item` (original ids, best first, with
@@ -286,6 +299,28 @@ impl Recommender {
     /// ids, with their weight), the most similar to `item` first.
     pub fn explain(&self, user: &str, item: &str, k: usize) -> Result<Vec<(String, f32)>> {
         self.engine.explain(user, item, k)
+    }
+
+    /// Brings the users in `events` (user id, item id, value) up to date
+    /// without retraining: each one's rows are refitted on the device to
+    /// *all* their interactions, those the model already had and these,
+    /// with the items fixed ([`crate::models::refit`]); a user the model has
+    /// never seen gets new rows and can be recommended for at once. The
+    /// value is the rating biased MF fits; the implicit models use presence
+    /// only. The events join the users' seen items (a repeated pair keeps its
+    /// latest value). Every item must be known (add new items with
+    /// [`Recommender::partial_fit_items`]). For the embedding models (`bpr`,
+    /// `mf`, `neumf`); the others refuse, by name.
+    pub fn partial_fit_users(&mut self, events: &[(&str, &str, f32)]) -> Result<()> {
+        self.engine.partial_fit(Side::Users, events)
+    }
+
+    /// [`Recommender::partial_fit_users`] for items: each item in `events`
+    /// is refitted to all its users with the users fixed, a new item gets
+    /// new rows (and can be recommended and compared at once); every user
+    /// must be known.
+    pub fn partial_fit_items(&mut self, events: &[(&str, &str, f32)]) -> Result<()> {
+        self.engine.partial_fit(Side::Items, events)
     }
 
     /// Where it runs.
@@ -309,11 +344,33 @@ impl Recommender {
 /// A recommender on one backend, type-erased behind [`Recommender`].
 trait Engine {
     fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>>;
-    fn recommend_for_history(&self, history: &[&str], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>>;
+    fn recommend_for_history(
+        &self,
+        history: &[&str],
+        ratings: Option<&[f32]>,
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<(String, f32)>>;
     fn similar(&self, item: &str, k: usize, filter: &Filter) -> Result<Vec<(String, f32)>>;
     fn explain(&self, user: &str, item: &str, k: usize) -> Result<Vec<(String, f32)>>;
+    fn partial_fit(&mut self, side: Side, events: &[(&str, &str, f32)]) -> Result<()>;
     fn to_file(&self) -> Result<ModelFile>;
     fn describe(&self) -> String;
+}
+
+/// The users × items matrix of `events` (user, item, value), a repeated
+/// pair keeping its last value.
+fn seen_matrix(n_users: usize, n_items: usize, mut events: Vec<(u32, u32, f32)>) -> CsrHost {
+    // Stable sort: the last of equal pairs is the latest.
+    events.sort_by_key(|&(u, i, _)| (u, i));
+    let mut last: Vec<(u32, u32, f32)> = Vec::with_capacity(events.len());
+    for e in events {
+        match last.last_mut() {
+            Some(l) if (l.0, l.1) == (e.0, e.1) => *l = e,
+            _ => last.push(e),
+        }
+    }
+    CsrHost::from_triplets(n_users, n_items, &last)
 }
 
 struct Served<B: Backend> {
@@ -327,17 +384,27 @@ struct Served<B: Backend> {
 impl<B: Backend> Served<B> {
     fn from_file(b: B, file: ModelFile) -> Result<Self> {
         let model = registry::load(&b, &file)?;
+        let (nu, ni) = (file.user_ids.len(), file.item_ids.len());
         let seen = match file.info.get("seen") {
             Some(v) => {
-                let pairs: Vec<(u32, u32)> = serde_json::from_value(v.clone())
+                // [user, item] pairs (value 1), or [user, item, value] triples.
+                let rows: Vec<Vec<f64>> = serde_json::from_value(v.clone())
                     .map_err(|e| Error::Invalid(format!("model file's seen items: {e}")))?;
-                let (nu, ni) = (file.user_ids.len(), file.item_ids.len());
-                if pairs.iter().any(|&(u, i)| u as usize >= nu || i as usize >= ni) {
-                    return Err(Error::Invalid("model file's seen items point outside its id maps".into()));
+                let mut events = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let (u, i, value) = match r[..] {
+                        [u, i] => (u, i, 1.0),
+                        [u, i, value] => (u, i, value),
+                        _ => return Err(Error::Invalid("model file's seen items: not [user, item(, value)]".into())),
+                    };
+                    if !(u >= 0.0 && (u as usize) < nu && i >= 0.0 && (i as usize) < ni && value.is_finite()) {
+                        return Err(Error::Invalid("model file's seen items point outside its id maps".into()));
+                    }
+                    events.push((u as u32, i as u32, value as f32));
                 }
-                CsrHost::from_triplets(nu, ni, &pairs.iter().map(|&(u, i)| (u, i, 1.0)).collect::<Vec<_>>())
+                seen_matrix(nu, ni, events)
             }
-            None => CsrHost::from_triplets(file.user_ids.len(), file.item_ids.len(), &[]),
+            None => CsrHost::from_triplets(nu, ni, &[]),
         };
         Ok(Self { b, model, seen, user_ids: file.user_ids, item_ids: file.item_ids })
     }
@@ -374,14 +441,20 @@ impl<B: Backend> Engine for Served<B> {
             .collect())
     }
 
-    fn recommend_for_history(&self, history: &[&str], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>> {
+    fn recommend_for_history(
+        &self,
+        history: &[&str],
+        ratings: Option<&[f32]>,
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<(String, f32)>> {
         let mut items = Vec::with_capacity(history.len());
         for i in history {
-            items.push(self.item_ids.get(i).ok_or_else(|| Error::Invalid(format!("unknown item {i:?}")))?);
+            items.push(self.item(i)?);
         }
         let filter = filter.indices(&self.item_ids)?;
-        let top =
-            crate::eval::top_k_for_history(&self.b, self.model.as_ref(), &items, &filter, self.item_ids.len(), k)?;
+        let n = self.item_ids.len();
+        let top = crate::eval::top_k_for_history(&self.b, self.model.as_ref(), &items, ratings, &filter, n, k)?;
         Ok(top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
     }
 
@@ -399,9 +472,83 @@ impl<B: Backend> Engine for Served<B> {
         Ok(self.named(crate::eval::explain(&self.b, self.model.as_ref(), history, i, self.item_ids.len(), k)?))
     }
 
+    fn partial_fit(&mut self, side: Side, events: &[(&str, &str, f32)]) -> Result<()> {
+        let kind = self.model.kind();
+        if self.model.refit().is_none() {
+            return Err(Error::Invalid(format!(
+                "{kind} has no per-user and per-item rows to refresh (bpr, mf and neumf do); retrain it, or use recommend_for_history"
+            )));
+        }
+        if let Some((u, i, v)) = events.iter().find(|e| !e.2.is_finite()) {
+            return Err(Error::Invalid(format!("the event ({u:?}, {i:?}) has a value that is not finite ({v})")));
+        }
+        // New ids go to copies of the maps, kept only if the refit succeeds.
+        let (mut users, mut items) = (self.user_ids.clone(), self.item_ids.clone());
+        let mut new = Vec::with_capacity(events.len());
+        for &(u, i, v) in events {
+            let (u, i) = match side {
+                Side::Users => (
+                    users.intern(u),
+                    items
+                        .get(i)
+                        .ok_or_else(|| Error::Invalid(format!("unknown item {i:?} (add it with partial_fit_items)")))?,
+                ),
+                Side::Items => (
+                    users
+                        .get(u)
+                        .ok_or_else(|| Error::Invalid(format!("unknown user {u:?} (add it with partial_fit_users)")))?,
+                    items.intern(i),
+                ),
+            };
+            new.push((u, i, v));
+        }
+        let s = &self.seen;
+        let old = (0..s.rows).flat_map(|u| {
+            (s.row_ptr[u] as usize..s.row_ptr[u + 1] as usize).map(move |k| (u as u32, s.col_idx[k], s.vals[k]))
+        });
+        let mut named: Vec<u32> = new.iter().map(|&(u, i, _)| if side == Side::Users { u } else { i }).collect();
+        let seen = seen_matrix(users.len(), items.len(), old.chain(new).collect());
+        named.sort_unstable();
+        named.dedup();
+        // Each named row's interactions, all of them, in the other side's indices.
+        let lists: Vec<(u32, Vec<(u32, f32)>)> = match side {
+            Side::Users => named
+                .iter()
+                .map(|&u| {
+                    let r = seen.row_ptr[u as usize] as usize..seen.row_ptr[u as usize + 1] as usize;
+                    (u, r.map(|k| (seen.col_idx[k], seen.vals[k])).collect())
+                })
+                .collect(),
+            Side::Items => {
+                let mut by_item: Vec<Vec<(u32, f32)>> = vec![Vec::new(); named.len()];
+                for u in 0..seen.rows {
+                    for k in seen.row_ptr[u] as usize..seen.row_ptr[u + 1] as usize {
+                        if let Ok(at) = named.binary_search(&seen.col_idx[k]) {
+                            by_item[at].push((u as u32, seen.vals[k]));
+                        }
+                    }
+                }
+                named.iter().copied().zip(by_item).collect()
+            }
+        };
+        let refit = self.model.refit_mut().expect("checked above");
+        let cfg = refit.defaults();
+        partial_fit(&self.b, refit, side, &lists, &cfg)?;
+        // The other side grows too when its map did (never here: its ids must be known).
+        (self.user_ids, self.item_ids, self.seen) = (users, items, seen);
+        Ok(())
+    }
+
     fn to_file(&self) -> Result<ModelFile> {
-        let seen: Vec<(u32, u32)> =
-            (0..self.seen.rows).flat_map(|u| self.seen.row(u).iter().map(move |&i| (u as u32, i))).collect();
+        let s = &self.seen;
+        let valued = s.vals.iter().any(|&v| v != 1.0);
+        let seen: Vec<serde_json::Value> = (0..s.rows)
+            .flat_map(|u| (s.row_ptr[u] as usize..s.row_ptr[u + 1] as usize).map(move |k| (u, k)))
+            .map(|(u, k)| match valued {
+                true => serde_json::json!([u, s.col_idx[k], s.vals[k]]),
+                false => serde_json::json!([u, s.col_idx[k]]),
+            })
+            .collect();
         let info = serde_json::json!({ "seen": seen, "source": "gpurec::api" });
         registry::to_file(&self.b, self.model.as_ref(), info, &self.user_ids, &self.item_ids)
     }

@@ -28,6 +28,8 @@ enum Command {
     Similar(cli::serve::SimilarArgs),
     /// Evaluate a saved model on the test part of its data.
     Eval(cli::serve::EvalArgs),
+    /// Refit a saved embedding model's users (or items) to new interactions, adding new ones, without retraining.
+    Update(cli::serve::UpdateArgs),
     /// Time training epochs and full-ranking evaluation per model on each backend, with work counts.
     Bench(cli::bench::BenchArgs),
 }
@@ -58,6 +60,7 @@ fn main() {
         Some(Command::Recommend(a)) => cli::serve::recommend(&a),
         Some(Command::Eval(a)) => cli::serve::eval(&a),
         Some(Command::Similar(a)) => cli::serve::similar(&a),
+        Some(Command::Update(a)) => cli::serve::update(&a),
         Some(Command::Bench(a)) => cli::bench::bench(&a),
         None => cli::train::train(&cli::train::TrainArgs::default()),
     };

@@ -400,13 +400,35 @@ fn a_next_item_model_trains_on_leave_one_out_and_serves_a_given_history() {
     let (ok, _, err) = gpurec(&["recommend", "--model", model, "--history", "no-such-item"]);
     assert!(!ok && err.contains("\"no-such-item\" is not in the model"), "{err}");
 
-    // A model that scores only its training users says so.
+    // An embedding model folds the history in; biased MF takes ratings (ITEM:RATING).
     let bpr = dir.path().join("bpr.gpurec");
     let bpr = bpr.to_str().unwrap();
     let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--epochs", "1", "-o", bpr]);
     assert!(ok, "{err}");
-    let (ok, _, err) = gpurec(&["recommend", "--model", bpr, "--history", &history]);
-    assert!(!ok && err.contains("bpr scores only the users it was trained on"), "{err}");
+    let (ok, out, err) = gpurec(&["recommend", "--model", bpr, "--history", &history, "-k", "4", "--json"]);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r[0]["items"].as_array().unwrap().len(), 4, "{out}");
+    let mf = dir.path().join("mf.gpurec");
+    let mf = mf.to_str().unwrap();
+    let (ok, _, err) = gpurec(&["train", "--model", "mf", "--device", "cpu", "--epochs", "1", "-o", mf]);
+    assert!(ok, "{err}");
+    let rated: Vec<String> = first_items[..3].iter().map(|i| format!("{i}:5")).collect();
+    let (ok, _, err) = gpurec(&["recommend", "--model", mf, "--history", &rated.join(","), "-k", "4"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = gpurec(&["recommend", "--model", mf, "--history", &history]);
+    assert!(!ok && err.contains("mf fits ratings"), "{err}");
+    let half = format!("{},{}", rated[0], first_items[1]);
+    let (ok, _, err) = gpurec(&["recommend", "--model", mf, "--history", &half]);
+    assert!(!ok && err.contains("rates 1 of its 2 items"), "{err}");
+
+    // A model that scores only its training users says so.
+    let gcn = dir.path().join("lightgcn.gpurec");
+    let gcn = gcn.to_str().unwrap();
+    let (ok, _, err) = gpurec(&["train", "--model", "lightgcn", "--device", "cpu", "--epochs", "1", "-o", gcn]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = gpurec(&["recommend", "--model", gcn, "--history", &history]);
+    assert!(!ok && err.contains("lightgcn scores only the users it was trained on"), "{err}");
 }
 
 #[test]
@@ -549,4 +571,57 @@ fn gpurec_threads_sets_the_cpu_pool_and_a_bad_value_is_refused() {
     assert_eq!(metrics(&one), metrics(&three), "the same numbers on 1 and 3 threads");
     let (ok, _, err) = run("zero");
     assert!(!ok && err.contains("GPUREC_THREADS") && err.contains("zero"), "{err}");
+}
+
+/// The items `gpurec recommend --json` gives `user`.
+fn recommended_to(model: &str, user: &str) -> Vec<String> {
+    let (ok, out, err) =
+        gpurec(&["recommend", "--model", model, "--user", user, "-k", "10", "--device", "cpu", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v[0]["items"].as_array().unwrap().iter().map(|i| i["item"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn update_adds_a_new_user_and_a_new_item_to_a_saved_model_without_retraining() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bpr.gpurec");
+    let model = model.to_str().unwrap();
+    let (ok, _, err) = gpurec(&["train", "--device", "cpu", "--epochs", "5", "-o", model]);
+    assert!(ok, "{err}");
+    // A newcomer with u3's first five recommendations as their history.
+    let liked = recommended_to(model, "u3")[..5].to_vec();
+    let events = dir.path().join("events.tsv");
+    let lines: String = liked.iter().map(|i| format!("newcomer\t{i}\t1\t0\n")).collect();
+    std::fs::write(&events, lines).unwrap();
+    let updated = dir.path().join("updated.gpurec");
+    let updated = updated.to_str().unwrap();
+    let args = ["update", "--model", model, "--events", events.to_str().unwrap(), "-o", updated, "--device", "cpu"];
+    let (ok, out, err) = gpurec(&args);
+    assert!(ok, "{err}");
+    assert!(out.contains("1 users refitted from 5 events (1 new)"), "{out}");
+    let got = recommended_to(updated, "newcomer");
+    assert_eq!(got.len(), 10);
+    assert!(got.iter().all(|i| !liked.contains(i)), "the newcomer's own items come back: {got:?}");
+    let (ok, _, err) = gpurec(&["recommend", "--model", model, "--user", "newcomer"]);
+    assert!(!ok && err.contains("\"newcomer\" is not in the model"), "the original file is unchanged: {err}");
+
+    // A new item taken by u3 and u7: then similar to what they like, and not recommended back to them.
+    std::fs::write(&events, "u3\tbrand-new\t1\t0\nu7\tbrand-new\t1\t0\n").unwrap();
+    let (ok, out, err) =
+        gpurec(&["update", "--model", updated, "--events", events.to_str().unwrap(), "--items", "--device", "cpu"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("1 items refitted from 2 events (1 new)"), "{out}");
+    assert!(!recommended_to(updated, "u3").contains(&"brand-new".to_string()));
+    let (ok, out, err) = gpurec(&["similar", "--model", updated, "--item", "brand-new", "-k", "3", "--device", "cpu"]);
+    assert!(ok && !out.is_empty(), "{err}");
+    // Refused: an unknown item for a user update, a model without rows to refit.
+    std::fs::write(&events, "u3\tno-such-item\t1\t0\n").unwrap();
+    let (ok, _, err) = gpurec(&["update", "--model", updated, "--events", events.to_str().unwrap(), "--device", "cpu"]);
+    assert!(!ok && err.contains("item \"no-such-item\" is not in the model"), "{err}");
+    let ease = dir.path().join("ease.gpurec");
+    let (ok, _, err) = gpurec(&["train", "--model", "ease", "--device", "cpu", "-o", ease.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = gpurec(&["update", "--model", ease.to_str().unwrap(), "--events", events.to_str().unwrap()]);
+    assert!(!ok && err.contains("ease has no per-user"), "{err}");
 }

@@ -28,8 +28,10 @@ pub struct RecommendArgs {
     #[arg(long = "user", required_unless_present = "history", conflicts_with = "history")]
     users: Vec<String>,
     /// Recommend what follows these items (original ids, oldest first, comma-separated), for a
-    /// user the model need not know, without retraining (next-item models, the autoencoders but I-AutoRec, EASE, ItemKNN, pop).
-    #[arg(long, value_delimiter = ',', value_name = "ITEM,ITEM,...")]
+    /// user the model need not know, without retraining: every model but I-AutoRec and the graph
+    /// models. The embedding models (bpr, mf, neumf) fold the history in by fitting a new user row
+    /// against their fixed items; biased MF fits ratings, given as ITEM:RATING.
+    #[arg(long, value_delimiter = ',', value_name = "ITEM[:RATING],...")]
     history: Vec<String>,
     /// How many items per user (at most 128: the device top-K keeps each row's sorted list in private memory, one thread per row).
     #[arg(short, default_value_t = 10)]
@@ -126,10 +128,40 @@ pub fn similar(args: &SimilarArgs) -> Result<()> {
     backend.run(Job::Similar(args))
 }
 
+pub fn update(args: &UpdateArgs) -> Result<()> {
+    let (backend, _) = args.device.device().choose()?;
+    backend.run(Job::Update(args))
+}
+
+/// `gpurec update`.
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// A model file of an embedding model (bpr, mf, neumf).
+    #[arg(long)]
+    model: PathBuf,
+    /// New interactions, in any format `--data` reads (user, item[, rating[, timestamp]]).
+    #[arg(long)]
+    events: String,
+    /// Refit the events' items (adding new ones) against the fixed users, instead of their users
+    /// (adding new ones) against the fixed items.
+    #[arg(long)]
+    items: bool,
+    /// The data the model was trained on (default: what its file records).
+    #[arg(long)]
+    data: Option<String>,
+    /// Where to write the updated model (default: over --model; written atomically either way).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Where to run.
+    #[arg(long, value_enum, env = "GPUREC_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+}
+
 enum Job<'a> {
     Recommend(&'a RecommendArgs),
     Eval(&'a EvalArgs),
     Similar(&'a SimilarArgs),
+    Update(&'a UpdateArgs),
 }
 
 impl OnBackend for Job<'_> {
@@ -140,8 +172,121 @@ impl OnBackend for Job<'_> {
             Job::Recommend(a) => recommend_on(b, a),
             Job::Eval(a) => eval_on(b, a),
             Job::Similar(a) => similar_on(b, a),
+            Job::Update(a) => update_on(b, a),
         }
     }
+}
+
+/// Interactions a model file holds beyond its recorded training data
+/// (`info.seen`: `[user, item]` or `[user, item, value]` in its indices),
+/// as written by `gpurec update` and the API; an error for a malformed list.
+fn extra_seen(file: &ModelFile) -> Result<Vec<(u32, u32, f32)>> {
+    let Some(v) = file.info.get("seen") else { return Ok(Vec::new()) };
+    let rows: Vec<Vec<f64>> = serde_json::from_value(v.clone()).context("the model file's seen items")?;
+    let (nu, ni) = (file.user_ids.len() as f64, file.item_ids.len() as f64);
+    rows.iter()
+        .map(|r| match r[..] {
+            [u, i] | [u, i, _] if !(0.0..nu).contains(&u) || !(0.0..ni).contains(&i) => {
+                bail!("the model file's seen items point outside its id maps")
+            }
+            [u, i] => Ok((u as u32, i as u32, 1.0)),
+            [u, i, v] => Ok((u as u32, i as u32, v as f32)),
+            _ => bail!("the model file's seen items are not [user, item(, value)]"),
+        })
+        .collect()
+}
+
+/// `gpurec update`: the users (or items) of the events refitted to all
+/// their interactions, with the other side fixed, new ones added.
+fn update_on<B: Backend>(b: &B, args: &UpdateArgs) -> Result<()> {
+    use gpurec::models::refit::{partial_fit, Side};
+    let (mut file, mut model) = load_model(b, &args.model)?;
+    if model.refit().is_none() {
+        bail!("{} has no per-user and per-item rows to refresh (bpr, mf and neumf do); retrain it", model.kind());
+    }
+    let side = if args.items { Side::Items } else { Side::Users };
+    let events = gpurec::data::spec::load(&args.events)?.data;
+    if events.is_empty() {
+        bail!("{}: no interactions", args.events);
+    }
+    let (data, _, _) = input::for_model(&file, args.data.as_deref())?;
+    // What the model has: its training data (in its own indices, where it knows both ids) and earlier updates.
+    let mut all: Vec<(u32, u32, f32)> = (0..data.len())
+        .filter_map(|r| {
+            let u = file.user_ids.get(data.user_ids.id(data.users[r]))?;
+            Some((u, file.item_ids.get(data.item_ids.id(data.items[r]))?, data.ratings[r]))
+        })
+        .collect();
+    let mut seen = extra_seen(&file)?;
+    all.extend_from_slice(&seen);
+    let (mut named, mut new_rows) = (Vec::new(), 0);
+    for r in 0..events.len() {
+        let (uid, iid) = (events.user_ids.id(events.users[r]), events.item_ids.id(events.items[r]));
+        let (before_u, before_i) = (file.user_ids.len(), file.item_ids.len());
+        let (u, i) = match side {
+            Side::Users => {
+                let Some(i) = file.item_ids.get(iid) else {
+                    bail!("{}: item {iid:?} is not in the model (add new items with --items first)", args.events)
+                };
+                (file.user_ids.intern(uid), i)
+            }
+            Side::Items => {
+                let Some(u) = file.user_ids.get(uid) else {
+                    bail!("{}: user {uid:?} is not in the model (add new users without --items first)", args.events)
+                };
+                (u, file.item_ids.intern(iid))
+            }
+        };
+        new_rows += file.user_ids.len() - before_u + file.item_ids.len() - before_i;
+        named.push(if side == Side::Users { u } else { i });
+        seen.push((u, i, events.ratings[r]));
+        all.push((u, i, events.ratings[r]));
+    }
+    named.sort_unstable();
+    named.dedup();
+    // Each named row's interactions, all of them, a repeated pair keeping its latest value.
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); named.len()];
+    let mut value = std::collections::HashMap::new();
+    for &(u, i, v) in &all {
+        let row = if side == Side::Users { u } else { i };
+        if let Ok(at) = named.binary_search(&row) {
+            let partner = if side == Side::Users { i } else { u };
+            if value.insert((u, i), v).is_none() {
+                lists[at].push(partner);
+            }
+        }
+    }
+    let lists: Vec<(u32, Vec<(u32, f32)>)> = named
+        .iter()
+        .zip(lists)
+        .map(|(&row, l)| {
+            let key = |p: u32| if side == Side::Users { (row, p) } else { (p, row) };
+            (row, l.into_iter().map(|p| (p, value[&key(p)])).collect())
+        })
+        .collect();
+    let refit = model.refit_mut().expect("checked above");
+    let cfg = refit.defaults();
+    let t = Instant::now();
+    partial_fit(b, refit, side, &lists, &cfg)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let seen: Vec<serde_json::Value> = seen.iter().map(|&(u, i, v)| serde_json::json!([u, i, v])).collect();
+    let mut info = file.info.clone();
+    info["seen"] = serde_json::Value::Array(seen);
+    let out = args.output.clone().unwrap_or_else(|| args.model.clone());
+    let updated = registry::to_file(b, model.as_ref(), info, &file.user_ids, &file.item_ids)?;
+    updated.save(&out)?;
+    println!(
+        "{}: {} {} refitted from {} events ({new_rows} new) in {seconds:.2} s, {} steps at lr {} on {}; wrote {}",
+        model.kind(),
+        named.len(),
+        side.name(),
+        events.len(),
+        cfg.steps,
+        cfg.lr,
+        b.describe(),
+        out.display()
+    );
+    Ok(())
 }
 
 /// A model file and its model on `b`.
@@ -226,16 +371,40 @@ fn similar_on<B: Backend>(b: &B, args: &SimilarArgs) -> Result<()> {
     print_recommendations("item", &out, args.json)
 }
 
+/// `--history`'s items in the model's indices, and their ratings when every
+/// entry has one (`ITEM:RATING`); an error names an unknown item, a bad
+/// rating, or a history that rates only some of its items.
+fn history_items(file: &ModelFile, history: &[String]) -> Result<(Vec<u32>, Option<Vec<f32>>)> {
+    let (mut items, mut ratings) = (Vec::with_capacity(history.len()), Vec::new());
+    for entry in history {
+        let (id, rating) = match entry.rsplit_once(':') {
+            Some((id, r)) if file.item_ids.get(entry).is_none() => {
+                let r: f32 = r.trim().parse().with_context(|| format!("--history {entry:?}: {r:?} is not a rating"))?;
+                if !r.is_finite() {
+                    bail!("--history {entry:?}: the rating is not finite");
+                }
+                (id, Some(r))
+            }
+            _ => (entry.as_str(), None),
+        };
+        items.push(file.item_ids.get(id).ok_or_else(|| anyhow::anyhow!("item {id:?} is not in the model"))?);
+        ratings.extend(rating);
+    }
+    match ratings.len() {
+        0 => Ok((items, None)),
+        n if n == items.len() => Ok((items, Some(ratings))),
+        n => bail!("--history rates {n} of its {} items: give every item a rating (ITEM:RATING) or none", items.len()),
+    }
+}
+
 fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
     let (file, model) = load_model(b, &args.model)?;
     let n_items = file.item_ids.len();
     let filter = item_filter(&file, &args.lists, args.include_seen)?;
     if !args.history.is_empty() {
-        let mut items = Vec::with_capacity(args.history.len());
-        for id in &args.history {
-            items.push(file.item_ids.get(id).ok_or_else(|| anyhow::anyhow!("item {id:?} is not in the model"))?);
-        }
-        let top = gpurec::eval::top_k_for_history(b, model.as_ref(), &items, &filter, n_items, args.k)?;
+        let (items, ratings) = history_items(&file, &args.history)?;
+        let top =
+            gpurec::eval::top_k_for_history(b, model.as_ref(), &items, ratings.as_deref(), &filter, n_items, args.k)?;
         let top = with_reasons(b, model.as_ref(), &file, &items, top, args.explain)?;
         return print_recommendations("history", &[(args.history.join(","), top)], args.json);
     }
@@ -254,6 +423,12 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
                     seen.push((row as u32, i, 1.0));
                 }
             }
+        }
+    }
+    // And what the file holds beyond its training data (`gpurec update`'s events).
+    for (u, i, _) in extra_seen(&file)? {
+        if let Some(row) = users.iter().position(|&x| x == u) {
+            seen.push((row as u32, i, 1.0));
         }
     }
     let tops = gpurec::eval::top_k_filtered(b, model.as_ref(), &users, &seen, &filter, n_items, args.k)?;

@@ -132,31 +132,66 @@ fn masked_top_k<B: Backend>(b: &B, scores: &B::Tensor, mask: &CsrHost, k: usize)
 
 /// The `k` best items (index, score) to follow `history` (item indices,
 /// oldest first), best first, never one of the history's items (unless the
-/// filter includes seen items) and as `filter` allows, from a model that
-/// scores a given history ([`crate::models::Model::score_histories`]); an
-/// error naming the model for one that does not.
+/// filter includes seen items) and as `filter` allows. Models that read a
+/// user's items score the history by construction
+/// ([`crate::models::Model::score_histories`]); the embedding models fold it
+/// in, fitting a fresh user row against their fixed items
+/// ([`crate::models::refit::fold_in`]), with `ratings` (one per item) as the
+/// values a rating model fits; the other models ignore them. An error names
+/// a model that can do neither, and a rating model given no ratings.
 pub fn top_k_for_history<B: Backend>(
     b: &B,
     model: &(impl crate::models::Model<B> + ?Sized),
     history: &[u32],
+    ratings: Option<&[f32]>,
     filter: &ItemFilter,
     n_items: usize,
     k: usize,
 ) -> Result<Vec<(u32, f32)>> {
     check_k(k)?;
-    if let Some(&bad) = history.iter().find(|&&i| i as usize >= n_items) {
-        return Err(crate::Error::Invalid(format!("item {bad} is outside the model's {n_items} items")));
-    }
-    let seqs = crate::data::sequence::Sequences::from_lists(&[history.to_vec()]);
-    let scores = model.score_histories(b, &seqs).ok_or_else(|| {
-        crate::Error::Invalid(format!(
-            "{} scores only the users it was trained on; it cannot take a history (next-item models, multdae, multvae, cdae, ease, itemknn and pop can)",
-            model.kind()
-        ))
-    })??;
+    let scores = score_history(b, model, history, ratings, n_items)?;
     let seen: Vec<(u32, u32, f32)> = history.iter().map(|&i| (0, i, 1.0)).collect();
     let mask = filter.mask(1, n_items, &seen)?;
     Ok(masked_top_k(b, &scores, &mask, k)?.remove(0))
+}
+
+/// Every item's score `[1, n_items]` after `history`, as [`top_k_for_history`] ranks them.
+pub fn score_history<B: Backend>(
+    b: &B,
+    model: &(impl crate::models::Model<B> + ?Sized),
+    history: &[u32],
+    ratings: Option<&[f32]>,
+    n_items: usize,
+) -> Result<B::Tensor> {
+    use crate::models::refit::fold_in;
+    if let Some(&bad) = history.iter().find(|&&i| i as usize >= n_items) {
+        return Err(crate::Error::Invalid(format!("item {bad} is outside the model's {n_items} items")));
+    }
+    if let Some(r) = ratings.filter(|r| r.len() != history.len()) {
+        return Err(crate::Error::Invalid(format!("{} ratings for a history of {} items", r.len(), history.len())));
+    }
+    let seqs = crate::data::sequence::Sequences::from_lists(&[history.to_vec()]);
+    if let Some(scores) = model.score_histories(b, &seqs) {
+        return scores;
+    }
+    let Some(refit) = model.refit() else {
+        return Err(crate::Error::Invalid(format!(
+            "{} scores only the users it was trained on; it cannot take a history (next-item models, multdae, multvae, cdae, ease, itemknn, pop and the embedding models bpr, mf and neumf can)",
+            model.kind()
+        )));
+    };
+    let values: Vec<f32> = match ratings {
+        Some(r) => r.to_vec(),
+        None if refit.needs_values() => {
+            return Err(crate::Error::Invalid(format!(
+                "{} fits ratings: give each history item's rating (item:rating on the command line)",
+                model.kind()
+            )))
+        }
+        None => vec![1.0; history.len()],
+    };
+    let list: Vec<(u32, f32)> = history.iter().copied().zip(values).collect();
+    fold_in(b, refit, &[list], &refit.defaults())
 }
 
 /// The `k` items most similar to each of `items` (index, similarity), best

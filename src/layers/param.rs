@@ -66,6 +66,15 @@ impl<B: Backend> Param<B> {
         b.adam(&mut self.value, grad, &mut self.m, &mut self.v, &opt.cfg, opt.step);
     }
 
+    /// Grows a `[r, d]` table to `count` rows (zero rows with zero moments)
+    /// and sets rows `idx` to the rows of `values` (their moments kept).
+    pub fn put_rows(&mut self, b: &B, count: usize, idx: &[u32], values: &B::Tensor) -> Result<()> {
+        self.value = crate::models::refit::put(b, &self.value, count, idx, values)?;
+        self.m = crate::models::refit::grow(b, &self.m, count);
+        self.v = crate::models::refit::grow(b, &self.v, count);
+        Ok(())
+    }
+
     /// Lazy Adam on the listed rows of a `[r, d]` table; `grad` is `[rows.len(), d]`.
     pub fn update_rows(&mut self, b: &B, rows: &B::Index, grad: &B::Tensor, opt: &Adam) {
         assert!(opt.step >= 1, "Param::update_rows before Adam::next_step");

@@ -12,6 +12,12 @@
 //!   ∂L/∂p_u = g·(q_i − q_j) + (λ/n) p_u,  ∂L/∂q_i = g·p_u + (λ/n) q_i,  ∂L/∂q_j = −g·p_u + (λ/n) q_j,
 //! where g = ∂L/∂(x̂_ui − x̂_uj) = −σ(−(x̂_ui − x̂_uj)) / n. The host uploads
 //! the triples as one index buffer and the two row groupings.
+//!
+//! Fold-in and incremental updates ([`Refit`]) fit a user's p_u to the same
+//! loss over their items with Q fixed (convex in p_u), and an item's q_i to
+//! the mirror image, −ln σ(q_i·(p_u − p_v)) over its users u with a sampled
+//! user v who never had it, with P fixed; both run the same fused kernel
+//! with the fitted rows in the user operand.
 
 use crate::backend::{AdamConfig, Backend, Shaped};
 use crate::error::{Error, Result};
@@ -20,6 +26,7 @@ use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
     download, upload, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
 };
+use crate::models::refit::{self, Refit, RefitBatch, Side};
 
 /// The BPR-MF family (`bpr`).
 pub struct Bpr;
@@ -180,5 +187,67 @@ impl<B: Backend> Model<B> for BprMf<B> {
 
     fn item_vectors(&self, _b: &B) -> Option<B::Tensor> {
         Some(self.item.clone())
+    }
+
+    fn refit(&self) -> Option<&dyn Refit<B>> {
+        Some(self)
+    }
+
+    fn refit_mut(&mut self) -> Option<&mut dyn Refit<B>> {
+        Some(self)
+    }
+}
+
+impl<B: Backend> BprMf<B> {
+    /// `side`'s table and the other side's.
+    fn tables(&self, side: Side) -> (&B::Tensor, &B::Tensor) {
+        match side {
+            Side::Users => (&self.user, &self.item),
+            Side::Items => (&self.item, &self.user),
+        }
+    }
+}
+
+impl<B: Backend> Refit<B> for BprMf<B> {
+    fn count(&self, side: Side) -> usize {
+        self.tables(side).0.dims()[0]
+    }
+
+    fn widths(&self, _side: Side) -> Vec<usize> {
+        vec![self.cfg.dim]
+    }
+
+    fn gather(&self, b: &B, side: Side, idx: &[u32]) -> Result<Vec<B::Tensor>> {
+        Ok(vec![b.gather_rows(self.tables(side).0, &b.index(idx)?)])
+    }
+
+    fn row_gradients(
+        &self,
+        b: &B,
+        side: Side,
+        rows: &[B::Tensor],
+        batch: &RefitBatch<'_, B>,
+    ) -> Result<(B::Tensor, Vec<B::Tensor>)> {
+        // The fitted rows are the kernel's user operand, the fixed side its item operand.
+        let triples: Vec<u32> = batch.rows.iter().chain(batch.partners).chain(batch.negatives).copied().collect();
+        let other = self.tables(side).1;
+        let (loss, d_rows, _) = b.bpr_triples(&rows[0], other, &b.index(&triples)?, self.cfg.reg);
+        Ok((loss, vec![b.scatter_add_rows(&d_rows, batch.groups)]))
+    }
+
+    fn score_user_rows(&self, b: &B, rows: &[B::Tensor]) -> B::Tensor {
+        b.matmul(&rows[0], &self.item, false, true, None, crate::Act::Identity)
+    }
+
+    fn write(&mut self, b: &B, side: Side, count: usize, idx: &[u32], rows: &[B::Tensor]) -> Result<()> {
+        let (table, moments) = match side {
+            Side::Users => (&mut self.user, &mut self.adam[..2]),
+            Side::Items => (&mut self.item, &mut self.adam[2..]),
+        };
+        *table = refit::put(b, table, count, idx, &rows[0])?;
+        for t in moments {
+            *t = refit::grow(b, t, count);
+        }
+        Ok(())
     }
 }

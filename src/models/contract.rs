@@ -20,6 +20,7 @@ use crate::data::sequence::{Sequences, WindowKind, WindowSpec};
 use crate::data::{Interactions, Ratings};
 use crate::error::{Error, Result};
 use crate::model_file::{ModelFile, NamedTensor};
+use crate::models::refit::Refit;
 use crate::sparse::CsrHost;
 
 /// A model that scores every item for a batch of users.
@@ -301,6 +302,16 @@ pub trait Model<B: Backend>: Scorer<B> {
     /// leaving the model as it is; `None` for a model that scores only the
     /// users it was trained on.
     fn score_histories(&self, _b: &B, _histories: &Sequences) -> Option<Result<B::Tensor>> {
+        None
+    }
+    /// One side's rows refitted with the other side fixed ([`Refit`]): how
+    /// the embedding models fold in a user they have never seen and take
+    /// new interactions without retraining; `None` for the others.
+    fn refit(&self) -> Option<&dyn Refit<B>> {
+        None
+    }
+    /// [`Model::refit`], to write refitted rows back.
+    fn refit_mut(&mut self) -> Option<&mut dyn Refit<B>> {
         None
     }
     /// The items' learned representation `[items, d]`, one row per item,

@@ -36,7 +36,7 @@
 //! what is known: μ + b_i for an unseen user, μ + b_u for an unseen item, μ
 //! for both.
 
-use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Csr, Indexed, Pattern};
+use crate::backend::{Act, AdamConfig, Backend, BinaryOp, Csr, Indexed, Pattern, Shaped};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
 use crate::init;
@@ -44,6 +44,7 @@ use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
     download_layout, Batch, BatchKind, Family, Info, Layout, Model, RatingModel, Schedule, Scorer, Task, TrainSet,
 };
+use crate::models::refit::{self, Refit, RefitBatch, RefitConfig, Side};
 
 /// The biased-MF family (`mf`).
 pub struct Mf;
@@ -497,6 +498,137 @@ impl<B: Backend> Model<B> for BiasedMf<B> {
     /// The item factors q_i.
     fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
         Some(b.slice_rows(&self.factors, self.n_users, self.n_items))
+    }
+
+    fn refit(&self) -> Option<&dyn Refit<B>> {
+        Some(self)
+    }
+
+    fn refit_mut(&mut self) -> Option<&mut dyn Refit<B>> {
+        Some(self)
+    }
+}
+
+impl<B: Backend> BiasedMf<B> {
+    /// The first table row of `side` and its number of rows.
+    fn span(&self, side: Side) -> (usize, usize) {
+        match side {
+            Side::Users => (0, self.n_users),
+            Side::Items => (self.n_users, self.n_items),
+        }
+    }
+
+    /// `t` (rows: users, items, then `tail` more) with `side`'s part replaced by `f(part)`.
+    fn with_part(
+        &self,
+        b: &B,
+        t: &B::Tensor,
+        side: Side,
+        tail: usize,
+        f: impl FnOnce(B::Tensor) -> Result<B::Tensor>,
+    ) -> Result<B::Tensor> {
+        let (nu, ni) = (self.n_users, self.n_items);
+        let (mut users, mut items) = (b.slice_rows(t, 0, nu), b.slice_rows(t, nu, ni));
+        match side {
+            Side::Users => users = f(users)?,
+            Side::Items => items = f(items)?,
+        }
+        let out = b.concat_rows(&users, &items);
+        Ok(if tail > 0 { b.concat_rows(&out, &b.slice_rows(t, nu + ni, tail)) } else { out })
+    }
+}
+
+/// Fold-in and incremental updates fit a user's (p_u, b_u) to their ratings
+/// with the items and μ fixed: the training objective restricted to the
+/// user, Σ_i (r̂_ui − r_ui)² + (λ n_u + λ_row) (‖p_u‖² + b_u²), a ridge
+/// regression; an item's (q_i, b_i) likewise against the fixed users.
+impl<B: Backend> Refit<B> for BiasedMf<B> {
+    fn count(&self, side: Side) -> usize {
+        self.span(side).1
+    }
+
+    fn widths(&self, _side: Side) -> Vec<usize> {
+        vec![self.cfg.dim, 1]
+    }
+
+    fn needs_values(&self) -> bool {
+        true
+    }
+
+    /// Chosen on the validation ratings of users held out of training (ML-100K).
+    fn defaults(&self) -> RefitConfig {
+        RefitConfig { steps: 50, lr: 0.05, ..Default::default() }
+    }
+
+    fn gather(&self, b: &B, side: Side, idx: &[u32]) -> Result<Vec<B::Tensor>> {
+        let at = self.span(side).0 as u32;
+        let idx = b.index(&idx.iter().map(|&r| at + r).collect::<Vec<_>>())?;
+        Ok(vec![b.gather_rows(&self.factors, &idx), b.gather_rows(&self.biases, &idx)])
+    }
+
+    fn row_gradients(
+        &self,
+        b: &B,
+        side: Side,
+        rows: &[B::Tensor],
+        batch: &RefitBatch<'_, B>,
+    ) -> Result<(B::Tensor, Vec<B::Tensor>)> {
+        let n = batch.rows.len();
+        let at = self.span(side.other()).0 as u32;
+        let own = b.index(batch.rows)?;
+        let other = b.index(&batch.partners.iter().map(|&p| at + p).collect::<Vec<_>>())?;
+        let (p, q) = (b.gather_rows(&rows[0], &own), b.gather_rows(&self.factors, &other));
+        let bu = b.reshape(&b.gather_rows(&rows[1], &own), &[n]);
+        let bi = b.reshape(&b.gather_rows(&self.biases, &other), &[n]);
+        let pred =
+            b.scale(&b.binary(BinaryOp::Add, &b.binary(BinaryOp::Add, &b.dot_rows(&p, &q), &bu), &bi), 1.0, self.mean);
+        let (loss, g) = b.mse_loss(&pred, &b.tensor(batch.values, &[n])?);
+        let g = b.reshape(&g, &[n, 1]);
+        // 2/n (λ n_r + λ_row) θ_r: every rating of a fitted row is in the batch.
+        let w: Vec<f32> =
+            batch.counts.iter().map(|&c| 2.0 / n as f32 * (self.cfg.reg * c as f32 + self.cfg.reg_row)).collect();
+        let w = b.tensor(&w, &[batch.n_rows, 1])?;
+        let penalty = |t: &B::Tensor| b.binary(BinaryOp::Mul, &w, t);
+        let gp = b.binary(
+            BinaryOp::Add,
+            &b.scatter_add_rows(&b.binary(BinaryOp::Mul, &g, &q), batch.groups),
+            &penalty(&rows[0]),
+        );
+        let gb = b.binary(BinaryOp::Add, &b.scatter_add_rows(&g, batch.groups), &penalty(&rows[1]));
+        Ok((loss, vec![gp, gb]))
+    }
+
+    fn score_user_rows(&self, b: &B, rows: &[B::Tensor]) -> B::Tensor {
+        let n = rows[0].dims()[0];
+        let q = b.slice_rows(&self.factors, self.n_users, self.n_items);
+        let bi = b.reshape(&b.slice_rows(&self.biases, self.n_users, self.n_items), &[self.n_items]);
+        let dots = b.matmul(&rows[0], &q, false, true, Some(&bi), Act::Identity);
+        b.binary(BinaryOp::Add, &dots, &b.reshape(&b.scale(&rows[1], 1.0, self.mean), &[n, 1]))
+    }
+
+    fn write(&mut self, b: &B, side: Side, count: usize, idx: &[u32], rows: &[B::Tensor]) -> Result<()> {
+        let (at, n) = self.span(side);
+        let count = count.max(n);
+        self.factors = self.with_part(b, &self.factors, side, 0, |t| refit::put(b, &t, count, idx, &rows[0]))?;
+        self.biases = self.with_part(b, &self.biases, side, 1, |t| refit::put(b, &t, count, idx, &rows[1]))?;
+        let adam: Vec<B::Tensor> = self
+            .adam
+            .iter()
+            .enumerate()
+            .map(|(k, t)| self.with_part(b, t, side, k / 2, |t| Ok(refit::grow(b, &t, count))))
+            .collect::<Result<_>>()?;
+        self.adam = adam.try_into().unwrap_or_else(|_| unreachable!("four moments"));
+        // New rows have no training ratings: no per-row penalty in later epochs.
+        let grown = count - n;
+        self.row_weight.splice(at + n..at + n, std::iter::repeat_n(0.0, grown));
+        let rows_now = self.row_weight.len();
+        self.count.resize(rows_now, 0);
+        self.next.resize(rows_now, 0);
+        match side {
+            Side::Users => self.n_users = count,
+            Side::Items => self.n_items = count,
+        }
+        Ok(())
     }
 }
 

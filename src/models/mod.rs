@@ -18,6 +18,7 @@ pub mod multvae;
 pub mod neumf;
 pub mod ngcf;
 pub mod pop;
+pub mod refit;
 pub mod registry;
 pub mod sasrec;
 

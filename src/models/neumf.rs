@@ -45,6 +45,7 @@ use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
     download_layout, upload_layout, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
 };
+use crate::models::refit::{Refit, RefitBatch, RefitConfig, Side};
 use crate::rng::derive_seed;
 
 /// The NeuMF family (`neumf`).
@@ -270,19 +271,27 @@ impl<B: Backend> NeuMf<B> {
 
 impl<B: Backend> Scorer<B> for NeuMf<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
-        let (n, items) = (users.count(), self.n_items());
-        let (e, h1) = (self.first_item.fan_in(), self.first_item.fan_out());
-        if n == 0 {
-            return b.zeros(&[0, items]);
+        if users.count() == 0 {
+            return b.zeros(&[0, self.n_items()]);
         }
+        self.score_rows(b, &b.gather_rows(&self.user_gmf.value, users), &b.gather_rows(&self.user_mlp.value, users))
+    }
+}
+
+impl<B: Backend> NeuMf<B> {
+    /// Every item's score `[n, items]` for `n` users given by their GMF rows
+    /// p `[n, mf_dim]` and MLP rows p′ `[n, mlp_dim]`.
+    fn score_rows(&self, b: &B, p: &B::Tensor, p_mlp: &B::Tensor) -> B::Tensor {
+        let (n, items) = (p.dims()[0], self.n_items());
+        let (e, h1) = (self.first_item.fan_in(), self.first_item.fan_out());
         // GMF: w_gᵀ(p_u ⊙ q_i) for all i is (p_u ⊙ w_g)·Qᵀ.
-        let pw = b.binary(BinaryOp::Mul, &b.gather_rows(&self.user_gmf.value, users), &self.out_gmf.weight.value);
+        let pw = b.binary(BinaryOp::Mul, p, &self.out_gmf.weight.value);
         let gmf = b.matmul(&pw, &self.item_gmf.value, false, true, None, Act::Identity);
         // The backend has no transpose or column concat: Aᵀ is I·Aᵀ (one small
         // matmul), and [W_i | a_u]ᵀ = [W_iᵀ; a_u] is gathered from the rows of
         // S = [W_iᵀ; a_1; …; a_n] `[e + n, h₁]`.
         let transpose = |t: &B::Tensor| b.matmul(&self.eye, t, false, true, None, Act::Identity);
-        let a = self.first_user.forward(b, &b.gather_rows(&self.user_mlp.value, users));
+        let a = self.first_user.forward(b, p_mlp);
         let s = b.concat_rows(&transpose(&self.first_item.weight.value), &a);
         let x_t = b.concat_rows(&transpose(&self.item_mlp.value), &b.full(&[1, items], 1.0));
 
@@ -420,5 +429,101 @@ impl<B: Backend> Model<B> for NeuMf<B> {
     fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
         let (q, q_mlp) = (b.transpose(&self.item_gmf.value), b.transpose(&self.item_mlp.value));
         Some(b.transpose(&b.concat_rows(&q, &q_mlp)))
+    }
+
+    fn refit(&self) -> Option<&dyn Refit<B>> {
+        Some(self)
+    }
+
+    fn refit_mut(&mut self) -> Option<&mut dyn Refit<B>> {
+        Some(self)
+    }
+}
+
+impl<B: Backend> NeuMf<B> {
+    /// `side`'s GMF and MLP tables.
+    fn side_tables(&self, side: Side) -> [&Param<B>; 2] {
+        match side {
+            Side::Users => [&self.user_gmf, &self.user_mlp],
+            Side::Items => [&self.item_gmf, &self.item_mlp],
+        }
+    }
+}
+
+/// Fold-in and incremental updates fit one side's GMF and MLP rows to the
+/// training loss (BCE of each interaction against one sampled negative)
+/// through the fixed layers, without dropout.
+impl<B: Backend> Refit<B> for NeuMf<B> {
+    fn count(&self, side: Side) -> usize {
+        self.side_tables(side)[0].dims()[0]
+    }
+
+    fn widths(&self, _side: Side) -> Vec<usize> {
+        vec![self.cfg.mf_dim, self.cfg.mlp_dim]
+    }
+
+    /// Chosen on the validation items of users held out of training (ML-100K).
+    fn defaults(&self) -> RefitConfig {
+        RefitConfig { steps: 50, lr: 0.02, ..Default::default() }
+    }
+
+    fn gather(&self, b: &B, side: Side, idx: &[u32]) -> Result<Vec<B::Tensor>> {
+        let idx = b.index(idx)?;
+        Ok(self.side_tables(side).iter().map(|t| b.gather_rows(&t.value, &idx)).collect())
+    }
+
+    fn row_gradients(
+        &self,
+        b: &B,
+        side: Side,
+        rows: &[B::Tensor],
+        batch: &RefitBatch<'_, B>,
+    ) -> Result<(B::Tensor, Vec<B::Tensor>)> {
+        let n = batch.rows.len();
+        // Rows 0..n: each fitted row against its partner (y = 1); n..2n: against its negative (y = 0).
+        let own: Vec<u32> = batch.rows.iter().chain(batch.rows).copied().collect();
+        let other: Vec<u32> = batch.partners.iter().chain(batch.negatives).copied().collect();
+        let (own_i, other_i, groups) = (b.index(&own)?, b.index(&other)?, b.row_groups(&own)?);
+        let [og, om] = self.side_tables(side.other());
+        let (fitted_g, fitted_m) = (b.gather_rows(&rows[0], &own_i), b.gather_rows(&rows[1], &own_i));
+        let (fixed_g, fixed_m) = (b.gather_rows(&og.value, &other_i), b.gather_rows(&om.value, &other_i));
+        let ((pg, qg), (pm, qm)) = match side {
+            Side::Users => ((&fitted_g, &fixed_g), (&fitted_m, &fixed_m)),
+            Side::Items => ((&fixed_g, &fitted_g), (&fixed_m, &fitted_m)),
+        };
+        let labels = b.concat_rows(&b.full(&[n, 1], 1.0), &b.zeros(&[n, 1]));
+        let mlp = Mlp { layers: self.mlp.layers.clone(), dropout: 0.0 };
+
+        let gmf = b.binary(BinaryOp::Mul, pg, qg);
+        let (a, c) = (self.first_user.forward(b, pm), self.first_item.forward(b, qm));
+        let z1 = b.activate(&b.binary(BinaryOp::Add, &a, &c), Act::Relu);
+        let (m, saved) = mlp.forward_train(b, &z1, 0);
+        let (sg, sm) = (self.out_gmf.forward(b, &gmf), self.out_mlp.forward(b, &m));
+        let (loss, dlogit) = b.bce_with_logits(&b.binary(BinaryOp::Add, &sg, &sm), &labels);
+
+        let (dgmf, _) = self.out_gmf.backward(b, &gmf, &sg, &dlogit);
+        let (dm, _) = self.out_mlp.backward(b, &m, &sm, &dlogit);
+        let (dz1, _) = mlp.backward(b, &saved, &dm);
+        let dpre = b.activate_backward(&z1, &dz1, Act::Relu);
+        let (d_gmf_row, d_mlp_row) = match side {
+            Side::Users => (b.binary(BinaryOp::Mul, &dgmf, qg), self.first_user.backward(b, pm, &a, &dpre).0),
+            Side::Items => (b.binary(BinaryOp::Mul, &dgmf, pg), self.first_item.backward(b, qm, &c, &dpre).0),
+        };
+        Ok((loss, vec![b.scatter_add_rows(&d_gmf_row, &groups), b.scatter_add_rows(&d_mlp_row, &groups)]))
+    }
+
+    fn score_user_rows(&self, b: &B, rows: &[B::Tensor]) -> B::Tensor {
+        self.score_rows(b, &rows[0], &rows[1])
+    }
+
+    fn write(&mut self, b: &B, side: Side, count: usize, idx: &[u32], rows: &[B::Tensor]) -> Result<()> {
+        let tables = match side {
+            Side::Users => [&mut self.user_gmf, &mut self.user_mlp],
+            Side::Items => [&mut self.item_gmf, &mut self.item_mlp],
+        };
+        for (t, r) in tables.into_iter().zip(rows) {
+            t.put_rows(b, count, idx, r)?;
+        }
+        Ok(())
     }
 }
