@@ -26,7 +26,7 @@ use crate::data::{IdMap, Interactions};
 pub use crate::device::Device;
 use crate::device::OnBackend;
 use crate::error::{Error, Result};
-use crate::eval::{top_k_filtered, ItemFilter};
+use crate::eval::{top_k_filtered, top_k_filtered_async, ItemFilter};
 use crate::model_file::ModelFile;
 use crate::models::contract::{Model, TrainSet};
 use crate::models::refit::{partial_fit, Side};
@@ -254,6 +254,31 @@ impl Recommender {
         self.engine.recommend(users, k, filter)
     }
 
+    /// [`Recommender::recommend_batch`] without blocking the calling thread,
+    /// for a frame loop: nothing runs until the future is first polled; that
+    /// poll records the scoring and the top-K and submits them, and the
+    /// future is ready once the device has finished, polling the device and
+    /// never waiting on it. Poll it once per frame (e.g.
+    /// `futures::FutureExt::poll_unpin` with any waker) or await it on any
+    /// executor. On the CPU backend the work is done in the first poll.
+    pub fn recommend_async<'a>(
+        &'a self,
+        users: &'a [&'a str],
+        k: usize,
+    ) -> impl std::future::Future<Output = Result<Vec<Vec<(String, f32)>>>> + 'a {
+        self.engine.recommend_async(users, k, Filter::default())
+    }
+
+    /// [`Recommender::recommend_async`] with a [`Filter`].
+    pub fn recommend_filtered_async<'a>(
+        &'a self,
+        users: &'a [&'a str],
+        k: usize,
+        filter: &Filter,
+    ) -> impl std::future::Future<Output = Result<Vec<Vec<(String, f32)>>>> + 'a {
+        self.engine.recommend_async(users, k, filter.clone())
+    }
+
     /// The `k` best items to follow `history` (original item ids, oldest
     /// first), for a user the model may never have seen, without retraining
     /// and without changing the model; the history's items are excluded.
@@ -341,9 +366,17 @@ impl Recommender {
     }
 }
 
+/// A recommendation query in model indices: the users, their seen items as
+/// mask entries (row, item, 1) and the filter.
+type Query = (Vec<u32>, Vec<(u32, u32, f32)>, ItemFilter);
+
+/// A future of ranked lists, one per user.
+type Lists<'a> = futures::future::LocalBoxFuture<'a, Result<Vec<Vec<(String, f32)>>>>;
+
 /// A recommender on one backend, type-erased behind [`Recommender`].
 trait Engine {
     fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>>;
+    fn recommend_async<'a>(&'a self, users: &'a [&'a str], k: usize, filter: Filter) -> Lists<'a>;
     fn recommend_for_history(
         &self,
         history: &[&str],
@@ -420,10 +453,10 @@ impl<B: Backend> Served<B> {
     fn named(&self, top: Vec<(u32, f32)>) -> Vec<(String, f32)> {
         top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect()
     }
-}
 
-impl<B: Backend> Engine for Served<B> {
-    fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>> {
+    /// `users`' indices, their seen items as mask entries (row, item), and
+    /// `filter` in item indices; an error naming an unknown id.
+    fn query(&self, users: &[&str], filter: &Filter) -> Result<Query> {
         let mut idx = Vec::with_capacity(users.len());
         for u in users {
             idx.push(self.user_ids.get(u).ok_or_else(|| Error::Invalid(format!("unknown user {u:?}")))?);
@@ -433,12 +466,24 @@ impl<B: Backend> Engine for Served<B> {
             .enumerate()
             .flat_map(|(r, &u)| self.seen.row(u as usize).iter().map(move |&i| (r as u32, i, 1.0)))
             .collect();
-        let filter = filter.indices(&self.item_ids)?;
+        Ok((idx, seen, filter.indices(&self.item_ids)?))
+    }
+}
+
+impl<B: Backend> Engine for Served<B> {
+    fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>> {
+        let (idx, seen, filter) = self.query(users, filter)?;
         let tops = top_k_filtered(&self.b, self.model.as_ref(), &idx, &seen, &filter, self.item_ids.len(), k)?;
-        Ok(tops
-            .into_iter()
-            .map(|top| top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
-            .collect())
+        Ok(tops.into_iter().map(|top| self.named(top)).collect())
+    }
+
+    fn recommend_async<'a>(&'a self, users: &'a [&'a str], k: usize, filter: Filter) -> Lists<'a> {
+        Box::pin(async move {
+            let (idx, seen, filter) = self.query(users, &filter)?;
+            let n = self.item_ids.len();
+            let tops = top_k_filtered_async(&self.b, self.model.as_ref(), &idx, &seen, &filter, n, k).await?;
+            Ok(tops.into_iter().map(|top| self.named(top)).collect())
+        })
     }
 
     fn recommend_for_history(

@@ -283,6 +283,17 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn read(&self, t: &Self::Tensor) -> Result<Vec<f32>>;
     /// Reads indices back.
     fn read_index(&self, i: &Self::Index) -> Result<Vec<u32>>;
+    /// [`Backend::read`] without blocking the calling thread: the pending
+    /// work is submitted when the future is first polled, and the future is
+    /// ready once the device has finished (polling the device, never
+    /// waiting on it). The CPU backend's is ready at once.
+    fn read_async<'a>(&'a self, t: &'a Self::Tensor) -> futures::future::LocalBoxFuture<'a, Result<Vec<f32>>> {
+        Box::pin(async move { self.read(t) })
+    }
+    /// [`Backend::read_index`] without blocking, as [`Backend::read_async`].
+    fn read_index_async<'a>(&'a self, i: &'a Self::Index) -> futures::future::LocalBoxFuture<'a, Result<Vec<u32>>> {
+        Box::pin(async move { self.read_index(i) })
+    }
     /// Submits recorded work without waiting; reports errors kept since the last flush.
     fn flush(&self) -> Result<()>;
     /// An error with the sizes unless one tensor of `bytes` fits this backend

@@ -238,3 +238,44 @@ fn explanations_sum_to_the_score_of_an_item_item_model() {
         }
     }
 }
+
+/// Polls `fut` once per "frame" with a waker that does nothing, as a frame
+/// loop would, until it is ready; returns the result and the frames it took.
+fn frame_loop<T>(fut: impl std::future::Future<Output = T>) -> (T, usize) {
+    use futures::FutureExt;
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+    for frame in 1.. {
+        if let std::task::Poll::Ready(out) = fut.poll_unpin(&mut cx) {
+            return (out, frame);
+        }
+        assert!(frame < 10_000_000, "never ready");
+    }
+    unreachable!()
+}
+
+#[test]
+fn recommend_async_gives_the_blocking_lists_from_a_frame_loop_on_both_backends() {
+    use gpurec::api::Filter;
+    let data = players();
+    let rec = Recommender::builder().model(ModelKind::Bpr).dim(16).epochs(5).device(Device::Cpu).fit(&data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("players.gpurec");
+    rec.save(&path).unwrap();
+    let users = ["player-1", "player-2", "player-77"];
+    let deny = Filter::deny(&["level-30"]);
+    let mut on = vec![("cpu", rec)];
+    if let Some(gpu) = common::gpu() {
+        on.push(("gpu", Recommender::load(&path, Device::Gpu(gpu)).unwrap()));
+    }
+    for (backend, rec) in &on {
+        let want = rec.recommend_batch(&users, 5).unwrap();
+        let (got, frames) = frame_loop(rec.recommend_async(&users, 5));
+        eprintln!("{backend}: ready after {frames} frame(s)");
+        assert_eq!(got.unwrap(), want, "{backend}: async = blocking");
+        let (got, _) = frame_loop(rec.recommend_filtered_async(&users, 5, &deny));
+        assert_eq!(got.unwrap(), rec.recommend_filtered(&users, 5, &deny).unwrap(), "{backend}: with a filter");
+        let (err, _) = frame_loop(rec.recommend_async(&["nobody"], 5));
+        assert!(err.unwrap_err().to_string().contains("unknown user \"nobody\""), "{backend}");
+    }
+}

@@ -625,3 +625,44 @@ fn update_adds_a_new_user_and_a_new_item_to_a_saved_model_without_retraining() {
     let (ok, _, err) = gpurec(&["update", "--model", ease.to_str().unwrap(), "--events", events.to_str().unwrap()]);
     assert!(!ok && err.contains("ease has no per-user"), "{err}");
 }
+
+#[test]
+fn train_plots_its_curves_and_bench_writes_a_report_with_a_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("curves.svg");
+    let (ok, out, err) = gpurec(&["train", "--device", "cpu", "--epochs", "4", "--plot", svg.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("plotted"), "{out}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        drawn.starts_with("<svg") && drawn.contains("training loss") && drawn.contains("validation NDCG@10"),
+        "{drawn}"
+    );
+    // The loss (blue) and the validation metric (red): one point per epoch each.
+    let points = |color: &str| -> Vec<usize> {
+        drawn
+            .split("<polyline")
+            .filter(|p| p.contains(&format!("stroke=\"{color}\"")))
+            .map(|p| p.split("points=\"").nth(1).unwrap().split('"').next().unwrap().split_whitespace().count())
+            .collect()
+    };
+    assert_eq!((points("#0000FF"), points("#FF0000")), (vec![4], vec![4]), "{drawn}");
+    assert!(drawn.contains("kept: epoch"), "the kept epoch is marked");
+    let (ok, _, err) = gpurec(&["train", "--model", "ease", "--device", "cpu", "--plot", svg.to_str().unwrap()]);
+    assert!(!ok && err.contains("closed form"), "{err}");
+    let (ok, _, err) = gpurec(&["train", "--model", "mf", "--device", "cpu", "--plot", svg.to_str().unwrap()]);
+    assert!(!ok && err.contains("not k-fold CV"), "{err}");
+
+    let report = dir.path().join("report.md");
+    let args =
+        ["bench", "--data", "synthetic", "--model", "bpr", "--model", "ease", "--device", "cpu", "--epochs", "1"];
+    let (ok, out, err) = gpurec(&[&args[..], &["--report", report.to_str().unwrap()]].concat());
+    assert!(ok, "{err}");
+    assert!(out.contains("wrote"), "{out}");
+    let md = std::fs::read_to_string(&report).unwrap();
+    assert!(md.contains("| bpr | cpu") && md.contains("| ease | cpu") && md.contains("(fit)"), "{md}");
+    assert!(md.contains("![seconds per epoch per model and backend](report.svg)"), "{md}");
+    let chart = std::fs::read_to_string(dir.path().join("report.svg")).unwrap();
+    assert!(chart.starts_with("<svg") && chart.contains("bpr") && chart.contains("ease"), "{chart}");
+    assert!(chart.matches("<rect").count() >= 3, "a background and a bar per row: {chart}");
+}

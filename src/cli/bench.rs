@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use gpurec::data::split::per_user_ratio;
 use gpurec::data::Interactions;
@@ -43,6 +43,10 @@ pub struct BenchArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the results as a Markdown report to this file, with a chart of seconds per
+    /// epoch per model and backend next to it (the same name, .svg).
+    #[arg(long, value_name = "FILE.md")]
+    report: Option<std::path::PathBuf>,
 }
 
 #[derive(serde::Serialize)]
@@ -133,6 +137,70 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         let out = serde_json::json!({ "data": loaded.source, "rows": rows, "rating_5fold": cv_rows });
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
+    if let Some(path) = &args.report {
+        write_report(path, &format!("{}: {}", loaded.source, loaded.data.summary()), args, &rows, &cv_rows)?;
+        if !args.json {
+            println!("wrote {} and {}", path.display(), path.with_extension("svg").display());
+        }
+    }
+    Ok(())
+}
+
+/// `--report`: the rows as Markdown tables and their chart as SVG, both
+/// written atomically (a temporary file renamed over the target).
+fn write_report(path: &std::path::Path, data: &str, args: &BenchArgs, rows: &[BenchRow], cv: &[CvRow]) -> Result<()> {
+    use std::fmt::Write;
+    let chart = path.with_extension("svg");
+    let bars: Vec<(String, String, f64)> = rows
+        .iter()
+        .map(|r| {
+            let secs = if r.steps_per_epoch == 0 { r.build_seconds } else { r.seconds_per_epoch };
+            (r.model.clone(), r.device.clone(), secs)
+        })
+        .collect();
+    let tmp = chart.with_extension("svg.tmp");
+    super::plot::epoch_bars(&tmp, "seconds per epoch (closed form: to fit)", &bars)?;
+    std::fs::rename(&tmp, &chart).with_context(|| format!("writing {}", chart.display()))?;
+
+    let mut md = String::new();
+    let _ = writeln!(md, "# gpurec bench\n\ndata: {data}; epochs timed per model and backend: {}.\n", args.epochs);
+    if rows.iter().any(|r| r.software_adapter) {
+        let _ = writeln!(md, "Rows marked *software* ran on a software rasterizer: their times are not GPU figures; their counts hold on any adapter.\n");
+    }
+    let name = chart.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let _ = writeln!(md, "![seconds per epoch per model and backend]({name})\n");
+    let _ = writeln!(md, "| model | backend | s/epoch (closed form: fit) | eval s | steps/epoch | dispatches/step | submissions/step | KB up/step | eval read-backs |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    let opt = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map(f).unwrap_or_else(|| "–".into());
+    for r in rows {
+        let device = if r.software_adapter { format!("{} (*software*)", r.device) } else { r.device.clone() };
+        let secs = if r.steps_per_epoch == 0 {
+            format!("{:.3} (fit)", r.build_seconds)
+        } else {
+            format!("{:.3}", r.seconds_per_epoch)
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {device} | {secs} | {:.3} | {} | {} | {} | {} | {} |",
+            r.model,
+            r.eval_seconds,
+            r.steps_per_epoch,
+            opt(r.dispatches_per_step, &|d| format!("{d:.0}")),
+            opt(r.submissions_per_step, &|s| format!("{s:.0}")),
+            opt(r.upload_bytes_per_step, &|u| format!("{:.1}", u / 1024.0)),
+            r.eval_readbacks.map(|n| n.to_string()).unwrap_or_else(|| "–".into()),
+        );
+    }
+    if !cv.is_empty() {
+        let _ = writeln!(md, "\nSurprise's 5-fold protocol (train and test each fold):\n");
+        let _ = writeln!(md, "| model | backend | seconds | epochs per fold | mean RMSE |\n|---|---|---|---|---|");
+        for c in cv {
+            let _ = writeln!(md, "| {} | {} | {:.3} | {} | {:.4} |", c.model, c.device, c.seconds, c.epochs, c.rmse);
+        }
+    }
+    let tmp = path.with_extension("md.tmp");
+    std::fs::write(&tmp, md).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod info;
 pub mod input;
 pub mod output;
+pub mod plot;
 pub mod serve;
 pub mod train;
 

@@ -86,6 +86,10 @@ pub struct TrainArgs {
     /// Save the trained model to this file.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Draw the training loss and the validation metric per epoch to this SVG file (one training
+    /// run: not with k-fold cross-validation, nor for a closed-form model).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Keep only ratings at or above this value (implicit feedback); default: every rating counts.
     #[arg(long)]
     pub threshold: Option<f32>,
@@ -144,6 +148,7 @@ impl Default for TrainArgs {
             seed: 2024,
             json: false,
             output: None,
+            plot: None,
             threshold: None,
             min_user: 0,
             min_item: 0,
@@ -192,7 +197,17 @@ impl TrainArgs {
 
 pub fn train(args: &TrainArgs) -> Result<()> {
     // The model and its configuration are checked before any data is read.
-    registry::info(&args.model)?;
+    let info = registry::info(&args.model)?;
+    if args.plot.is_some() {
+        if info.batch == gpurec::models::BatchKind::ClosedForm {
+            anyhow::bail!("--plot: {} is fitted in closed form; it has no training curve", info.name);
+        }
+        if info.task == Task::Rating && args.split.is_none() && args.train.is_none() {
+            anyhow::bail!(
+                "--plot draws one training run: with a rating model give --split (or pre-split files), not k-fold CV"
+            );
+        }
+    }
     // The output is ours for the whole run: a second training to the same
     // file stops here rather than silently replacing this one's result.
     let _output = args.output.as_deref().map(gpurec::model_file::SaveLock::try_acquire).transpose()?;
@@ -234,6 +249,19 @@ impl OnBackend for TrainJob<'_> {
             Task::Rating => train_rating(b, family.as_ref(), &config, &fit, input, args),
         }
     }
+}
+
+/// `--plot`: the run's curves, written atomically (a temporary file renamed over the target).
+fn plot(args: &TrainArgs, info: &Info, summary: &gpurec::train::FitSummary, fit: &FitConfig) -> Result<()> {
+    let Some(path) = &args.plot else { return Ok(()) };
+    let tmp = path.with_extension("svg.tmp");
+    let title = format!("{} on {}", info.name, args.data);
+    super::plot::curves(&tmp, &title, summary, (&fit.metric.0, fit.metric.1))?;
+    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    if !args.json {
+        println!("plotted {}", path.display());
+    }
+    Ok(())
 }
 
 fn model_line(info: &Info, config: &serde_json::Value, fit: &FitConfig) -> String {
@@ -319,6 +347,7 @@ fn train_ranking<B: Backend>(
         print_table(&run.test, run.test_seconds);
     }
     print_samples(b, run.model.as_ref(), &input.data, input.names.as_deref(), args)?;
+    plot(args, info, &run.summary, fit)?;
     if let Some(path) = &args.output {
         let mut record = input.record.clone();
         if input.presplit.is_none() {
@@ -391,6 +420,7 @@ fn train_rating<B: Backend>(
             println!("test RMSE {:.4}  MAE {:.4}  over {} ratings ({secs:.2}s)", m.rmse, m.mae, m.count);
         }
         print_samples(b, model.as_ref(), data, input.names.as_deref(), args)?;
+        plot(args, info, &summary, fit)?;
         if let Some(path) = &args.output {
             let mut record = input.record.clone();
             record["rating_scale"] = serde_json::json!([lo, hi]);

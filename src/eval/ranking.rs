@@ -113,6 +113,35 @@ pub fn top_k_filtered<B: Backend>(
     masked_top_k(b, &scores, &mask, k)
 }
 
+/// [`top_k_filtered`] without blocking the calling thread: the scores and
+/// the top-K are recorded and submitted when the future is first polled, and
+/// it is ready once the device has finished ([`Backend::read_async`]), so a
+/// frame loop can poll it once per frame.
+pub async fn top_k_filtered_async<B: Backend>(
+    b: &B,
+    scorer: &(impl Scorer<B> + ?Sized),
+    users: &[u32],
+    seen: &[(u32, u32, f32)],
+    filter: &ItemFilter,
+    n_items: usize,
+    k: usize,
+) -> Result<Vec<Vec<(u32, f32)>>> {
+    check_k(k)?;
+    let mask = filter.mask(users.len(), n_items, seen)?;
+    let scores = scorer.score_users(b, &b.index(users)?);
+    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
+    let cols = b.read_index_async(&cols).await?;
+    let vals = b.read_async(&vals).await?;
+    Ok(rows_of_top_k(&cols, &vals, mask.rows, k))
+}
+
+/// The `rows` lists of a top-K read-back, padding dropped.
+fn rows_of_top_k(cols: &[u32], vals: &[f32], rows: usize, k: usize) -> Vec<Vec<(u32, f32)>> {
+    (0..rows)
+        .map(|row| (row * k..(row + 1) * k).filter(|&q| cols[q] != u32::MAX).map(|q| (cols[q], vals[q])).collect())
+        .collect()
+}
+
 /// `k` in `1..=TOPK_MAX`, or an error.
 fn check_k(k: usize) -> Result<()> {
     if k == 0 || k > crate::gpu::TOPK_MAX {
@@ -125,9 +154,7 @@ fn check_k(k: usize) -> Result<()> {
 fn masked_top_k<B: Backend>(b: &B, scores: &B::Tensor, mask: &CsrHost, k: usize) -> Result<Vec<Vec<(u32, f32)>>> {
     let (cols, vals) = b.topk_masked(scores, k, Some(&b.pattern(mask)?));
     let (cols, vals) = (b.read_index(&cols)?, b.read(&vals)?);
-    Ok((0..mask.rows)
-        .map(|row| (row * k..(row + 1) * k).filter(|&q| cols[q] != u32::MAX).map(|q| (cols[q], vals[q])).collect())
-        .collect())
+    Ok(rows_of_top_k(&cols, &vals, mask.rows, k))
 }
 
 /// The `k` best items (index, score) to follow `history` (item indices,

@@ -92,6 +92,15 @@ impl Backend for Gpu {
         let bytes = self.read_bytes(i.raw(), i.len as u64 * 4)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
+    fn read_async<'a>(&'a self, t: &'a GpuTensor) -> futures::future::LocalBoxFuture<'a, Result<Vec<f32>>> {
+        Box::pin(Gpu::read_async(self, t))
+    }
+    fn read_index_async<'a>(&'a self, i: &'a GpuIndex) -> futures::future::LocalBoxFuture<'a, Result<Vec<u32>>> {
+        Box::pin(async move {
+            let bytes = self.read_bytes_async(i.raw(), i.len as u64 * 4).await?;
+            Ok(bytemuck::pod_collect_to_vec(&bytes))
+        })
+    }
     fn flush(&self) -> Result<()> {
         Gpu::flush(self)
     }
