@@ -274,7 +274,7 @@ fn planted_hit<B: Backend>(b: &B, kind: &str, d: &Interactions) -> f64 {
     }
     let o = Overrides { dim: Some(16), set, ..Default::default() };
     let config = entry.config(&o).unwrap();
-    let fit = FitConfig { epochs: 40, batch_size: 32, patience: 0, seed: 2, ..Default::default() };
+    let fit = FitConfig { epochs: 20, batch_size: 32, patience: 0, seed: 2, ..Default::default() };
     let opts = gpurec::protocol::RankingOptions { ks: vec![1, 10], mask_seen: true };
     let run = gpurec::protocol::ranking(b, entry.as_ref(), &config, d, &split, &fit, &opts, &mut Silent).unwrap();
     run.test.get("hit", 1).unwrap()
