@@ -374,7 +374,7 @@ type Query = (Vec<u32>, Vec<(u32, u32, f32)>, ItemFilter);
 type Lists<'a> = futures::future::LocalBoxFuture<'a, Result<Vec<Vec<(String, f32)>>>>;
 
 /// A recommender on one backend, type-erased behind [`Recommender`].
-trait Engine {
+trait Engine: Send + Sync {
     fn recommend(&self, users: &[&str], k: usize, filter: &Filter) -> Result<Vec<Vec<(String, f32)>>>;
     fn recommend_async<'a>(&'a self, users: &'a [&'a str], k: usize, filter: Filter) -> Lists<'a>;
     fn recommend_for_history(

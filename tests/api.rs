@@ -279,3 +279,31 @@ fn recommend_async_gives_the_blocking_lists_from_a_frame_loop_on_both_backends()
         assert!(err.unwrap_err().to_string().contains("unknown user \"nobody\""), "{backend}");
     }
 }
+
+#[test]
+fn a_recommender_trains_on_a_background_thread_and_serves_from_another() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Recommender>();
+    let data = players();
+    // Trained off the main thread, as an app keeps its frame loop running meanwhile.
+    let training = std::thread::spawn(move || {
+        Recommender::builder().model(ModelKind::Bpr).dim(16).lr(0.02).epochs(40).device(Device::Cpu).fit(&data)
+    });
+    let rec = std::sync::Arc::new(training.join().unwrap().unwrap());
+    let here = rec.recommend("player-5", 5).unwrap();
+    let there = {
+        let rec = rec.clone();
+        std::thread::spawn(move || rec.recommend("player-5", 5).unwrap()).join().unwrap()
+    };
+    assert_eq!(here, there, "the same lists from two threads");
+    // A sequence model (its cached representations behind a lock) and a graph model too.
+    let data = players();
+    for name in ["gru4rec", "lightgcn"] {
+        let rec = std::sync::Arc::new(
+            Recommender::builder().model_name(name).dim(8).epochs(2).device(Device::Cpu).fit(&data).unwrap(),
+        );
+        let other = rec.clone();
+        let there = std::thread::spawn(move || other.recommend("player-5", 5).unwrap()).join().unwrap();
+        assert_eq!(rec.recommend("player-5", 5).unwrap(), there, "{name}");
+    }
+}

@@ -10,7 +10,7 @@ use crate::backend::Backend;
 use crate::error::Result;
 
 /// A recurrent layer over `[T, n, in]` time-major sequences with `[T, n]` padding masks.
-pub trait Recurrent<B: Backend>: Sized {
+pub trait Recurrent<B: Backend>: Sized + Send + Sync {
     /// What the forward keeps for the backward.
     type Saved;
     /// The prefix of its weights in model files ("lstm", "gru").

@@ -50,7 +50,6 @@
 //! The model file holds the weights and each user's last `window` history
 //! items (a `[users, window]` tensor of item ids, −1 for padding).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp};
@@ -62,7 +61,8 @@ use crate::layers::lstm::stack_rows;
 use crate::layers::{Adam, Linear, LinearGrads, Param};
 use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
-    download_layout, upload_layout, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+    download_layout, upload_layout, Batch, BatchKind, Cached, Family, Info, Layout, Model, Schedule, Scorer, Task,
+    TrainSet,
 };
 use crate::models::gru4rec::{history_from_tensor, history_to_tensor};
 use crate::rng::derive_seed;
@@ -183,11 +183,11 @@ pub struct Caser<B: Backend> {
     /// W_2's block for P_u.
     pub fc2_u: Linear<B>,
     history: Encoded<B>,
-    reps: RefCell<Option<B::Tensor>>,
+    reps: Cached<B::Tensor>,
     /// Per batch size n: the image rows each height's positions gather, and
     /// the grouping that sums their gradients (and the vertical
     /// convolution's) back into the n·L image rows.
-    unfold: RefCell<HashMap<usize, std::rc::Rc<Unfold<B>>>>,
+    unfold: std::sync::Mutex<HashMap<usize, std::sync::Arc<Unfold<B>>>>,
     opt: Adam,
     seed: u64,
     cfg: CaserConfig,
@@ -261,8 +261,8 @@ impl<B: Backend> Caser<B> {
             fc2_z,
             fc2_u,
             history,
-            reps: RefCell::new(None),
-            unfold: RefCell::new(HashMap::new()),
+            reps: Cached::default(),
+            unfold: std::sync::Mutex::new(HashMap::new()),
             opt,
             seed: derive_seed(seed, 7),
             cfg,
@@ -310,8 +310,8 @@ impl<B: Backend> Caser<B> {
     }
 
     /// The horizontal convolutions' shifted sums for `n` windows (built once per batch size).
-    fn unfold(&self, b: &B, n: usize) -> Result<std::rc::Rc<Unfold<B>>> {
-        if let Some(u) = self.unfold.borrow().get(&n) {
+    fn unfold(&self, b: &B, n: usize) -> Result<std::sync::Arc<Unfold<B>>> {
+        if let Some(u) = self.unfold.lock().unwrap_or_else(|e| e.into_inner()).get(&n) {
             return Ok(u.clone());
         }
         let l = self.cfg.window;
@@ -333,8 +333,8 @@ impl<B: Backend> Caser<B> {
             u.rows.push(b.index(&rows)?);
             u.positions.push(b.index(&out)?);
         }
-        let u = std::rc::Rc::new(u);
-        self.unfold.borrow_mut().insert(n, u.clone());
+        let u = std::sync::Arc::new(u);
+        self.unfold.lock().unwrap_or_else(|e| e.into_inner()).insert(n, u.clone());
         Ok(u)
     }
 
@@ -489,9 +489,7 @@ impl<B: Backend> Scorer<B> for Caser<B> {
         // failing here would have failed there first).
         let reps = self
             .reps
-            .borrow_mut()
-            .get_or_insert_with(|| self.encode(b, &self.history).expect("the history's windows are on the device"))
-            .clone();
+            .get_or_insert_with(|| self.encode(b, &self.history).expect("the history's windows are on the device"));
         b.matmul(&b.gather_rows(&reps, users), &self.item.value, false, true, None, Act::Identity)
     }
 }
@@ -548,7 +546,7 @@ impl<B: Backend> Model<B> for Caser<B> {
         let (dw, db) = (next(), next());
         self.fc2_z.update(b, &LinearGrads { dw, db: Some(db) }, opt);
         self.fc2_u.update(b, &LinearGrads { dw: next(), db: None }, opt);
-        self.reps.replace(None);
+        self.reps.clear();
         Ok(loss)
     }
 
@@ -564,7 +562,7 @@ impl<B: Backend> Model<B> for Caser<B> {
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
-        self.reps.replace(None);
+        self.reps.clear();
         let mut out = vec![&mut self.item.value, &mut self.user.value];
         out.extend(self.conv_v.parameters_mut());
         self.conv_h.iter_mut().for_each(|(w, bias)| out.extend([&mut w.value, &mut bias.value]));
@@ -599,7 +597,7 @@ impl<B: Backend> Model<B> for Caser<B> {
             )));
         }
         self.history = Self::encode_history(b, history, self.item.dims()[0], self.cfg.window, true)?;
-        self.reps.replace(None);
+        self.reps.clear();
         Ok(())
     }
 

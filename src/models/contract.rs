@@ -258,8 +258,33 @@ pub struct Info {
     pub lr_key: Option<&'static str>,
 }
 
+/// A value a model computes on first use from its weights (propagated graph
+/// embeddings, the users' sequence representations) and drops when they
+/// change. It sits behind a lock so models stay `Send + Sync`: an
+/// application can train on one thread and serve from another.
+#[derive(Debug)]
+pub struct Cached<T>(std::sync::Mutex<Option<T>>);
+
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Self(std::sync::Mutex::new(None))
+    }
+}
+
+impl<T: Clone> Cached<T> {
+    /// The value, computed by `f` if there is none.
+    pub fn get_or_insert_with(&self, f: impl FnOnce() -> T) -> T {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(f).clone()
+    }
+
+    /// Drops the value (the weights changed).
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
 /// A trained (or loaded) model on backend `B`.
-pub trait Model<B: Backend>: Scorer<B> {
+pub trait Model<B: Backend>: Scorer<B> + Send + Sync {
     /// The family name, as in model files (`kind`).
     fn kind(&self) -> &'static str;
     /// The configuration, as it is saved in model files.

@@ -61,8 +61,6 @@
 //! items (a `[users, window]` tensor of item ids, −1 for padding), so a
 //! loaded model scores without its data.
 
-use std::cell::RefCell;
-
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp};
 use crate::data::sequence::{history_windows, Sequences, WindowKind, WindowSpec, PAD};
 use crate::error::{Error, Result};
@@ -73,7 +71,8 @@ use crate::layers::recurrent::Recurrent;
 use crate::layers::{Adam, Linear, Param};
 use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
-    download_layout, upload_layout, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+    download_layout, upload_layout, Batch, BatchKind, Cached, Family, Info, Layout, Model, Schedule, Scorer, Task,
+    TrainSet,
 };
 use crate::rng::derive_seed;
 
@@ -262,7 +261,7 @@ pub struct NextItemRnn<B: Backend, C: Recurrent<B>> {
     history: Encoded<B>,
     /// The users' output vectors o `[users, d]` for the current weights and
     /// history, made on the first score after either changed.
-    reps: RefCell<Option<B::Tensor>>,
+    reps: Cached<B::Tensor>,
     opt: Adam,
     seed: u64,
     cfg: RnnConfig,
@@ -323,7 +322,7 @@ impl<B: Backend, C: Recurrent<B>> NextItemRnn<B, C> {
         let dense = Linear::new(b, h, d, Act::Identity, true, derive_seed(seed, 3))?;
         let opt = Adam::new(AdamConfig { lr: cfg.lr, ..Default::default() });
         let history = Self::encode_history(b, kind, history, items, cfg.window)?;
-        let reps = RefCell::new(None);
+        let reps = Cached::default();
         Ok(Self { item, cell, dense, history, reps, opt, seed: derive_seed(seed, 4), cfg, kind })
     }
 
@@ -492,7 +491,7 @@ impl<B: Backend, C: Recurrent<B>> NextItemRnn<B, C> {
 
 impl<B: Backend, C: Recurrent<B>> Scorer<B> for NextItemRnn<B, C> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
-        let reps = self.reps.borrow_mut().get_or_insert_with(|| self.representations(b)).clone();
+        let reps = self.reps.get_or_insert_with(|| self.representations(b));
         b.matmul(&b.gather_rows(&reps, users), &self.item.value, false, true, None, Act::Identity)
     }
 }
@@ -536,7 +535,7 @@ impl<B: Backend, C: Recurrent<B>> Model<B> for NextItemRnn<B, C> {
         self.cell.apply(b, &g[1..k], &self.opt);
         let (dw, db) = (g[k].clone(), g[k + 1].clone());
         self.dense.update(b, &crate::layers::LinearGrads { dw, db: Some(db) }, &self.opt);
-        self.reps.replace(None);
+        self.reps.clear();
         Ok(loss)
     }
 
@@ -548,7 +547,7 @@ impl<B: Backend, C: Recurrent<B>> Model<B> for NextItemRnn<B, C> {
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
-        self.reps.replace(None);
+        self.reps.clear();
         let mut out = vec![&mut self.item.value];
         out.extend(self.cell.params_mut());
         out.extend(self.dense.parameters_mut());
@@ -571,7 +570,7 @@ impl<B: Backend, C: Recurrent<B>> Model<B> for NextItemRnn<B, C> {
 
     fn set_history(&mut self, b: &B, history: &Sequences) -> Result<()> {
         self.history = Self::encode_history(b, self.kind, history, self.item.dims()[0], self.cfg.window)?;
-        self.reps.replace(None);
+        self.reps.clear();
         Ok(())
     }
 

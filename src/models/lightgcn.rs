@@ -13,14 +13,12 @@
 //! matrix: deterministic, no atomics), back through the K layers (Â is
 //! symmetric, so the backward is the same SpMM), and applies one dense Adam.
 
-use std::cell::RefCell;
-
 use crate::backend::{AdamConfig, Backend, BinaryOp, Csr, Shaped};
 use crate::error::{Error, Result};
 use crate::graph::{gather_transpose, normalized_adjacency};
 use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
-    download, upload, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+    download, upload, Batch, BatchKind, Cached, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
 };
 use crate::models::DotScorer;
 use crate::sparse::CsrHost;
@@ -112,7 +110,7 @@ pub struct LightGcn<B: Backend> {
     /// The propagated embeddings of `emb`, computed on the first
     /// [`Scorer::score_users`] after `emb` changed, so an evaluation over many
     /// user batches propagates once.
-    propagated: RefCell<Option<B::Tensor>>,
+    propagated: Cached<B::Tensor>,
     adj: Csr<B>,
     m: B::Tensor,
     v: B::Tensor,
@@ -131,7 +129,7 @@ impl<B: Backend> LightGcn<B> {
         let emb = b.tensor(&init::xavier_normal(seed, n, cfg.dim), &[n, cfg.dim])?;
         let adj = b.csr(&normalized_adjacency(train))?;
         let (m, v) = (b.zeros(&[n, cfg.dim]), b.zeros(&[n, cfg.dim]));
-        Ok(Self { emb, propagated: RefCell::new(None), adj, m, v, step: 0, users, items, cfg })
+        Ok(Self { emb, propagated: Cached::default(), adj, m, v, step: 0, users, items, cfg })
     }
 
     /// The layer-0 embeddings E⁽⁰⁾ `[users + items, dim]`, users first.
@@ -143,7 +141,7 @@ impl<B: Backend> LightGcn<B> {
     pub fn set_embeddings(&mut self, emb: B::Tensor) {
         assert_eq!(emb.dims(), self.emb.dims(), "LightGcn::set_embeddings: shape");
         self.emb = emb;
-        self.propagated.replace(None);
+        self.propagated.clear();
     }
 
     /// E = 1/(K+1) Σ Âᵏ E⁽⁰⁾ over all nodes.
@@ -211,7 +209,7 @@ impl<B: Backend> LightGcn<B> {
 
 impl<B: Backend> Scorer<B> for LightGcn<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
-        let e = self.propagated.borrow_mut().get_or_insert_with(|| self.propagate(b)).clone();
+        let e = self.propagated.get_or_insert_with(|| self.propagate(b));
         let items = b.slice_rows(&e, self.users, self.items);
         b.matmul(&b.gather_rows(&e, users), &items, false, true, None, Act::Identity)
     }
@@ -244,7 +242,7 @@ impl<B: Backend> Model<B> for LightGcn<B> {
         self.step += 1;
         let adam = AdamConfig { lr: self.cfg.lr, ..Default::default() };
         b.adam(&mut self.emb, &grad, &mut self.m, &mut self.v, &adam, self.step);
-        self.propagated.replace(None);
+        self.propagated.clear();
         Ok(loss)
     }
 
@@ -254,13 +252,13 @@ impl<B: Backend> Model<B> for LightGcn<B> {
 
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
         // The caller may change the embeddings through these.
-        self.propagated.replace(None);
+        self.propagated.clear();
         vec![&mut self.emb]
     }
 
     /// The propagated item embeddings, as scoring reads them.
     fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
-        let e = self.propagated.borrow_mut().get_or_insert_with(|| self.propagate(b)).clone();
+        let e = self.propagated.get_or_insert_with(|| self.propagate(b));
         Some(b.slice_rows(&e, self.users, self.items))
     }
 }

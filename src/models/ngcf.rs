@@ -34,8 +34,6 @@
 //! (1 + 3K). For K = 3: 2 + 39 + 5 + 3 + 5 + 57 + 4 + 10 = 125 dispatches,
 //! as the conformance test counts them on the GPU.
 
-use std::cell::RefCell;
-
 use crate::backend::{AdamConfig, Backend, BinaryOp, Csr, Shaped, UnaryOp};
 use crate::error::{Error, Result};
 use crate::graph::{gather_transpose, normalized_adjacency};
@@ -43,7 +41,7 @@ use crate::layers::graph::{NgcfGrads, NgcfLayer, NgcfSaved};
 use crate::layers::{Adam, Param};
 use crate::model_file::{ModelFile, NamedTensor};
 use crate::models::contract::{
-    download, upload, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+    download, upload, Batch, BatchKind, Cached, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
 };
 use crate::models::DotScorer;
 use crate::rng::derive_seed;
@@ -186,7 +184,7 @@ pub struct Ngcf<B: Backend> {
     edge_of_entry: B::Index,
     /// The concatenated embeddings without dropout, computed on the first
     /// [`Scorer::score_users`] after the parameters changed.
-    propagated: RefCell<Option<B::Tensor>>,
+    propagated: Cached<B::Tensor>,
     opt: Adam,
     users: usize,
     items: usize,
@@ -261,7 +259,7 @@ impl<B: Backend> Ngcf<B> {
             adj,
             edge_vals,
             edge_of_entry,
-            propagated: RefCell::new(None),
+            propagated: Cached::default(),
             opt,
             users,
             items,
@@ -388,7 +386,7 @@ impl<B: Backend> Ngcf<B> {
 
 impl<B: Backend> Scorer<B> for Ngcf<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
-        let e = self.propagated.borrow_mut().get_or_insert_with(|| self.propagate(b)).clone();
+        let e = self.propagated.get_or_insert_with(|| self.propagate(b));
         let items = b.slice_rows(&e, self.users, self.items);
         b.matmul(&b.gather_rows(&e, users), &items, false, true, None, Act::Identity)
     }
@@ -424,7 +422,7 @@ impl<B: Backend> Model<B> for Ngcf<B> {
         for (layer, g) in self.layers.iter_mut().zip(&grads.layers) {
             layer.update(b, g, &self.opt);
         }
-        self.propagated.replace(None);
+        self.propagated.clear();
         Ok(loss)
     }
 
@@ -435,13 +433,13 @@ impl<B: Backend> Model<B> for Ngcf<B> {
 
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
         // The caller may change the parameters through these.
-        self.propagated.replace(None);
+        self.propagated.clear();
         std::iter::once(&mut self.emb.value).chain(self.layers.iter_mut().flat_map(|l| l.parameters_mut())).collect()
     }
 
     /// The propagated item embeddings, as scoring reads them.
     fn item_vectors(&self, b: &B) -> Option<B::Tensor> {
-        let e = self.propagated.borrow_mut().get_or_insert_with(|| self.propagate(b)).clone();
+        let e = self.propagated.get_or_insert_with(|| self.propagate(b));
         Some(b.slice_rows(&e, self.users, self.items))
     }
 }

@@ -66,8 +66,6 @@
 //! items (a `[users, window]` tensor of item ids, −1 for padding), as
 //! GRU4Rec's does, so a loaded model scores without its data.
 
-use std::cell::RefCell;
-
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp, LayerNormStep, Reduce};
 use crate::data::sequence::{history_windows, Sequences, WindowKind, WindowSpec, PAD};
 use crate::error::{Error, Result};
@@ -77,7 +75,8 @@ use crate::layers::{Adam, Linear, Param};
 use crate::model_file::ModelFile;
 use crate::model_file::NamedTensor;
 use crate::models::contract::{
-    download_layout, upload_layout, Batch, BatchKind, Family, Info, Layout, Model, Schedule, Scorer, Task, TrainSet,
+    download_layout, upload_layout, Batch, BatchKind, Cached, Family, Info, Layout, Model, Schedule, Scorer, Task,
+    TrainSet,
 };
 use crate::models::gru4rec::{history_from_tensor, history_to_tensor};
 use crate::rng::derive_seed;
@@ -271,7 +270,7 @@ pub struct SasRec<B: Backend> {
     blocks: Vec<Block<B>>,
     history: Encoded<B>,
     /// The users' last-position outputs `[users, d]` for the current weights and history.
-    reps: RefCell<Option<B::Tensor>>,
+    reps: Cached<B::Tensor>,
     opt: Adam,
     seed: u64,
     cfg: SasRecConfig,
@@ -349,7 +348,7 @@ impl<B: Backend> SasRec<B> {
             ln0: Norm::new(b, d)?,
             blocks,
             history,
-            reps: RefCell::new(None),
+            reps: Cached::default(),
             opt,
             seed: derive_seed(seed, 3),
             cfg,
@@ -641,7 +640,7 @@ impl<B: Backend> SasRec<B> {
 
 impl<B: Backend> Scorer<B> for SasRec<B> {
     fn score_users(&self, b: &B, users: &B::Index) -> B::Tensor {
-        let reps = self.reps.borrow_mut().get_or_insert_with(|| self.encode(b, &self.history)).clone();
+        let reps = self.reps.get_or_insert_with(|| self.encode(b, &self.history));
         b.matmul(&b.gather_rows(&reps, users), &self.item.value, false, true, None, Act::Identity)
     }
 }
@@ -683,7 +682,7 @@ impl<B: Backend> Model<B> for SasRec<B> {
         for (p, g) in self.params_mut().into_iter().zip(&g) {
             p.update(b, g, &opt);
         }
-        self.reps.replace(None);
+        self.reps.clear();
         Ok(loss)
     }
 
@@ -692,7 +691,7 @@ impl<B: Backend> Model<B> for SasRec<B> {
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut B::Tensor> {
-        self.reps.replace(None);
+        self.reps.clear();
         self.params_mut().into_iter().map(|p| &mut p.value).collect()
     }
 
@@ -712,7 +711,7 @@ impl<B: Backend> Model<B> for SasRec<B> {
 
     fn set_history(&mut self, b: &B, history: &Sequences) -> Result<()> {
         self.history = Self::encode_history(b, history, self.item.dims()[0], self.cfg.window)?;
-        self.reps.replace(None);
+        self.reps.clear();
         Ok(())
     }
 
