@@ -107,10 +107,26 @@ pub fn top_k_filtered<B: Backend>(
     n_items: usize,
     k: usize,
 ) -> Result<Vec<Vec<(u32, f32)>>> {
+    let (cols, vals, rows) = record_top_k(b, scorer, users, seen, filter, n_items, k)?;
+    Ok(rows_of_top_k(&b.read_index(&cols)?, &b.read(&vals)?, rows, k))
+}
+
+/// Records the scores of `users` and their masked top-K on the device:
+/// (columns, scores, rows), not read back.
+fn record_top_k<B: Backend>(
+    b: &B,
+    scorer: &(impl Scorer<B> + ?Sized),
+    users: &[u32],
+    seen: &[(u32, u32, f32)],
+    filter: &ItemFilter,
+    n_items: usize,
+    k: usize,
+) -> Result<(B::Index, B::Tensor, usize)> {
     check_k(k)?;
     let mask = filter.mask(users.len(), n_items, seen)?;
     let scores = scorer.score_users(b, &b.index(users)?);
-    masked_top_k(b, &scores, &mask, k)
+    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
+    Ok((cols, vals, mask.rows))
 }
 
 /// [`top_k_filtered`] without blocking the calling thread: the scores and
@@ -126,13 +142,10 @@ pub async fn top_k_filtered_async<B: Backend>(
     n_items: usize,
     k: usize,
 ) -> Result<Vec<Vec<(u32, f32)>>> {
-    check_k(k)?;
-    let mask = filter.mask(users.len(), n_items, seen)?;
-    let scores = scorer.score_users(b, &b.index(users)?);
-    let (cols, vals) = b.topk_masked(&scores, k, Some(&b.pattern(&mask)?));
+    let (cols, vals, rows) = record_top_k(b, scorer, users, seen, filter, n_items, k)?;
     let cols = b.read_index_async(&cols).await?;
     let vals = b.read_async(&vals).await?;
-    Ok(rows_of_top_k(&cols, &vals, mask.rows, k))
+    Ok(rows_of_top_k(&cols, &vals, rows, k))
 }
 
 /// The `rows` lists of a top-K read-back, padding dropped.
