@@ -60,6 +60,35 @@ fn metrics_on<B: Backend>(
     (m.get("ndcg", 10).unwrap(), m.get("recall", 10).unwrap())
 }
 
+/// ML-100K's per-user 8:1:1 split, that split without the kept-out users,
+/// the kept-out users and each one's training interactions (item, rating).
+struct KeptOut {
+    data: Interactions,
+    split: Split,
+    warm: Split,
+    new: Vec<u32>,
+    histories: Vec<Vec<(u32, f32)>>,
+}
+
+/// [`KeptOut`], or `None` (with a note) when ML-100K is absent.
+fn kept_out() -> Option<KeptOut> {
+    let Some(dir) = find_ml100k() else {
+        eprintln!("ML-100K NOT FOUND (looked in $GPUREC_ML100K and ../shared/datasets/ml-100k): quality test not run");
+        return None;
+    };
+    let data = load_ml100k(&dir).unwrap();
+    let split = per_user_ratio(&data, 0.1, 0.1, 2024);
+    let warm = without_new(&data, &split);
+    let new: Vec<u32> = (0..data.n_users() as u32).filter(|&u| is_new(u)).collect();
+    let histories: Vec<Vec<(u32, f32)>> = new
+        .iter()
+        .map(|&u| {
+            split.train.iter().filter(|&&r| data.users[r] == u).map(|&r| (data.items[r], data.ratings[r])).collect()
+        })
+        .collect();
+    Some(KeptOut { data, split, warm, new, histories })
+}
+
 /// Trains `model`'s defaults on `split` with early stopping, as the quality tests do.
 fn train<B: Backend>(b: &B, model: &str, data: &Interactions, split: &Split) -> Box<dyn Model<B>> {
     let family = registry::entry::<B>(model).unwrap();
@@ -79,23 +108,9 @@ fn train<B: Backend>(b: &B, model: &str, data: &Interactions, split: &Split) -> 
 
 /// Folded-in (one per configuration), retrained and most-popular NDCG@10 of the new users.
 fn new_users_ndcg(model: &str, cfgs: &[RefitConfig]) -> Option<(Vec<f64>, f64, f64)> {
-    let Some(dir) = find_ml100k() else {
-        eprintln!("ML-100K NOT FOUND (looked in $GPUREC_ML100K and ../shared/datasets/ml-100k): quality test not run");
-        return None;
-    };
-    let data = load_ml100k(&dir).unwrap();
-    let split = per_user_ratio(&data, 0.1, 0.1, 2024);
-    let warm_split = without_new(&data, &split);
-    let new: Vec<u32> = (0..data.n_users() as u32).filter(|&u| is_new(u)).collect();
+    let KeptOut { data, split, warm: warm_split, new, histories } = kept_out()?;
     let b = Cpu;
-
     let warm = train(&b, model, &data, &warm_split);
-    let histories: Vec<Vec<(u32, f32)>> = new
-        .iter()
-        .map(|&u| {
-            split.train.iter().filter(|&&r| data.users[r] == u).map(|&r| (data.items[r], data.ratings[r])).collect()
-        })
-        .collect();
     let mut folds = Vec::new();
     for cfg in cfgs {
         let t = std::time::Instant::now();
@@ -168,21 +183,8 @@ fn rmse_on(scores: &[f32], users: &[u32], data: &Interactions, target: &[usize])
 
 /// Folded-in (one per configuration) and retrained test RMSE of the new users under biased MF.
 fn new_users_rmse(cfgs: &[RefitConfig]) -> Option<(Vec<f64>, f64)> {
-    let Some(dir) = find_ml100k() else {
-        eprintln!("ML-100K NOT FOUND (looked in $GPUREC_ML100K and ../shared/datasets/ml-100k): quality test not run");
-        return None;
-    };
-    let data = load_ml100k(&dir).unwrap();
-    let split = per_user_ratio(&data, 0.1, 0.1, 2024);
-    let warm = without_new(&data, &split);
-    let new: Vec<u32> = (0..data.n_users() as u32).filter(|&u| is_new(u)).collect();
+    let KeptOut { data, split, warm, new, histories } = kept_out()?;
     let model = train_mf(&data, &warm.train);
-    let histories: Vec<Vec<(u32, f32)>> = new
-        .iter()
-        .map(|&u| {
-            split.train.iter().filter(|&&r| data.users[r] == u).map(|&r| (data.items[r], data.ratings[r])).collect()
-        })
-        .collect();
     let mut out = Vec::new();
     for cfg in cfgs {
         let folded = Cpu.read(&fold_in(&Cpu, model.refit().unwrap(), &histories, cfg).unwrap()).unwrap();
