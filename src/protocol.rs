@@ -207,3 +207,169 @@ fn rating_holdout_scaled<B: Backend>(
     let test = RatingEval::new(b, &Ratings::from_rows(data, &split.test), scale, EVAL_RATINGS)?.evaluate(b, rating)?;
     Ok((model, summary, test))
 }
+
+/// A cold-start run ([`cold_start`]): the model trained without the held-out
+/// users (or items) and how it ranks for them from their features alone.
+pub struct ColdStartRun<B: Backend> {
+    /// The warm part's ranking protocol: the model, its training record and
+    /// its test metrics on the warm users (and items).
+    pub warm: RankingRun<B>,
+    /// The model on the held-out users (items), known only by their features.
+    pub cold: RankingMetrics,
+    /// Most popular on the same users: the training set's most popular items
+    /// for cold users; for cold items, which have no popularity, the items
+    /// whose features are the most popular (each item scored by the mean
+    /// training popularity of its features, mixed as LightFM mixes them).
+    pub popular: RankingMetrics,
+    /// A seeded random order of the same candidates, the floor.
+    pub random: RankingMetrics,
+    /// How many users (items) were held out.
+    pub held_out: usize,
+    /// How many users the cold metrics average over (those with a target).
+    pub users: usize,
+}
+
+/// The cold-start protocol: a `fraction` of the users (with [`Side::Users`])
+/// or of the items that have interactions is drawn (seed `fit_cfg.seed`)
+/// and held out entirely; the model is trained and tested on the rest by
+/// [`ranking`] (per-user 8:1:1, early stopping on validation). Then:
+/// - cold users: each held-out user's items are the targets, ranked among
+///   all items from the user's features alone (nothing to mask);
+/// - cold items: the items are new to the model (not in its training id
+///   space, never a sampled negative); each user's interactions with them
+///   are the targets, ranked among the held-out items only (LightFM's
+///   cold-start setting), the items represented from their features alone.
+///
+/// Needs a model with feature embeddings ([`crate::models::FeatureModel`],
+/// `lightfm`) and side features on `data`.
+#[allow(clippy::too_many_arguments)]
+pub fn cold_start<B: Backend>(
+    b: &B,
+    family: &dyn Entry<B>,
+    config: &serde_json::Value,
+    data: &Interactions,
+    side: crate::models::refit::Side,
+    fraction: f64,
+    fit_cfg: &FitConfig,
+    opts: &RankingOptions,
+    progress: &mut dyn Progress,
+) -> Result<ColdStartRun<B>> {
+    use crate::models::refit::Side;
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(Error::Invalid(format!("cold start: the held-out fraction must be in (0, 1), got {fraction}")));
+    }
+    let features = data.side.clone().ok_or_else(|| {
+        Error::Invalid("cold start needs side features (MovieLens 100K's u.user and u.item, or feature files)".into())
+    })?;
+    let of = |r: usize| match side {
+        Side::Users => data.users[r] as usize,
+        Side::Items => data.items[r] as usize,
+    };
+    let n = match side {
+        Side::Users => data.n_users(),
+        Side::Items => data.n_items(),
+    };
+    let mut active = vec![false; n];
+    (0..data.len()).for_each(|r| active[of(r)] = true);
+    let mut pool: Vec<usize> = (0..n).filter(|&i| active[i]).collect();
+    pool.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(crate::rng::derive_seed(fit_cfg.seed, 0xc01d)));
+    let held_out = ((fraction * pool.len() as f64).round() as usize).clamp(1, pool.len().saturating_sub(1).max(1));
+    let mut cold = vec![false; n];
+    pool[..held_out].iter().for_each(|&i| cold[i] = true);
+    let (warm_rows, cold_rows): (Vec<usize>, Vec<usize>) = (0..data.len()).partition(|&r| !cold[of(r)]);
+    let warm_data = match side {
+        Side::Users => data.select(&warm_rows),
+        Side::Items => data.select(&warm_rows).compact(),
+    };
+    let split = crate::data::split::per_user_ratio(&warm_data, 0.1, 0.1, fit_cfg.seed);
+    let warm = ranking(b, family, config, &warm_data, &split, fit_cfg, opts, progress)?;
+    let fm = warm.model.features().ok_or_else(|| {
+        Error::Invalid(format!(
+            "{} has no feature embeddings: cold start needs a feature model (lightfm)",
+            family.info().name
+        ))
+    })?;
+    let side_of = |s: Side| match s {
+        Side::Users => &features.users,
+        Side::Items => &features.items,
+    };
+    let table = side_of(side);
+    // The held-out ids' features in the model's columns, matched by name.
+    let column: Vec<Option<u32>> = table
+        .names
+        .iter()
+        .map(|name| fm.feature_names(side).iter().position(|m| m == name).map(|c| c as u32))
+        .collect();
+    let ids = match side {
+        Side::Users => &data.user_ids,
+        Side::Items => &data.item_ids,
+    };
+    let cold_ids: Vec<u32> = pool[..held_out].iter().map(|&i| i as u32).collect();
+    let rows: Vec<Vec<(u32, f32)>> = cold_ids
+        .iter()
+        .map(|&i| {
+            let row = table.row_of(ids.id(i)).unwrap_or_default();
+            row.into_iter().filter_map(|(c, v)| column[c as usize].map(|c| (c, v))).collect()
+        })
+        .collect();
+    let reps = fm.represent(b, side, &rows)?;
+    let position: std::collections::HashMap<u32, u32> =
+        cold_ids.iter().enumerate().map(|(k, &i)| (i, k as u32)).collect();
+    let train = warm_data.user_item_csr(&split.train);
+    let dot = |user: B::Tensor, item: B::Tensor| crate::models::DotScorer {
+        user,
+        item,
+        kind: "cold start",
+        config: serde_json::Value::Null,
+    };
+    let (targets, model, popular) = match side {
+        Side::Users => {
+            let trip: Vec<(u32, u32, f32)> =
+                cold_rows.iter().map(|&r| (position[&data.users[r]], data.items[r], 1.0)).collect();
+            let targets = CsrHost::from_triplets(held_out, data.n_items(), &trip);
+            let mut counts = vec![0f32; data.n_items()];
+            train.col_idx.iter().for_each(|&i| counts[i as usize] += 1.0);
+            let pop = dot(b.full(&[held_out, 1], 1.0), b.tensor(&counts, &[counts.len(), 1])?);
+            (targets, dot(reps, fm.vectors(b, Side::Items)), pop)
+        }
+        Side::Items => {
+            // Users by id in the warm model; a user whose every item was held out is not in it.
+            let trip: Vec<(u32, u32, f32)> = cold_rows
+                .iter()
+                .filter_map(|&r| {
+                    let u = warm_data.user_ids.get(data.user_ids.id(data.users[r]))?;
+                    Some((u, position[&data.items[r]], 1.0))
+                })
+                .collect();
+            let targets = CsrHost::from_triplets(warm_data.n_users(), held_out, &trip);
+            // Feature popularity: training interactions per feature, mixed over each cold item's features.
+            let mut per_feature = vec![0f32; table.cols()];
+            for &i in &train.col_idx {
+                let row = table.row_of(warm_data.item_ids.id(i)).unwrap_or_default();
+                row.iter().for_each(|&(c, v)| per_feature[c as usize] += v);
+            }
+            let scores: Vec<f32> = cold_ids
+                .iter()
+                .map(|&i| {
+                    let row = table.row_of(ids.id(i)).unwrap_or_default();
+                    let s = 1.0 + row.iter().map(|(_, v)| v.abs()).sum::<f32>();
+                    row.iter().map(|&(c, v)| v * per_feature[c as usize]).sum::<f32>() / s
+                })
+                .collect();
+            let pop = dot(b.full(&[warm_data.n_users(), 1], 1.0), b.tensor(&scores, &[held_out, 1])?);
+            (targets, dot(fm.vectors(b, Side::Users), reps), pop)
+        }
+    };
+    let nothing = CsrHost::from_triplets(targets.rows, targets.cols, &[]);
+    let eval = RankingEval::new(b, &targets, &nothing, &opts.ks, EVAL_USERS)?;
+    let cold = eval.evaluate(b, &model)?;
+    let popular = eval.evaluate(b, &popular)?;
+    let draw = crate::rng::Stream::new(crate::rng::derive_seed(fit_cfg.seed, 0x7a4d));
+    let noise: Vec<f32> = (0..targets.cols as u32).map(|i| draw.f32(i)).collect();
+    let random = dot(b.full(&[targets.rows, 1], 1.0), b.tensor(&noise, &[targets.cols, 1])?);
+    let random = eval.evaluate(b, &random)?;
+    let users = (0..targets.rows).filter(|&u| !targets.row(u).is_empty()).count();
+    Ok(ColdStartRun { warm, cold, popular, random, held_out, users })
+}

@@ -79,6 +79,7 @@ impl Interactions {
             timestamps: rows.iter().map(|&r| self.timestamps[r]).collect(),
             user_ids: self.user_ids.clone(),
             item_ids: self.item_ids.clone(),
+            side: self.side.clone(),
         }
     }
 
@@ -94,6 +95,7 @@ impl Interactions {
             timestamps: self.timestamps.clone(),
             user_ids,
             item_ids,
+            side: self.side.clone(),
         }
     }
 

@@ -91,6 +91,9 @@ pub struct Interactions {
     pub user_ids: IdMap,
     /// Item ids.
     pub item_ids: IdMap,
+    /// User and item features, keyed by id (ML-100K's `u.user` and `u.item`,
+    /// feature files, the synthetic set's planted groups); `None` without any.
+    pub side: Option<std::sync::Arc<side::SideFeatures>>,
 }
 
 impl Interactions {

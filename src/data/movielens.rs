@@ -362,9 +362,12 @@ pub fn parse_inter(path: &Path, text: &str) -> Result<Interactions> {
     parse_delimited(path, text, &fmt)
 }
 
-/// Loads MovieLens 100K from its folder (`u.data`).
+/// Loads MovieLens 100K from its folder (`u.data`), with its user and item
+/// features ([`super::side::load_ml100k_side`]) when `u.user` and `u.item` are there.
 pub fn load_ml100k(dir: &Path) -> Result<Interactions> {
-    load_delimited(&dir.join("u.data"), &CsvFormat::ml100k())
+    let mut data = load_delimited(&dir.join("u.data"), &CsvFormat::ml100k())?;
+    data.side = super::side::load_ml100k_side(dir, &data.user_ids, &data.item_ids)?.map(std::sync::Arc::new);
+    Ok(data)
 }
 
 /// Where the shared MovieLens 100K copy lives: `$GPUREC_ML100K`, else

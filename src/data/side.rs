@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::IdMap;
 use crate::error::{Error, Result};
+use crate::sparse::CsrHost;
 
 /// A dense feature matrix, one row per index of an [`IdMap`].
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -380,6 +381,189 @@ pub fn parse_movies_dat(path: &Path, bytes: &[u8], items: &IdMap) -> Result<Vec<
     Ok(out)
 }
 
+/// Features of users or of items, keyed by id, for the feature-aware models
+/// (`lightfm`): row r of `rows` holds the features of id `ids.id(r)` as
+/// (column, value) entries, columns named by `names` (`gender=F`,
+/// `genre=Comedy`, `age/100`). Keyed by id rather than by index, so a table
+/// stays valid through any filter or re-indexing of the interactions; a model
+/// asks for it [aligned](FeatureTable::aligned) to its own id map.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureTable {
+    /// Column names.
+    pub names: Vec<String>,
+    /// The ids that have a row.
+    pub ids: IdMap,
+    /// `ids.len() × names.len()`.
+    pub rows: CsrHost,
+}
+
+impl FeatureTable {
+    /// A table with no columns and no rows.
+    pub fn empty() -> Self {
+        Self { names: Vec::new(), ids: IdMap::default(), rows: CsrHost::from_triplets(0, 0, &[]) }
+    }
+
+    /// The rows of `m` that the side file had (`present`), keyed by the ids of `map`
+    /// (which `m` is aligned to); zero values are not stored.
+    pub fn from_matrix(m: &FeatureMatrix, map: &IdMap) -> Self {
+        let mut ids = IdMap::default();
+        let mut trip = Vec::new();
+        for i in (0..m.rows).filter(|&i| m.present[i]) {
+            let r = ids.intern(map.id(i as u32));
+            trip.extend(m.row(i).iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(c, &v)| (r, c as u32, v)));
+        }
+        let rows = CsrHost::from_triplets(ids.len(), m.cols(), &trip);
+        Self { names: m.names.clone(), ids, rows }
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The features of the ids of `map`, one row per index (`map.len() × cols`);
+    /// ids without a row get an empty one.
+    pub fn aligned(&self, map: &IdMap) -> CsrHost {
+        let mut trip = Vec::new();
+        for i in 0..map.len() as u32 {
+            let Some(r) = self.ids.get(map.id(i)) else { continue };
+            let (a, b) = (self.rows.row_ptr[r as usize] as usize, self.rows.row_ptr[r as usize + 1] as usize);
+            trip.extend((a..b).map(|e| (i, self.rows.col_idx[e], self.rows.vals[e])));
+        }
+        CsrHost::from_triplets(map.len(), self.cols(), &trip)
+    }
+
+    /// The features of id `id`, if it has a row.
+    pub fn row_of(&self, id: &str) -> Option<Vec<(u32, f32)>> {
+        let r = self.ids.get(id)? as usize;
+        let (a, b) = (self.rows.row_ptr[r] as usize, self.rows.row_ptr[r + 1] as usize);
+        Some((a..b).map(|e| (self.rows.col_idx[e], self.rows.vals[e])).collect())
+    }
+}
+
+/// Resolves feature names given by a user (`gender=F`, or `age/100:0.3` with a
+/// value) against the column names `names`: (column, value) entries, value 1
+/// when none is given. An unknown name is an error listing some known ones.
+pub fn resolve_features(names: &[String], given: &[&str]) -> Result<Vec<(u32, f32)>> {
+    let mut out: Vec<(u32, f32)> = Vec::with_capacity(given.len());
+    for g in given {
+        let g = g.trim();
+        let (name, value) = match g.rsplit_once(':') {
+            Some((n, v)) if v.trim().parse::<f32>().is_ok() => (n.trim(), v.trim().parse::<f32>().unwrap_or(1.0)),
+            _ => (g, 1.0),
+        };
+        if !value.is_finite() {
+            return Err(Error::Invalid(format!("feature {name:?}: value {value} is not finite")));
+        }
+        let Some(c) = names.iter().position(|n| n == name) else {
+            let some: Vec<&str> = names.iter().take(12).map(String::as_str).collect();
+            let more = if names.len() > 12 { format!(", … ({} in all)", names.len()) } else { String::new() };
+            return Err(Error::Invalid(format!(
+                "unknown feature {name:?}; the model knows {}{more}",
+                if some.is_empty() { "none".to_string() } else { some.join(", ") }
+            )));
+        };
+        if out.iter().any(|&(k, _)| k == c as u32) {
+            return Err(Error::Invalid(format!("feature {name:?} is given twice")));
+        }
+        out.push((c as u32, value));
+    }
+    Ok(out)
+}
+
+/// User and item features, as [`crate::data::Interactions::side`] carries them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SideFeatures {
+    /// User features (ML-100K: age, gender, occupation, zip region).
+    pub users: FeatureTable,
+    /// Item features (ML-100K: genres).
+    pub items: FeatureTable,
+}
+
+/// MovieLens 100K's user and item features from `dir/u.user` and `dir/u.item`
+/// for the users and items of the maps: `None` unless both files are there.
+pub fn load_ml100k_side(dir: &Path, users: &IdMap, items: &IdMap) -> Result<Option<SideFeatures>> {
+    if !(dir.join("u.user").is_file() && dir.join("u.item").is_file()) {
+        return Ok(None);
+    }
+    let u = load_ml100k_users(dir, users)?;
+    let i = load_ml100k_items(dir, items)?;
+    Ok(Some(SideFeatures {
+        users: FeatureTable::from_matrix(&u, users),
+        items: FeatureTable::from_matrix(&i.genres, items),
+    }))
+}
+
+/// Parses a feature file: a header line `id,<column>,…` (comma-separated, or
+/// tab-separated when the header has a tab and no comma; RFC 4180 quotes),
+/// then one line per id. Every column is categorical: a cell `v` is the
+/// feature `<column>=v` with value 1, a cell `a|b` the two features
+/// `<column>=a` and `<column>=b` (genre lists), an empty cell none. Columns are
+/// named in order of first appearance. A line with the wrong number of
+/// fields, an empty id or an id listed twice is an error naming the line.
+pub fn parse_feature_csv(path: &Path, text: &str) -> Result<FeatureTable> {
+    use std::borrow::Cow;
+    let mut numbered = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
+    let mut numbered = numbered.by_ref().filter(|(_, l)| !l.trim().is_empty());
+    let Some((hline, header)) = numbered.next() else {
+        return Err(data_err(path, 0, "empty feature file: expected a header line `id,<column>,…`"));
+    };
+    let delim = if header.contains(',') || !header.contains('\t') { "," } else { "\t" };
+    let mut fields: Vec<Cow<'_, str>> = Vec::new();
+    super::movielens::split_fields(header, delim, &mut fields).map_err(|e| data_err(path, hline, e))?;
+    let columns: Vec<String> = fields.iter().map(|f| f.trim().to_string()).collect();
+    if columns.len() < 2 {
+        return Err(data_err(path, hline, "expected a header `id,<column>,…` with at least one feature column"));
+    }
+    if let Some(c) = columns.iter().skip(1).position(|c| c.is_empty()) {
+        return Err(data_err(path, hline, format!("header column {} has no name", c + 2)));
+    }
+    let mut names = IdMap::default();
+    let mut ids = IdMap::default();
+    let mut first_line: Vec<usize> = Vec::new();
+    let mut trip = Vec::new();
+    for (line, text) in numbered {
+        super::movielens::split_fields(text, delim, &mut fields).map_err(|e| data_err(path, line, e))?;
+        if fields.len() != columns.len() {
+            return Err(data_err(
+                path,
+                line,
+                format!("expected {} fields like the header, found {}", columns.len(), fields.len()),
+            ));
+        }
+        let id = fields[0].trim();
+        if id.is_empty() {
+            return Err(data_err(path, line, "empty id"));
+        }
+        let r = ids.intern(id);
+        if (r as usize) < first_line.len() {
+            return Err(data_err(
+                path,
+                line,
+                format!("id {} is listed twice (first on line {})", show(id), first_line[r as usize]),
+            ));
+        }
+        first_line.push(line);
+        for (col, cell) in columns.iter().zip(fields.iter()).skip(1) {
+            for v in cell.split('|').map(str::trim).filter(|v| !v.is_empty()) {
+                let c = names.intern(&format!("{col}={v}"));
+                if !trip.iter().rev().take_while(|&&(rr, _, _)| rr == r).any(|&(_, cc, _)| cc == c) {
+                    trip.push((r, c, 1.0));
+                }
+            }
+        }
+    }
+    let names: Vec<String> = (0..names.len() as u32).map(|c| names.id(c).to_string()).collect();
+    let rows = CsrHost::from_triplets(ids.len(), names.len(), &trip);
+    Ok(FeatureTable { names, ids, rows })
+}
+
+/// Loads a feature file ([`parse_feature_csv`]), UTF-8.
+pub fn load_feature_csv(path: &Path) -> Result<FeatureTable> {
+    let text = super::movielens::decode_utf8(path, read(path)?)?;
+    parse_feature_csv(path, &text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,5 +656,60 @@ mod tests {
         assert!(e(b"1|4294967295|M|other|1\n").starts_with("u.user:1: age 4294967295 is over 150"));
         let old = parse_ml100k_users(p, b"1|150|M|other|1\n", &m, Some(&occ)).unwrap();
         assert_eq!(old.row(3)[1..8], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], "age=56+");
+    }
+
+    #[test]
+    fn feature_tables_are_keyed_by_id_and_aligned_to_any_map() {
+        let text = b"1|24|M|technician|85711\n2|53|F|other|94043\n";
+        let m = map(&["2", "1", "7"]);
+        let f = parse_ml100k_users(Path::new("u.user"), text, &m, None).unwrap();
+        let t = FeatureTable::from_matrix(&f, &m);
+        assert_eq!((t.ids.len(), t.cols()), (2, f.cols()), "id 7 had no row in the file");
+        // Another map, in another order, with an id the table lacks.
+        let other = map(&["1", "9", "2"]);
+        let a = t.aligned(&other);
+        assert_eq!((a.rows, a.cols), (3, f.cols()));
+        assert!(a.row(1).is_empty());
+        let names = |r: usize| -> Vec<&str> { a.row(r).iter().map(|&c| t.names[c as usize].as_str()).collect() };
+        assert_eq!(names(0), ["age/100", "age=18-24", "gender=M", "occupation=technician", "zip=8"]);
+        assert_eq!(names(2)[2..4], ["gender=F", "occupation=other"]);
+        assert_eq!(t.row_of("2").unwrap()[0], (0, 0.53));
+        assert_eq!(t.row_of("9"), None);
+    }
+
+    #[test]
+    fn feature_files_are_categorical_columns_with_lists() {
+        let p = Path::new("items.csv");
+        let t = parse_feature_csv(
+            p,
+            "item,genres,studio\nA,Action|Comedy,Ghibli\nB,,\"Pixar, Inc\"\r\n\nC,Comedy,Ghibli\n",
+        )
+        .unwrap();
+        assert_eq!(t.names, ["genres=Action", "genres=Comedy", "studio=Ghibli", "studio=Pixar, Inc"]);
+        assert_eq!(t.row_of("A").unwrap(), [(0, 1.0), (1, 1.0), (2, 1.0)]);
+        assert_eq!(t.row_of("B").unwrap(), [(3, 1.0)], "an empty cell is no feature; quotes keep commas");
+        assert_eq!(t.row_of("C").unwrap(), [(1, 1.0), (2, 1.0)]);
+        let tab = parse_feature_csv(p, "id\tage\nu1\t25-34\n").unwrap();
+        assert_eq!(tab.names, ["age=25-34"]);
+        let e = |text: &str| parse_feature_csv(p, text).unwrap_err().to_string();
+        assert!(e("").contains("empty feature file"));
+        assert!(e("id\n").contains("at least one feature column"));
+        assert!(e("id,,x\n").starts_with("items.csv:1: header column 2 has no name"));
+        assert!(e("id,g\nA,x\nB,y,z\n").starts_with("items.csv:3: expected 2 fields"), "{}", e("id,g\nA,x\nB,y,z\n"));
+        assert!(e("id,g\nA,x\n\nA,y\n").starts_with("items.csv:4: id \"A\" is listed twice (first on line 2)"));
+        assert!(e("id,g\n,x\n").starts_with("items.csv:2: empty id"));
+        assert!(e("id,g\nA,\"x\n").contains("unterminated quote"));
+    }
+
+    #[test]
+    fn feature_names_resolve_with_optional_values() {
+        let names: Vec<String> = ["gender=F", "age/100", "genre=Sci-Fi"].map(String::from).to_vec();
+        assert_eq!(resolve_features(&names, &["gender=F", " age/100:0.3 "]).unwrap(), [(0, 1.0), (1, 0.3)]);
+        assert_eq!(resolve_features(&names, &["genre=Sci-Fi"]).unwrap(), [(2, 1.0)]);
+        let e = |g: &[&str]| resolve_features(&names, g).unwrap_err().to_string();
+        assert!(e(&["gender=X"]).contains("unknown feature \"gender=X\"; the model knows gender=F, age/100"));
+        assert!(e(&["gender=F", "gender=F"]).contains("given twice"));
+        assert!(e(&["age/100:inf"]).contains("not finite"));
+        assert!(resolve_features(&[], &["a"]).unwrap_err().to_string().contains("knows none"));
     }
 }

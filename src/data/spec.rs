@@ -90,7 +90,7 @@ pub fn load(spec: &str) -> Result<Loaded> {
         });
     }
     let path = PathBuf::from(spec);
-    let (data, file) = if path.is_dir() {
+    let (mut data, file) = if path.is_dir() {
         let file = path.join("u.data");
         if !file.is_file() {
             return Err(Error::Invalid(format!("{} is a folder without u.data (MovieLens 100K)", path.display())));
@@ -101,6 +101,12 @@ pub fn load(spec: &str) -> Result<Loaded> {
     } else {
         (movielens::load_delimited(&path, &format_for(&path))?, path.clone())
     };
+    // MovieLens 100K's user and item features, when its u.user and u.item are next to u.data.
+    if data.side.is_none() && file.file_name().and_then(|f| f.to_str()) == Some("u.data") {
+        if let Some(dir) = file.parent() {
+            data.side = super::side::load_ml100k_side(dir, &data.user_ids, &data.item_ids)?.map(std::sync::Arc::new);
+        }
+    }
     Ok(Loaded { data, source: path.display().to_string(), fingerprint: Some(Fingerprint::of(&file)?) })
 }
 

@@ -7,11 +7,19 @@
 //! exponent s). User u interacts with n_u items drawn without replacement
 //! from softmax(α · p_u·q_i / √dim + b_i) by the Gumbel-top-k trick. Ratings
 //! rise with the affinity p_u·q_i; timestamps are increasing per user.
+//!
+//! Side features, for the feature-aware models, come from the same planted
+//! vectors (without drawing from the generator, so the interactions do not
+//! depend on them): user u is in `group=k`, k the largest of the first
+//! [`SIDE_DIMS`] coordinates of p_u; item i has `genre=k` for each of those
+//! coordinates with q_ik > ½ (none, one or several, like film genres).
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::Interactions;
+use super::side::{FeatureTable, SideFeatures};
+use super::{IdMap, Interactions};
+use crate::sparse::CsrHost;
 
 /// Generator settings.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -93,7 +101,42 @@ pub fn generate(cfg: &SyntheticConfig) -> Interactions {
             out.push(&user, &format!("i{i}"), rating, t);
         }
     }
+    out.side = Some(std::sync::Arc::new(planted_side(&p, &q, cfg)));
     out
+}
+
+/// How many planted coordinates the side features reveal (fewer when `dim` is smaller).
+pub const SIDE_DIMS: usize = 4;
+
+fn planted_side(p: &[f32], q: &[f32], cfg: &SyntheticConfig) -> SideFeatures {
+    let (d, k) = (cfg.dim, SIDE_DIMS.min(cfg.dim));
+    let table = |prefix: &str, n: usize, entries: &dyn Fn(usize) -> Vec<u32>| {
+        let mut ids = IdMap::default();
+        let mut trip = Vec::new();
+        for r in 0..n {
+            let row = ids.intern(&format!("{prefix}{r}"));
+            trip.extend(entries(r).into_iter().map(|c| (row, c, 1.0)));
+        }
+        (ids, trip)
+    };
+    let (uids, utrip) = table("u", cfg.users, &|u| {
+        let row = &p[u * d..u * d + k];
+        let best = (0..k).max_by(|&a, &b| row[a].total_cmp(&row[b]).then(b.cmp(&a)));
+        best.map(|c| vec![c as u32]).into_iter().flatten().collect()
+    });
+    let (iids, itrip) = table("i", cfg.items, &|i| (0..k).filter(|&c| q[i * d + c] > 0.5).map(|c| c as u32).collect());
+    SideFeatures {
+        users: FeatureTable {
+            names: (0..k).map(|c| format!("group={c}")).collect(),
+            rows: CsrHost::from_triplets(uids.len(), k, &utrip),
+            ids: uids,
+        },
+        items: FeatureTable {
+            names: (0..k).map(|c| format!("genre={c}")).collect(),
+            rows: CsrHost::from_triplets(iids.len(), k, &itrip),
+            ids: iids,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +169,17 @@ mod tests {
         counts.sort_unstable_by(|a, b| b.cmp(a));
         let top: usize = counts[..counts.len() / 10].iter().sum();
         assert!(top as f64 > 0.2 * d.len() as f64, "top 10% of items hold {top} of {}", d.len());
+    }
+
+    #[test]
+    fn side_features_come_from_the_planted_vectors() {
+        let d = generate(&SyntheticConfig { users: 40, items: 60, ..Default::default() });
+        let side = d.side.as_ref().expect("the synthetic set has features");
+        let users = side.users.aligned(&d.user_ids);
+        assert!((0..40).all(|u| users.row(u).len() == 1), "one group per user");
+        assert_eq!(side.items.names, ["genre=0", "genre=1", "genre=2", "genre=3"]);
+        let items = side.items.aligned(&d.item_ids);
+        // q_ik > ½ has probability ≈ 0.31 for each of 4 coordinates.
+        assert!((40..130).contains(&items.nnz()), "{} genre flags on 60 items", items.nnz());
     }
 }

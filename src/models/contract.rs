@@ -17,10 +17,13 @@
 
 use crate::backend::{Act, Backend, BinaryOp, Reduce, Shaped, UnaryOp};
 use crate::data::sequence::{Sequences, WindowKind, WindowSpec};
-use crate::data::{Interactions, Ratings};
+use std::sync::Arc;
+
+use crate::data::side::SideFeatures;
+use crate::data::{IdMap, Interactions, Ratings};
 use crate::error::{Error, Result};
 use crate::model_file::{ModelFile, NamedTensor};
-use crate::models::refit::Refit;
+use crate::models::refit::{Refit, Side};
 use crate::sparse::CsrHost;
 
 /// A model that scores every item for a batch of users.
@@ -158,6 +161,31 @@ pub struct TrainSet {
     pub ratings: Ratings,
     /// The training items of each user in time order (timestamp, then data order).
     pub sequences: Sequences,
+    /// User and item features with the id maps to align them to (feature-aware models).
+    pub side: Option<SideSet>,
+}
+
+/// A training set's side features and the id maps its users and items are indexed by.
+#[derive(Clone, Debug)]
+pub struct SideSet {
+    /// The features, keyed by id.
+    pub features: Arc<SideFeatures>,
+    /// The training set's user ids, index by index.
+    pub user_ids: IdMap,
+    /// The training set's item ids.
+    pub item_ids: IdMap,
+}
+
+impl SideSet {
+    /// The user features aligned to the training set's users (`n_users × columns`).
+    pub fn users(&self) -> CsrHost {
+        self.features.users.aligned(&self.user_ids)
+    }
+
+    /// The item features aligned to the training set's items.
+    pub fn items(&self) -> CsrHost {
+        self.features.items.aligned(&self.item_ids)
+    }
 }
 
 impl TrainSet {
@@ -167,6 +195,11 @@ impl TrainSet {
             interactions: data.user_item_csr(rows),
             ratings: Ratings::from_rows(data, rows),
             sequences: Sequences::from_rows(data, rows),
+            side: data.side.as_ref().map(|f| SideSet {
+                features: f.clone(),
+                user_ids: data.user_ids.clone(),
+                item_ids: data.item_ids.clone(),
+            }),
         }
     }
 
@@ -189,7 +222,7 @@ impl TrainSet {
         let mut interactions = interactions.clone();
         interactions.vals.iter_mut().for_each(|v| *v = 1.0);
         let sequences = in_order(interactions.rows, &ratings);
-        Self { interactions, ratings, sequences }
+        Self { interactions, ratings, sequences, side: None }
     }
 
     /// Ratings for training on, over the `users × items` of `interactions`
@@ -200,7 +233,14 @@ impl TrainSet {
         let mut interactions = CsrHost::from_triplets(n_users, n_items, &trip);
         interactions.vals.iter_mut().for_each(|v| *v = 1.0);
         let sequences = in_order(n_users, &ratings);
-        Self { interactions, ratings, sequences }
+        Self { interactions, ratings, sequences, side: None }
+    }
+
+    /// The same set with side features `features` for the users and items of the maps
+    /// (index by index, as the set's rows and columns).
+    pub fn with_side(mut self, features: Arc<SideFeatures>, user_ids: IdMap, item_ids: IdMap) -> Self {
+        self.side = Some(SideSet { features, user_ids, item_ids });
+        self
     }
 
     /// Number of users.
@@ -339,6 +379,11 @@ pub trait Model<B: Backend>: Scorer<B> + Send + Sync {
     fn refit_mut(&mut self) -> Option<&mut dyn Refit<B>> {
         None
     }
+    /// Users and items represented by their features, for those the model
+    /// never saw (cold start); `None` for a model without feature embeddings.
+    fn features(&self) -> Option<&dyn FeatureModel<B>> {
+        None
+    }
     /// The items' learned representation `[items, d]`, one row per item,
     /// compared by cosine for item–item similarity; `None` for a model
     /// without one (most popular).
@@ -357,6 +402,21 @@ pub trait Model<B: Backend>: Scorer<B> + Send + Sync {
         let unit = b.binary(BinaryOp::Div, &v, &b.reshape(&b.scale(&norm, 1.0, 1e-12), &[n, 1]));
         Some(b.matmul(&b.gather_rows(&unit, items), &unit, false, true, None, Act::Identity))
     }
+}
+
+/// A model whose users and items are dot-product representations that can
+/// also be made from side features alone (LightFM): how it recommends for a
+/// user it has never seen, known by features such as `gender=F`, and scores
+/// an item that had no interactions when it was trained.
+pub trait FeatureModel<B: Backend> {
+    /// The feature columns of `side`, in column order.
+    fn feature_names(&self, side: Side) -> &[String];
+    /// The representations `[rows.len(), d]` of users (or items) known only
+    /// by their features: each row lists (column, value) entries.
+    fn represent(&self, b: &B, side: Side, rows: &[Vec<(u32, f32)>]) -> Result<B::Tensor>;
+    /// The representations `[n, d]` of the model's own users (or items); a
+    /// score is the dot product of a user's and an item's.
+    fn vectors(&self, b: &B, side: Side) -> B::Tensor;
 }
 
 /// A model family: everything the registry needs to build, train, save and

@@ -11,6 +11,7 @@ pub mod dot;
 pub mod ease;
 pub mod gru4rec;
 pub mod itemknn;
+pub mod lightfm;
 pub mod lightgcn;
 pub mod mf;
 pub mod multdae;
@@ -26,11 +27,14 @@ pub use autorec::{AutoRec, AutoRecConfig, AutoRecFamily};
 pub use bpr::{Bpr, BprConfig, BprMf};
 pub use caser::{Caser, CaserConfig, CaserFamily};
 pub use cdae::{Cdae, CdaeConfig, CdaeFamily};
-pub use contract::{Batch, BatchKind, Family, Info, Model, RatingModel, Schedule, Scorer, Task, TrainSet};
+pub use contract::{
+    Batch, BatchKind, Family, FeatureModel, Info, Model, RatingModel, Schedule, Scorer, Task, TrainSet,
+};
 pub use dot::DotScorer;
 pub use ease::{Ease, EaseConfig, EaseModel};
 pub use gru4rec::{Gru4Rec, Gru4RecConfig, Gru4RecFamily, LstmConfig, LstmFamily, LstmRec, NextItemRnn, RnnConfig};
 pub use itemknn::{ItemKnn, ItemKnnConfig, ItemKnnModel};
+pub use lightfm::{LightFm, LightFmConfig, LightFmFamily, LightFmServed};
 pub use lightgcn::{LightGcn, LightGcnConfig, LightGcnFamily};
 pub use mf::{BiasedMf, Mf, MfConfig};
 pub use multdae::{MultDae, MultDaeConfig, MultDaeFamily};

@@ -163,6 +163,7 @@ families! {
     super::bpr::Bpr,
     super::lightgcn::LightGcnFamily,
     super::ngcf::NgcfFamily,
+    super::lightfm::LightFmFamily,
     super::neumf::NeuMfFamily,
     super::mf::Mf,
     super::autorec::AutoRecFamily,
