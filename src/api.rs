@@ -312,6 +312,22 @@ impl Recommender {
         self.engine.recommend_for_history(history, None, k, filter)
     }
 
+    /// The `k` items for a new user known only by `features` (names as the
+    /// model's user feature columns call them, e.g. `gender=F`, `age=25-34`,
+    /// `occupation=writer`; `NAME:VALUE` to weight one), from the features
+    /// alone — cold start, for models with feature embeddings (`lightfm`,
+    /// trained on data with side features). An unknown name is refused,
+    /// with the names the model knows.
+    pub fn recommend_for_features(&self, features: &[&str], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>> {
+        self.engine.recommend_for_features(features, k, filter)
+    }
+
+    /// The user feature names the model takes (`lightfm`: its user feature
+    /// columns, e.g. `gender=F`); empty for a model without feature embeddings.
+    pub fn user_features(&self) -> Vec<String> {
+        self.engine.user_features()
+    }
+
     /// The `k` items most similar to `item` (original ids, best first, with
     /// their similarity), never `item` itself, as `filter` allows: by the
     /// model's item representation (cosine), or EASE's and ItemKNN's own
@@ -384,6 +400,8 @@ trait Engine: Send + Sync {
         k: usize,
         filter: &Filter,
     ) -> Result<Vec<(String, f32)>>;
+    fn recommend_for_features(&self, features: &[&str], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>>;
+    fn user_features(&self) -> Vec<String>;
     fn similar(&self, item: &str, k: usize, filter: &Filter) -> Result<Vec<(String, f32)>>;
     fn explain(&self, user: &str, item: &str, k: usize) -> Result<Vec<(String, f32)>>;
     fn partial_fit(&mut self, side: Side, events: &[(&str, &str, f32)]) -> Result<()>;
@@ -501,6 +519,23 @@ impl<B: Backend> Engine for Served<B> {
         let n = self.item_ids.len();
         let top = crate::eval::top_k_for_history(&self.b, self.model.as_ref(), &items, ratings, &filter, n, k)?;
         Ok(top.into_iter().map(|(i, s)| (self.item_ids.id(i).to_string(), s)).collect())
+    }
+
+    fn recommend_for_features(&self, features: &[&str], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>> {
+        let fm = self.model.features().ok_or_else(|| {
+            Error::Invalid(format!(
+                "a {} model has no feature embeddings; it cannot recommend from features (lightfm can)",
+                self.model.kind()
+            ))
+        })?;
+        let x = crate::data::side::resolve_features(fm.feature_names(Side::Users), features)?;
+        let filter = filter.indices(&self.item_ids)?;
+        let top = crate::eval::top_k_for_features(&self.b, self.model.as_ref(), &x, &filter, self.item_ids.len(), k)?;
+        Ok(self.named(top))
+    }
+
+    fn user_features(&self) -> Vec<String> {
+        self.model.features().map(|f| f.feature_names(Side::Users).to_vec()).unwrap_or_default()
     }
 
     fn similar(&self, item: &str, k: usize, filter: &Filter) -> Result<Vec<(String, f32)>> {

@@ -307,3 +307,39 @@ fn a_recommender_trains_on_a_background_thread_and_serves_from_another() {
         assert_eq!(rec.recommend("player-5", 5).unwrap(), there, "{name}");
     }
 }
+
+/// A new player known only by their style gets the levels of that style
+/// (cold start, `lightfm`), the same from a saved and loaded model; models
+/// without feature embeddings and unknown feature names are refused.
+#[test]
+fn a_new_user_known_by_features_gets_recommendations_from_them() {
+    use gpurec::api::Filter;
+    use gpurec::data::side::{FeatureTable, SideFeatures};
+    let mut data = players();
+    let user_pairs: Vec<(String, String)> =
+        (0..120).map(|p| (format!("player-{p}"), format!("style={}", p % 4))).collect();
+    let item_pairs: Vec<(String, String)> =
+        (0..100).map(|l| (format!("level-{l}"), format!("zone={}", l / 25))).collect();
+    let (users, items) = (FeatureTable::from_pairs(&user_pairs), FeatureTable::from_pairs(&item_pairs));
+    data.side = Some(std::sync::Arc::new(SideFeatures { users, items }));
+    let rec =
+        Recommender::builder().model_name("lightfm").dim(8).lr(0.02).epochs(30).device(Device::Cpu).fit(&data).unwrap();
+    assert_eq!(rec.user_features(), ["style=0", "style=1", "style=2", "style=3"]);
+    let top = rec.recommend_for_features(&["style=2"], 5, &Filter::default()).unwrap();
+    assert_eq!(top.len(), 5);
+    let zone = |item: &str| item["level-".len()..].parse::<usize>().unwrap() / 25;
+    assert!(top.iter().all(|(i, _)| zone(i) == 2), "style 2 plays zone 2: {top:?}");
+    let denied = rec.recommend_for_features(&["style=2"], 5, &Filter::deny(&[&top[0].0])).unwrap();
+    assert!(denied.iter().all(|(i, _)| *i != top[0].0), "the deny list holds for cold users too");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lightfm.gpurec");
+    rec.save(&path).unwrap();
+    let loaded = Recommender::load(&path, Device::Cpu).unwrap();
+    assert_eq!(loaded.recommend_for_features(&["style=2"], 5, &Filter::default()).unwrap(), top);
+    let err = rec.recommend_for_features(&["style=9"], 5, &Filter::default()).unwrap_err().to_string();
+    assert!(err.contains("unknown feature \"style=9\"; the model knows style=0"), "{err}");
+    let bpr = Recommender::builder().model(ModelKind::Bpr).epochs(1).device(Device::Cpu).fit(&data).unwrap();
+    let err = bpr.recommend_for_features(&["style=2"], 5, &Filter::default()).unwrap_err().to_string();
+    assert!(err.contains("bpr model has no feature embeddings"), "{err}");
+    assert!(bpr.user_features().is_empty());
+}

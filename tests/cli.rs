@@ -666,3 +666,42 @@ fn train_plots_its_curves_and_bench_writes_a_report_with_a_chart() {
     assert!(chart.starts_with("<svg") && chart.contains("bpr") && chart.contains("ease"), "{chart}");
     assert!(chart.matches("<rect").count() >= 3, "a background and a bar per row: {chart}");
 }
+
+/// `lightfm` from the command line: trained on the synthetic set's features
+/// (or a feature file's), it recommends for a new user given by features,
+/// and `--cold-start` reports held-out users against most popular.
+#[test]
+fn a_feature_model_recommends_from_features_and_runs_the_cold_start_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("lightfm.gpurec");
+    let model = model.to_str().unwrap();
+    let train = ["train", "--model", "lightfm", "--device", "cpu", "--epochs", "3", "--dim", "8", "-o", model];
+    let (ok, out, err) = gpurec(&train);
+    assert!(ok, "{err}");
+    assert!(out.contains("features: 4 user columns (1000 of 1000 users), 4 item columns"), "{out}");
+    let (ok, out, err) =
+        gpurec(&["recommend", "--model", model, "--features", "group=1", "-k", "4", "--device", "cpu"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("features group=1:") && out.lines().count() == 5, "{out}");
+    let (ok, _, err) = gpurec(&["recommend", "--model", model, "--features", "group=7", "--device", "cpu"]);
+    assert!(!ok && err.contains("unknown feature \"group=7\"; the model knows group=0, group=1"), "{err}");
+
+    // A feature file in place of the synthetic set's user features.
+    let csv = dir.path().join("users.csv");
+    let rows: String = (0..1000).map(|u| format!("u{u},{}\n", if u % 2 == 0 { "even" } else { "odd|x" })).collect();
+    std::fs::write(&csv, format!("user,tag\n{rows}")).unwrap();
+    let csv = csv.to_str().unwrap();
+    let base = ["train", "--model", "lightfm", "--device", "cpu", "--epochs", "2", "--dim", "8"];
+    let (ok, out, err) = gpurec(&[&base[..], &["--user-features", csv, "--cold-start", "users"]].concat());
+    assert!(ok, "{err}");
+    assert!(out.contains("features: 3 user columns (1000 of 1000 users)"), "{out}");
+    assert!(out.contains("cold users: 100 held out, 100 users scored, ranked among all items"), "{out}");
+    assert!(out.contains("most popular") && out.lines().any(|l| l.trim_start().starts_with("ndcg")), "{out}");
+    std::fs::write(dir.path().join("bad.csv"), "user,tag\nu1,a\nu1,b\n").unwrap();
+    let bad = dir.path().join("bad.csv");
+    let (ok, _, err) = gpurec(&[&base[..], &["--user-features", bad.to_str().unwrap()]].concat());
+    assert!(!ok && err.contains("bad.csv:3: id \"u1\" is listed twice"), "{err}");
+    let (ok, _, err) =
+        gpurec(&["train", "--model", "bpr", "--device", "cpu", "--epochs", "1", "--cold-start", "items"]);
+    assert!(!ok && err.contains("bpr has no feature embeddings"), "{err}");
+}

@@ -25,14 +25,20 @@ pub struct RecommendArgs {
     #[arg(long)]
     model: PathBuf,
     /// Users (original ids); several allowed.
-    #[arg(long = "user", required_unless_present = "history", conflicts_with = "history")]
+    #[arg(long = "user", required_unless_present_any = ["history", "features"], conflicts_with_all = ["history", "features"])]
     users: Vec<String>,
     /// Recommend what follows these items (original ids, oldest first, comma-separated), for a
     /// user the model need not know, without retraining: every model but I-AutoRec and the graph
     /// models. The embedding models (bpr, mf, neumf) fold the history in by fitting a new user row
     /// against their fixed items; biased MF fits ratings, given as ITEM:RATING.
-    #[arg(long, value_delimiter = ',', value_name = "ITEM[:RATING],...")]
+    #[arg(long, value_delimiter = ',', value_name = "ITEM[:RATING],...", conflicts_with = "features")]
     history: Vec<String>,
+    /// Recommend for a new user known only by these features (comma-separated names as the model
+    /// lists them, e.g. gender=F,age=25-34,occupation=writer; NAME:VALUE for a weight), from the
+    /// features alone (cold start): models with feature embeddings (lightfm). An unknown name is
+    /// an error that lists the model's.
+    #[arg(long, value_delimiter = ',', value_name = "FEATURE[:VALUE],...")]
+    features: Vec<String>,
     /// How many items per user (at most 128: the device top-K keeps each row's sorted list in private memory, one thread per row).
     #[arg(short, default_value_t = 10)]
     k: usize,
@@ -407,6 +413,16 @@ fn recommend_on<B: Backend>(b: &B, args: &RecommendArgs) -> Result<()> {
             gpurec::eval::top_k_for_history(b, model.as_ref(), &items, ratings.as_deref(), &filter, n_items, args.k)?;
         let top = with_reasons(b, model.as_ref(), &file, &items, top, args.explain)?;
         return print_recommendations("history", &[(args.history.join(","), top)], args.json);
+    }
+    if !args.features.is_empty() {
+        let fm = model.features().ok_or_else(|| {
+            anyhow::anyhow!("--features: a {} model has no feature embeddings (lightfm has)", file.kind)
+        })?;
+        let given: Vec<&str> = args.features.iter().map(String::as_str).collect();
+        let x = gpurec::data::side::resolve_features(fm.feature_names(gpurec::models::refit::Side::Users), &given)?;
+        let top = gpurec::eval::top_k_for_features(b, model.as_ref(), &x, &filter, n_items, args.k)?;
+        let top = with_reasons(b, model.as_ref(), &file, &[], top, None)?;
+        return print_recommendations("features", &[(args.features.join(","), top)], args.json);
     }
     let (data, _, _) = input::for_model(&file, args.data.as_deref())?;
     let mut users = Vec::new();

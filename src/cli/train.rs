@@ -90,6 +90,21 @@ pub struct TrainArgs {
     /// run: not with k-fold cross-validation, nor for a closed-form model).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// User features for feature-aware models (lightfm): a CSV `user_id,<column>,…`, each cell a
+    /// category (`a|b` for several), in place of the data's own (ML-100K's u.user).
+    #[arg(long, value_name = "FILE.csv")]
+    pub user_features: Option<PathBuf>,
+    /// Item features: a CSV `item_id,<column>,…` as --user-features (ML-100K: u.item's genres).
+    #[arg(long, value_name = "FILE.csv")]
+    pub item_features: Option<PathBuf>,
+    /// The cold-start protocol instead of the usual split: hold out a fraction (--cold-fraction) of
+    /// the users, or of the items, entirely; train on the rest; rank for the held-out ones from
+    /// their features alone, against most popular and a random order (lightfm).
+    #[arg(long, value_enum, conflicts_with_all = ["train", "split", "output", "plot"])]
+    pub cold_start: Option<ColdSide>,
+    /// The fraction --cold-start holds out.
+    #[arg(long, default_value_t = 0.1, requires = "cold_start")]
+    pub cold_fraction: f64,
     /// Keep only ratings at or above this value (implicit feedback); default: every rating counts.
     #[arg(long)]
     pub threshold: Option<f32>,
@@ -103,6 +118,15 @@ pub struct TrainArgs {
     /// (a repeat split into training and test is masked there as seen and can never be hit).
     #[arg(long, value_enum, default_value_t = DupArg::First)]
     pub duplicates: DupArg,
+}
+
+/// `--cold-start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColdSide {
+    /// Hold out users.
+    Users,
+    /// Hold out items.
+    Items,
 }
 
 /// `--duplicates`.
@@ -149,6 +173,10 @@ impl Default for TrainArgs {
             json: false,
             output: None,
             plot: None,
+            user_features: None,
+            item_features: None,
+            cold_start: None,
+            cold_fraction: 0.1,
             threshold: None,
             min_user: 0,
             min_item: 0,
@@ -231,9 +259,24 @@ impl OnBackend for TrainJob<'_> {
         if fit.batch_size == 0 {
             anyhow::bail!("--batch-size must be at least 1");
         }
-        let input = input::load(&args.data_args())?;
+        let mut input = input::load(&args.data_args())?;
+        with_feature_files(&mut input.data, args)?;
         if !args.json {
             println!("data:    {}: {}", input.source, input.data.summary());
+            if let Some(side) = &input.data.side {
+                let n = |t: &gpurec::data::side::FeatureTable, ids: &gpurec::data::IdMap| {
+                    (0..ids.len() as u32).filter(|&i| t.ids.get(ids.id(i)).is_some()).count()
+                };
+                println!(
+                    "         features: {} user columns ({} of {} users), {} item columns ({} of {} items)",
+                    side.users.cols(),
+                    n(&side.users, &input.data.user_ids),
+                    input.data.n_users(),
+                    side.items.cols(),
+                    n(&side.items, &input.data.item_ids),
+                    input.data.n_items()
+                );
+            }
             if input.merged > 0 {
                 let policy = args.duplicates;
                 println!(
@@ -244,11 +287,101 @@ impl OnBackend for TrainJob<'_> {
             }
             println!("device:  {} ({})", b.describe(), self.why);
         }
+        if let Some(side) = args.cold_start {
+            if family.info().task != Task::Ranking {
+                anyhow::bail!("--cold-start ranks items: {} predicts ratings", family.info().name);
+            }
+            return cold_start(b, family.as_ref(), &config, &fit, &input, side, args);
+        }
         match family.info().task {
             Task::Ranking => train_ranking(b, family.as_ref(), &config, &fit, input, args),
             Task::Rating => train_rating(b, family.as_ref(), &config, &fit, input, args),
         }
     }
+}
+
+/// `--user-features` / `--item-features`: the files' tables replace the data's own for that side.
+fn with_feature_files(data: &mut Interactions, args: &TrainArgs) -> Result<()> {
+    use gpurec::data::side::{load_feature_csv, FeatureTable, SideFeatures};
+    if args.user_features.is_none() && args.item_features.is_none() {
+        return Ok(());
+    }
+    let old = data.side.as_deref().cloned();
+    let (users, items) = old.map_or((FeatureTable::empty(), FeatureTable::empty()), |s| (s.users, s.items));
+    let users = match &args.user_features {
+        Some(p) => load_feature_csv(p)?,
+        None => users,
+    };
+    let items = match &args.item_features {
+        Some(p) => load_feature_csv(p)?,
+        None => items,
+    };
+    data.side = Some(std::sync::Arc::new(SideFeatures { users, items }));
+    Ok(())
+}
+
+/// `--cold-start`: [`protocol::cold_start`], and a table of the held-out
+/// users' (items') metrics beside most popular's and a random order's.
+fn cold_start<B: Backend>(
+    b: &B,
+    family: &dyn Entry<B>,
+    config: &serde_json::Value,
+    fit: &FitConfig,
+    input: &Input,
+    side: ColdSide,
+    args: &TrainArgs,
+) -> Result<()> {
+    use gpurec::models::refit::Side;
+    let side = match side {
+        ColdSide::Users => Side::Users,
+        ColdSide::Items => Side::Items,
+    };
+    let what = if side == Side::Users { "users" } else { "items" };
+    if !args.json {
+        println!(
+            "split:   cold start: {:.0} % of the {what} held out entirely (seed {}); the rest per-user 8:1:1",
+            100.0 * args.cold_fraction,
+            args.seed
+        );
+        println!("{}", model_line(family.info(), config, fit));
+    }
+    let mut bars = Bars::new(fit.epochs, args.json, fit.metric.clone());
+    let opts = protocol::RankingOptions { mask_seen: !args.keep_seen, ..Default::default() };
+    let run = protocol::cold_start(b, family, config, &input.data, side, args.cold_fraction, fit, &opts, &mut bars)?;
+    bars.bar.finish_and_clear();
+    let candidates = if side == Side::Users { "all items" } else { "the held-out items" };
+    if args.json {
+        let out = serde_json::json!({
+            "model": family.info().name, "data": input.source, "device": b.describe(),
+            "cold_start": what, "fraction": args.cold_fraction, "held_out": run.held_out,
+            "users_scored": run.users, "candidates": candidates,
+            "cold": run.cold, "most_popular": run.popular, "random": run.random,
+            "warm_test": run.warm.test, "best_epoch": run.warm.summary.best_epoch,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "trained {} epochs on the warm part in {:.1}s; best validation NDCG@10 {} at epoch {}",
+        run.warm.summary.epochs.len(),
+        run.warm.train_seconds,
+        run.warm.summary.best_valid.map(|v| format!("{v:.4}")).unwrap_or("-".into()),
+        run.warm.summary.best_epoch
+    );
+    println!("warm test:");
+    print_table(&run.warm.test, run.warm.test_seconds);
+    let popular = if side == Side::Users { "most popular" } else { "feature popularity" };
+    println!(
+        "
+cold {what}: {} held out, {} users scored, ranked among {candidates} from features alone",
+        run.held_out, run.users
+    );
+    println!("  {:<10} {:>10} {:>18} {:>10}", "metric@10", family.info().name, popular, "random");
+    for name in ["ndcg", "recall", "hit", "mrr"] {
+        let get = |m: &gpurec::eval::RankingMetrics| m.get(name, 10).map(|v| format!("{v:.4}")).unwrap_or("-".into());
+        println!("  {:<10} {:>10} {:>18} {:>10}", name, get(&run.cold), get(&run.popular), get(&run.random));
+    }
+    Ok(())
 }
 
 /// `--plot`: the run's curves, written atomically (a temporary file renamed over the target).

@@ -416,6 +416,20 @@ impl FeatureTable {
         Self { names: m.names.clone(), ids, rows }
     }
 
+    /// A table from (id, feature name) pairs, each feature with value 1
+    /// (columns in order of first appearance; a repeated pair counts once):
+    /// how an application hands its users' or items' categories to gpurec.
+    pub fn from_pairs<S: AsRef<str>, T: AsRef<str>>(pairs: &[(S, T)]) -> Self {
+        let (mut ids, mut names) = (IdMap::default(), IdMap::default());
+        let mut trip: Vec<(u32, u32, f32)> =
+            pairs.iter().map(|(id, f)| (ids.intern(id.as_ref()), names.intern(f.as_ref()), 1.0)).collect();
+        trip.sort_by_key(|&(r, c, _)| (r, c));
+        trip.dedup_by_key(|t| (t.0, t.1));
+        let names: Vec<String> = (0..names.len() as u32).map(|c| names.id(c).to_string()).collect();
+        let rows = CsrHost::from_triplets(ids.len(), names.len(), &trip);
+        Self { names, ids, rows }
+    }
+
     /// Number of columns.
     pub fn cols(&self) -> usize {
         self.names.len()

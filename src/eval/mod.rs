@@ -8,8 +8,8 @@ pub mod sampled;
 pub mod validation;
 
 pub use ranking::{
-    explain, ranking_metrics, score_history, similar_items, top_k_filtered, top_k_filtered_async, top_k_for_history,
-    top_k_unseen, ItemFilter, RankingEval, RankingMetrics, Scorer,
+    explain, ranking_metrics, score_history, similar_items, top_k_filtered, top_k_filtered_async, top_k_for_features,
+    top_k_for_history, top_k_unseen, ItemFilter, RankingEval, RankingMetrics, Scorer,
 };
 pub use rating::{RatingEval, RatingMetrics, RatingModel, Ratings};
 pub use sampled::{SampledEval, SampledMetrics};

@@ -195,6 +195,33 @@ pub fn top_k_for_history<B: Backend>(
     Ok(masked_top_k(b, &scores, &mask, k)?.remove(0))
 }
 
+/// The `k` best items (index, score) for a user the model never saw, known
+/// only by `features` ((column, value) entries of the model's user feature
+/// columns), best first, as `filter` allows: the user's representation from
+/// the features alone against every item's ([`crate::models::FeatureModel`]).
+/// An error names a model without feature embeddings.
+pub fn top_k_for_features<B: Backend>(
+    b: &B,
+    model: &(impl crate::models::Model<B> + ?Sized),
+    features: &[(u32, f32)],
+    filter: &ItemFilter,
+    n_items: usize,
+    k: usize,
+) -> Result<Vec<(u32, f32)>> {
+    use crate::models::refit::Side;
+    check_k(k)?;
+    let Some(fm) = model.features() else {
+        return Err(crate::Error::Invalid(format!(
+            "{} has no feature embeddings; it cannot recommend from features alone (lightfm can)",
+            model.kind()
+        )));
+    };
+    let user = fm.represent(b, Side::Users, &[features.to_vec()])?;
+    let scores = b.matmul(&user, &fm.vectors(b, Side::Items), false, true, None, crate::Act::Identity);
+    let mask = filter.mask(1, n_items, &[])?;
+    Ok(masked_top_k(b, &scores, &mask, k)?.remove(0))
+}
+
 /// Every item's score `[1, n_items]` after `history`, as [`top_k_for_history`] ranks them.
 pub fn score_history<B: Backend>(
     b: &B,
