@@ -32,7 +32,7 @@ use crate::models::contract::{Model, TrainSet};
 use crate::models::refit::{partial_fit, Side};
 use crate::models::registry::{self, Overrides};
 use crate::sparse::CsrHost;
-use crate::train::{fit, FitConfig, Silent};
+use crate::train::{fit, EpochReport, FitConfig, Progress};
 use crate::Gpu;
 
 /// What a recommendation may hold, in the application's item ids: only
@@ -106,7 +106,7 @@ impl ModelKind {
 
 /// Settings for [`Recommender::builder`]. What is not set comes from the
 /// family's defaults in the registry (configuration and schedule).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RecommenderBuilder {
     model: String,
     overrides: Overrides,
@@ -114,6 +114,35 @@ pub struct RecommenderBuilder {
     batch_size: Option<usize>,
     seed: u64,
     device: Device,
+    on_epoch: Option<OnEpoch>,
+}
+
+/// [`RecommenderBuilder::on_epoch`]'s callback.
+type OnEpoch = std::sync::Arc<dyn Fn(&EpochReport) + Send + Sync>;
+
+impl std::fmt::Debug for RecommenderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecommenderBuilder")
+            .field("model", &self.model)
+            .field("overrides", &self.overrides)
+            .field("epochs", &self.epochs)
+            .field("batch_size", &self.batch_size)
+            .field("seed", &self.seed)
+            .field("device", &self.device)
+            .field("on_epoch", &self.on_epoch.as_ref().map(|_| "callback"))
+            .finish()
+    }
+}
+
+/// Calls the builder's callback after each epoch.
+struct Callback<'a>(Option<&'a OnEpoch>);
+
+impl Progress for Callback<'_> {
+    fn on_epoch(&mut self, report: &EpochReport) {
+        if let Some(f) = self.0 {
+            f(report);
+        }
+    }
 }
 
 impl RecommenderBuilder {
@@ -162,6 +191,15 @@ impl RecommenderBuilder {
         self.device = device;
         self
     }
+    /// Called after each training epoch with its report (the epoch, its
+    /// mean loss, its time), on the thread that fits: how an app draws a
+    /// live loss curve while it trains in the background. The loss is read
+    /// back once per epoch, as the training loop always does; nothing more
+    /// is synchronised for it.
+    pub fn on_epoch(mut self, f: impl Fn(&EpochReport) + Send + Sync + 'static) -> Self {
+        self.on_epoch = Some(std::sync::Arc::new(f));
+        self
+    }
 
     /// Trains on every interaction in `data` (as implicit feedback, or for a
     /// rating model on their ratings).
@@ -196,7 +234,7 @@ impl OnBackend for FitJob<'_> {
             seed: s.seed,
             ..Default::default()
         };
-        fit(b, model.as_mut(), &set, None, &cfg, &mut Silent)?;
+        fit(b, model.as_mut(), &set, None, &cfg, &mut Callback(s.on_epoch.as_ref()))?;
         let events: Vec<(u32, u32, f32)> =
             (0..data.len()).map(|r| (data.users[r], data.items[r], data.ratings[r])).collect();
         Ok(Box::new(Served {
@@ -234,6 +272,7 @@ impl Recommender {
             batch_size: None,
             seed: 2024,
             device: Device::Auto,
+            on_epoch: None,
         }
     }
 

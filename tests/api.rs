@@ -285,11 +285,23 @@ fn a_recommender_trains_on_a_background_thread_and_serves_from_another() {
     fn send_and_sync<T: Send + Sync>() {}
     send_and_sync::<Recommender>();
     let data = players();
-    // Trained off the main thread, as an app keeps its frame loop running meanwhile.
+    // Trained off the main thread, as an app keeps its frame loop running
+    // meanwhile, reporting each epoch's loss to it as it goes.
+    let (tx, rx) = std::sync::mpsc::channel();
     let training = std::thread::spawn(move || {
-        Recommender::builder().model(ModelKind::Bpr).dim(16).lr(0.02).epochs(40).device(Device::Cpu).fit(&data)
+        Recommender::builder()
+            .model(ModelKind::Bpr)
+            .dim(16)
+            .lr(0.02)
+            .epochs(40)
+            .device(Device::Cpu)
+            .on_epoch(move |r| tx.send((r.epoch, r.loss)).unwrap())
+            .fit(&data)
     });
     let rec = std::sync::Arc::new(training.join().unwrap().unwrap());
+    let curve: Vec<(usize, f32)> = rx.try_iter().collect();
+    assert_eq!(curve.iter().map(|c| c.0).collect::<Vec<_>>(), (1..=40).collect::<Vec<_>>(), "one report per epoch");
+    assert!(curve[39].1 < curve[0].1 && curve.iter().all(|c| c.1.is_finite()), "the loss falls: {curve:?}");
     let here = rec.recommend("player-5", 5).unwrap();
     let there = {
         let rec = rec.clone();
