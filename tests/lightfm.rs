@@ -159,3 +159,47 @@ fn lightfm_model_file_round_trip_keeps_cold_start() {
     assert_eq!(a.represent(&Cpu, Side::Users, &rows).unwrap(), b.represent(&Cpu, Side::Users, &rows).unwrap());
     assert_eq!(b.feature_names(Side::Items), a.feature_names(Side::Items));
 }
+
+/// One step is one submission of the documented dispatches (the gathered
+/// SpMM, the fused BPR kernel and its mean, the SpMM by (F[rows])ᵀ, Adam)
+/// and nothing read back; it uploads the batch's rows and the backward's
+/// sparse matrix, never the table.
+#[test]
+fn a_step_is_one_submission_of_the_documented_dispatches() {
+    use gpurec::models::Batch;
+    use gpurec::train::PairSampler;
+    if gpu().is_none() {
+        return;
+    }
+    // A context of its own: the shared one counts the other tests' work too.
+    let gpu = gpurec::Gpu::new().unwrap();
+    let d = generate(&SyntheticConfig { users: 90, items: 130, mean_per_user: 20, ..Default::default() });
+    let set = TrainSet::all(&d);
+    let side = set.side.as_ref().unwrap();
+    let names = |n: usize, p: &str| (0..n).map(|c| format!("{p}={c}")).collect::<Vec<_>>();
+    let (fu, fi) = (side.users(), side.items());
+    let cfg = LightFmConfig {
+        user_features: names(fu.cols, "group"),
+        item_features: names(fi.cols, "genre"),
+        ..LightFmConfig::default()
+    };
+    let mut m = LightFm::new(&gpu, &fu, &fi, cfg, 1).unwrap();
+    let mut sampler = PairSampler::new(&set.interactions, 1);
+    sampler.shuffle();
+    gpu.flush().unwrap();
+    let batch = 256;
+    let (u, i, j) = sampler.batch(0, batch);
+    let before = gpu.stats();
+    let loss = gpurec::models::Model::train_step(&mut m, &gpu, &Batch::Pairs { users: &u, pos: &i, neg: &j }).unwrap();
+    gpu.flush().unwrap();
+    let step = gpu.stats() - before;
+    eprintln!("one LightFM step: {step:?}");
+    assert_eq!((step.submissions, step.readbacks), (1, 0));
+    assert_eq!(step.dispatches, 5, "spmm_csr_rows, bpr_triples + its mean, spmm_csr, adam (the concat is a copy)");
+    // Per gathered row: its index twice (rows, local), and its entries of F in the
+    // backward CSR (column, value): identity, intercept, ≤ 4 features. Plus row_ptr.
+    let w_rows = (90 + 130 + 2 + fu.cols + fi.cols) as u64;
+    let bound = 3 * batch as u64 * (8 + 8 * 6) + 4 * (w_rows + 1);
+    assert!(step.bytes_uploaded <= bound, "{} bytes uploaded, bound {bound}", step.bytes_uploaded);
+    assert!(gpu.read(&loss).unwrap()[0].is_finite());
+}

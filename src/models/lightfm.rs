@@ -30,7 +30,12 @@
 //! gradients in the fused BPR kernel (`bpr_triples`, the penalty on the
 //! representations), sends them back to W with one SpMM by (F[rows])ᵀ
 //! (built on the host per batch, O(nnz) by a counting transpose:
-//! deterministic, no atomics) and applies one dense Adam: 6 dispatches.
+//! deterministic, no atomics) and applies one dense Adam: 5 dispatches (the
+//! BPR kernel and its mean are two; the gradient rows are joined by a copy).
+//! A step uploads O(batch × features per row): the rows, and the backward's
+//! CSR; never the table. The intercept row of the backward sums a
+//! contribution from every gathered row of its side (a serial chain of n
+//! or 2n per output row, in a fixed order).
 
 use crate::backend::{AdamConfig, Backend, Csr, Shaped};
 use crate::data::side::FeatureTable;
