@@ -46,12 +46,16 @@ struct Row {
     because: Vec<(String, f32)>,
 }
 
+/// A user's index, and their rows once computed (or why not).
+type Shown = (usize, Option<Result<Vec<Row>, String>>);
+
 struct App {
     device: String,
     users: Vec<String>,
     user: usize,
     training: Arc<Mutex<Training>>,
-    shown: Option<(usize, Result<Vec<Row>, String>)>,
+    /// The lists on screen: for which user, and (once computed off the frame loop) the rows.
+    shown: Arc<Mutex<Option<Shown>>>,
     frame_ms: VecDeque<f32>,
     /// Frames drawn while the model trained: count, total and longest (ms).
     while_training: (usize, f32, f32),
@@ -107,7 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 users,
                 user: 0,
                 training,
-                shown: None,
+                shown: Arc::new(Mutex::new(None)),
                 frame_ms: VecDeque::with_capacity(FRAMES),
                 while_training: (0, 0.0, 0.0),
                 last_frame: Instant::now(),
@@ -288,11 +292,26 @@ impl eframe::App for App {
                     self.user = (self.user + 1) % self.users.len();
                 }
             });
-            if self.shown.as_ref().map(|s| s.0) != Some(self.user) {
-                self.shown = Some((self.user, recommendations(rec, &self.users[self.user])));
+            let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+            if shown.as_ref().map(|s| s.0) != Some(self.user) {
+                // Scoring and explaining read results back from the device: off the frame loop.
+                *shown = Some((self.user, None));
+                let (rec, user, k, out, ctx) =
+                    (rec.clone(), self.users[self.user].clone(), self.user, self.shown.clone(), ui.ctx().clone());
+                std::thread::spawn(move || {
+                    let rows = recommendations(&rec, &user);
+                    let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+                    if o.as_ref().map(|s| s.0) == Some(k) {
+                        *o = Some((k, Some(rows)));
+                    }
+                    ctx.request_repaint();
+                });
             }
-            match &self.shown {
-                Some((_, Ok(rows))) => {
+            match shown.as_ref().and_then(|s| s.1.as_ref()) {
+                None => {
+                    ui.label("scoring…");
+                }
+                Some(Ok(rows)) => {
                     egui::Grid::new("recommendations").striped(true).num_columns(4).show(ui, |ui| {
                         for h in ["#", "item", "score", "because the user has"] {
                             ui.strong(h);
@@ -308,17 +327,16 @@ impl eframe::App for App {
                         }
                     });
                 }
-                Some((_, Err(e))) => {
+                Some(Err(e)) => {
                     ui.colored_label(egui::Color32::RED, e);
                 }
-                None => {}
             }
         });
         if let (Some(_), Some(Err(e))) = (&self.screenshot, &done) {
             eprintln!("egui_app: training failed: {e}");
             std::process::exit(1);
         }
-        let ready = matches!(&self.shown, Some((_, Ok(_))));
+        let ready = matches!(&*self.shown.lock().unwrap_or_else(|e| e.into_inner()), Some((_, Some(Ok(_)))));
         let ctx = ui.ctx().clone();
         self.maybe_screenshot(&ctx, ready);
         // A game-like loop: draw continuously, so the frame time is measured while training runs.
