@@ -43,8 +43,7 @@ fn lightfm_gradient_matches_finite_differences() {
         // The loss with the penalty, which the model's loss leaves out; the same dropout draw.
         let loss = |m: &mut LightFm<Cpu>, w: &gpurec::cpu::CpuTensor| -> f64 {
             m.set_table(w.clone());
-            let (l, g) = m.loss_and_grad(&Cpu, &users, &pos, &neg).unwrap();
-            let _ = g;
+            let (l, _) = m.loss_and_grad(&Cpu, &users, &pos, &neg).unwrap();
             l[[0]] as f64 + reg as f64 / 2.0 * penalty(m, &users, &pos, &neg) / users.len() as f64
         };
         for idx in 0..base.len() {

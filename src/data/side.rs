@@ -462,8 +462,8 @@ pub fn resolve_features(names: &[String], given: &[&str]) -> Result<Vec<(u32, f3
     let mut out: Vec<(u32, f32)> = Vec::with_capacity(given.len());
     for g in given {
         let g = g.trim();
-        let (name, value) = match g.rsplit_once(':') {
-            Some((n, v)) if v.trim().parse::<f32>().is_ok() => (n.trim(), v.trim().parse::<f32>().unwrap_or(1.0)),
+        let (name, value) = match g.rsplit_once(':').map(|(n, v)| (n.trim(), v.trim().parse::<f32>())) {
+            Some((n, Ok(v))) => (n, v),
             _ => (g, 1.0),
         };
         if !value.is_finite() {

@@ -163,6 +163,16 @@ impl LightFmConfig {
     }
 }
 
+impl LightFmConfig {
+    /// The feature columns of `side`.
+    pub fn features(&self, side: Side) -> &[String] {
+        match side {
+            Side::Users => &self.user_features,
+            Side::Items => &self.item_features,
+        }
+    }
+}
+
 impl Default for LightFmConfig {
     fn default() -> Self {
         Self {
@@ -347,10 +357,7 @@ impl<B: Backend> LightFm<B> {
 
     /// `side`'s intercept and feature embeddings `[1 + columns, dim]`.
     fn feature_table(&self, b: &B, side: Side) -> B::Tensor {
-        let n = 1 + match side {
-            Side::Users => self.cfg.user_features.len(),
-            Side::Items => self.cfg.item_features.len(),
-        };
+        let n = 1 + self.cfg.features(side).len();
         b.slice_rows(&self.w, self.feature_row(side), n)
     }
 
@@ -474,10 +481,7 @@ impl<B: Backend> Model<B> for LightFm<B> {
 
 impl<B: Backend> FeatureModel<B> for LightFm<B> {
     fn feature_names(&self, side: Side) -> &[String] {
-        match side {
-            Side::Users => &self.cfg.user_features,
-            Side::Items => &self.cfg.item_features,
-        }
+        self.cfg.features(side)
     }
 
     fn represent(&self, b: &B, side: Side, rows: &[Vec<(u32, f32)>]) -> Result<B::Tensor> {
@@ -554,10 +558,7 @@ impl<B: Backend> Model<B> for LightFmServed<B> {
 
 impl<B: Backend> FeatureModel<B> for LightFmServed<B> {
     fn feature_names(&self, side: Side) -> &[String] {
-        match side {
-            Side::Users => &self.cfg.user_features,
-            Side::Items => &self.cfg.item_features,
-        }
+        self.cfg.features(side)
     }
 
     fn represent(&self, b: &B, side: Side, rows: &[Vec<(u32, f32)>]) -> Result<B::Tensor> {
