@@ -591,6 +591,88 @@ fn bench_lstm(c: &mut Criterion, ctx: &Ctx) {
     g.finish();
 }
 
+// ---- conv_rows_max (Caser's horizontal convolution) ------------------------
+
+/// Multiply-adds of the forward over n images of L rows (width d) with c
+/// filters of height h: only the L − h + 1 valid positions.
+fn conv_rows_max_macs(n: usize, l: usize, d: usize, h: usize, c: usize) -> usize {
+    n * (l - h + 1) * h * d * c
+}
+
+/// The image, the filters (row u·c + o) and the bias.
+type ConvRowsState<B> = (<B as Backend>::Tensor, <B as Backend>::Tensor, <B as Backend>::Tensor);
+
+fn conv_rows_max_op<'a, B: Timed>(n: usize, l: usize, d: usize, h: usize, c: usize) -> Op<'a, B, ConvRowsState<B>> {
+    Op {
+        shape: format!("n{n}_L{l}_d{d}_h{h}_c{c}"),
+        throughput: Throughput::ElementsAndBytes {
+            elements: 2 * conv_rows_max_macs(n, l, d, h, c) as u64,
+            bytes: (4 * (n * l * d + h * c * d + 2 * n * c)) as u64,
+        },
+        flush_every: flush_every(8 * n * c),
+        setup: Box::new(move |b: &B| (upload(b, 9, &[n * l, d]), upload(b, 10, &[h * c, d]), upload(b, 11, &[1, c]))),
+        run: Box::new(move |b: &B, (x, w, bias)| {
+            black_box(b.conv_rows_max(x, w, bias, l));
+        }),
+    }
+}
+
+/// The forward's inputs and outputs and an upstream gradient.
+type ConvRowsBwdState<B> = (
+    <B as Backend>::Tensor,
+    <B as Backend>::Tensor,
+    <B as Backend>::Tensor,
+    <B as Backend>::Index,
+    <B as Backend>::Tensor,
+);
+
+fn conv_rows_max_bwd_op<'a, B: Timed>(
+    n: usize,
+    l: usize,
+    d: usize,
+    h: usize,
+    c: usize,
+) -> Op<'a, B, ConvRowsBwdState<B>> {
+    Op {
+        shape: format!("n{n}_L{l}_d{d}_h{h}_c{c}"),
+        // dX and dW: n·c·h·d multiply-adds each (one position per pooled maximum).
+        throughput: Throughput::ElementsAndBytes {
+            elements: 4 * (n * c * h * d) as u64,
+            bytes: (4 * (2 * n * l * d + 2 * h * c * d + 3 * n * c)) as u64,
+        },
+        flush_every: flush_every(4 * n * l * d),
+        setup: Box::new(move |b: &B| {
+            let (x, w) = (upload(b, 9, &[n * l, d]), upload(b, 10, &[h * c, d]));
+            let (y, arg) = b.conv_rows_max(&x, &w, &upload(b, 11, &[1, c]), l);
+            (x, w, y, arg, upload(b, 12, &[n, c]))
+        }),
+        run: Box::new(move |b: &B, (x, w, y, arg, dy)| {
+            black_box(b.conv_rows_max_backward(x, w, y, arg, dy, l, None));
+        }),
+    }
+}
+
+fn bench_conv_rows_max(c: &mut Criterion, ctx: &Ctx) {
+    // Caser's default (512 windows of 10, d = 64, 16 filters) at height 5, the costliest.
+    let shapes = [(512, 10, 64, 5, 16)];
+    let mut g = group(c, "conv_rows_max");
+    for &(n, l, d, h, k) in &shapes {
+        if let Some(gpu) = &ctx.gpu {
+            bench(&mut g, gpu, conv_rows_max_op(n, l, d, h, k));
+        }
+        bench(&mut g, &Cpu, conv_rows_max_op(n, l, d, h, k));
+    }
+    g.finish();
+    let mut g = group(c, "conv_rows_max_backward");
+    for &(n, l, d, h, k) in &shapes {
+        if let Some(gpu) = &ctx.gpu {
+            bench(&mut g, gpu, conv_rows_max_bwd_op(n, l, d, h, k));
+        }
+        bench(&mut g, &Cpu, conv_rows_max_bwd_op(n, l, d, h, k));
+    }
+    g.finish();
+}
+
 // ---- layer norm -----------------------------------------------------------
 
 /// The forward input, scale and shift.
@@ -855,6 +937,7 @@ fn main() {
     bench_spd_inverse(&mut c, &ctx);
     bench_item_ops(&mut c, &ctx);
     bench_lstm(&mut c, &ctx);
+    bench_conv_rows_max(&mut c, &ctx);
     bench_layer_norm(&mut c, &ctx);
     bench_masked_softmax(&mut c, &ctx);
     bench_adam(&mut c, &ctx);

@@ -511,6 +511,36 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         stride: (usize, usize),
     ) -> Self::Tensor;
 
+    /// A full-width convolution over the rows of n images of `window` rows,
+    /// with bias, ReLU and max-pooling over the positions fused (Caser's
+    /// horizontal convolution): `x` `[n·window, d]`, `w` `[h·c, d]` (row
+    /// `u·c + o` is row u of filter o), `bias` c values. Returns `y` `[n, c]`,
+    /// `y[r, o] = max(0, max_i Σ_u x[r·window + i + u] · w[u·c + o] + b[o])`,
+    /// and the first position i attaining the maximum, `[n·c]`
+    /// (`crate::cpu::conv_rows_max` has the sums' order).
+    fn conv_rows_max(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        bias: &Self::Tensor,
+        window: usize,
+    ) -> (Self::Tensor, Self::Index);
+    /// Gradients of [`Backend::conv_rows_max`] from its output `y`, `argmax`
+    /// and `dy` `[n, c]`: `(dx, dw, db)`, `dx` `[n·window, d]` added to `acc`
+    /// when given (x's shape), `dw` `[h·c, d]`, `db` `[1, c]`. Only the
+    /// maxima with y > 0 pass a gradient, each to its own position.
+    #[allow(clippy::too_many_arguments)]
+    fn conv_rows_max_backward(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        y: &Self::Tensor,
+        argmax: &Self::Index,
+        dy: &Self::Tensor,
+        window: usize,
+        acc: Option<&Self::Tensor>,
+    ) -> (Self::Tensor, Self::Tensor, Self::Tensor);
+
     // ---- recurrent -----------------------------------------------------
 
     /// One fused LSTM cell step. `gates` `[n, 4h]` holds the pre-activations

@@ -2,7 +2,7 @@
 
 use super::dense::{row_max, standard, tree_sum, tree_sum_slice};
 use super::fastmath;
-use super::{from_vec, CpuIndex, CpuTensor};
+use super::{from_vec, parallel, CpuIndex, CpuTensor};
 
 /// Per-element (loss, gradient) of the pointwise losses; `Kind` codes match `shaders/loss.wgsl`.
 #[inline(always)]
@@ -161,28 +161,55 @@ pub fn softmax_cross_entropy(logits: &CpuTensor, target: &CpuIndex) -> (CpuTenso
     assert_eq!(target.len(), n, "softmax_cross_entropy: {} targets for {n} rows", target.len());
     let l = logits.as_standard_layout();
     let s = l.as_slice().unwrap();
-    let mut grad = vec![0f32; n * c];
-    let mut losses = Vec::with_capacity(n);
-    for r in 0..n {
-        let row = &s[r * c..(r + 1) * c];
-        let t = target[r] as usize;
-        assert!(t < c, "softmax_cross_entropy: target {t} >= {c} classes");
-        let max = row_max(row);
-        // The shifted exponentials once (fastmath's, as softmax), summed in tree_sum's order.
-        let g = &mut grad[r * c..(r + 1) * c];
-        for (g, &v) in g.iter_mut().zip(row) {
-            *g = fastmath::exp(v - max);
-        }
-        let sum = tree_sum_slice(g);
-        let lse = max + sum.ln();
-        losses.push(lse - row[t]);
-        for (j, g) in g.iter_mut().enumerate() {
-            let p = *g / sum;
-            *g = (p - if j == t { 1.0 } else { 0.0 }) / n.max(1) as f32;
-        }
+    let ts: Vec<usize> = target.iter().map(|&t| t as usize).collect();
+    if let Some(&t) = ts.iter().find(|&&t| t >= c) {
+        panic!("softmax_cross_entropy: target {t} >= {c} classes");
     }
+    let mut grad = vec![0f32; n * c];
+    let mut losses = vec![0f32; n];
+    // Rows split across threads; each row's arithmetic is the serial loop's.
+    parallel::for_rows_with(&mut grad, c, &mut losses, 1, n * c * 8, |first, g, ls| {
+        for (k, (g, loss)) in g.chunks_exact_mut(c.max(1)).zip(ls.iter_mut()).enumerate() {
+            let r = first + k;
+            *loss = softmax_ce_row(&s[r * c..(r + 1) * c], ts[r], n.max(1) as f32, g);
+        }
+    });
     let loss = tree_sum(losses.into_iter()) / n.max(1) as f32;
     (from_vec(vec![loss], &[1]), from_vec(grad, &[n, c]))
+}
+
+/// One row of [`softmax_cross_entropy`]: writes the row's gradient (divided
+/// by `n`) into `g` and returns its loss, in AVX2's lanes where the CPU has
+/// them (the same per-element formula, so the same bits).
+fn softmax_ce_row(row: &[f32], t: usize, n: f32, g: &mut [f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { softmax_ce_row_avx2(row, t, n, g) };
+    }
+    softmax_ce_row_body(row, t, n, g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_ce_row_avx2(row: &[f32], t: usize, n: f32, g: &mut [f32]) -> f32 {
+    softmax_ce_row_body(row, t, n, g)
+}
+
+#[inline(always)]
+fn softmax_ce_row_body(row: &[f32], t: usize, n: f32, g: &mut [f32]) -> f32 {
+    let max = row_max(row);
+    // The shifted exponentials once (fastmath's, as softmax), summed in tree_sum's order.
+    for (g, &v) in g.iter_mut().zip(row) {
+        *g = fastmath::exp(v - max);
+    }
+    let sum = tree_sum_slice(g);
+    let lse = max + sum.ln();
+    for (j, g) in g.iter_mut().enumerate() {
+        let p = *g / sum;
+        *g = (p - if j == t { 1.0 } else { 0.0 }) / n;
+    }
+    lse - row[t]
 }
 
 #[cfg(test)]

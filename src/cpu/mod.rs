@@ -10,6 +10,7 @@
 //! depend on the number of threads either.
 
 pub mod conv;
+pub mod conv_rows_max;
 pub mod dense;
 pub mod embedding;
 pub(crate) mod fastmath;
@@ -328,6 +329,22 @@ impl Backend for Cpu {
         stride: (usize, usize),
     ) -> CpuTensor {
         conv::maxpool2d_backward(dy, argmax, input_shape, kernel, stride)
+    }
+
+    fn conv_rows_max(&self, x: &CpuTensor, w: &CpuTensor, bias: &CpuTensor, window: usize) -> (CpuTensor, CpuIndex) {
+        conv_rows_max::conv_rows_max(x, w, bias, window)
+    }
+    fn conv_rows_max_backward(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        y: &CpuTensor,
+        argmax: &CpuIndex,
+        dy: &CpuTensor,
+        window: usize,
+        acc: Option<&CpuTensor>,
+    ) -> (CpuTensor, CpuTensor, CpuTensor) {
+        conv_rows_max::conv_rows_max_backward(x, w, y, argmax, dy, window, acc)
     }
 
     fn lstm_cell(

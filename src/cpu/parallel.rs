@@ -43,6 +43,31 @@ pub(crate) fn for_rows<T: Send>(out: &mut [T], row_len: usize, work: usize, f: i
     }
 }
 
+/// [`for_rows`] over two outputs cut at the same rows: `out` in rows of
+/// `row_len` and `side` in rows of `side_len`; `f(first_row, piece, side_piece)`.
+pub(crate) fn for_rows_with<T: Send, U: Send>(
+    out: &mut [T],
+    row_len: usize,
+    side: &mut [U],
+    side_len: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T], &mut [U]) + Sync,
+) {
+    if row_len == 0 || side_len == 0 {
+        return f(0, out, side);
+    }
+    let rows = out.len() / row_len;
+    debug_assert_eq!(side.len(), rows * side_len, "for_rows_with: the side output has other rows");
+    match rows_per_piece(rows, work) {
+        None => f(0, out, side),
+        Some(per) => out
+            .par_chunks_mut(per * row_len)
+            .zip(side.par_chunks_mut(per * side_len))
+            .enumerate()
+            .for_each(|(i, (piece, side))| f(i * per, piece, side)),
+    }
+}
+
 /// Maps `f(row)` over `0..rows` in order and concatenates the results, on
 /// the pool when `work` (the whole loop's cost) is large enough.
 pub(crate) fn map_rows<T: Send>(rows: usize, work: usize, f: impl Fn(usize) -> Vec<T> + Sync) -> Vec<T> {

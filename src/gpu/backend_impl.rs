@@ -252,6 +252,21 @@ impl Backend for Gpu {
     ) -> GpuTensor {
         conv::maxpool2d_backward(self, dy, argmax, input_shape, kernel, stride)
     }
+    fn conv_rows_max(&self, x: &GpuTensor, w: &GpuTensor, bias: &GpuTensor, window: usize) -> (GpuTensor, GpuIndex) {
+        conv::conv_rows_max(self, x, w, bias, window)
+    }
+    fn conv_rows_max_backward(
+        &self,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        y: &GpuTensor,
+        argmax: &GpuIndex,
+        dy: &GpuTensor,
+        window: usize,
+        acc: Option<&GpuTensor>,
+    ) -> (GpuTensor, GpuTensor, GpuTensor) {
+        conv::conv_rows_max_backward(self, x, w, y, argmax, dy, window, acc)
+    }
 
     fn lstm_cell(
         &self,

@@ -50,6 +50,7 @@ shaders! {
     Conv1d => "conv1d",
     Conv2d => "conv2d",
     Maxpool => "maxpool",
+    ConvRowsMax => "conv_rows_max",
     LstmCell => "lstm_cell",
     GruCell => "gru_cell",
     LayerNorm => "layer_norm",

@@ -13,16 +13,16 @@
 //! loss:    L = −(1/n) Σ log softmax(ŷ)[s_t]            (full softmax cross-entropy)
 //! ```
 //!
-//! Each horizontal convolution of height h is one matmul and a shifted sum:
-//! with its filters stored as rows (u, o) `[h·n_h, d]`, A = X·Wᵀ `[n·L, h·n_h]`
-//! gives every image row's product with every filter row u, and the output at
-//! position i sums A[i + u, (u, ·)] over u < h — a row gather of A viewed as
-//! `[n·L·h, n_h]` followed by a deterministic grouped sum of each position's
-//! h rows (no h·d-wide unfolding of the image). Bias, ReLU, then max-pooling
-//! over the L − h + 1 positions. The backward reverses it: the pooled
-//! gradient spread back to the h rows (a gather), summed into dA (a grouped
-//! scatter over every row of A), dW = dAᵀ·X and dX += dA·W. The vertical
-//! convolution (n_v · L · d multiply-adds per window) stays a conv2d.
+//! Each horizontal convolution of height h, with its bias, ReLU and
+//! max-pooling over the L − h + 1 positions, is one fused op
+//! ([`Backend::conv_rows_max`]): it computes only the valid positions'
+//! products (h·(L − h + 1)·d·n_h multiply-adds per window, not the L·h·d·n_h
+//! of one matmul of every image row with every filter row) and keeps each
+//! maximum's position. Its backward sends each pooled gradient to that one
+//! position (n_h·h·d multiply-adds per window for dW and as many for dX,
+//! against L − h + 1 times that for an unfused backward), in two kernels,
+//! adding into the image gradient as it goes. The vertical convolution
+//! (n_v · L · d multiply-adds per window) stays a conv2d.
 //!
 //! W_1 is kept as column blocks, one per piece of the concatenation (o_v and
 //! each height's pooled o_h), and W_2 as the blocks for z and P_u, so no
@@ -37,10 +37,11 @@
 //! Training windows slide: every training target with the `window` items
 //! before it (fewer, left-padded, at the start of a sequence). One step is
 //! one submission with nothing read back; the host uploads the window ids,
-//! the padding mask, the users and targets, and the two row groupings
-//! (the gathers of the shifted sums are uploaded once per batch size and
-//! kept). A window of L costs about 30 dispatches per filter height: 139 for
-//! L = 4 (`tests/next_item.rs` counts them).
+//! the padding mask, the users and targets, and the two row groupings. A
+//! window of L costs 43 + 13·L dispatches (each filter height: the fused
+//! convolution, fc1's block and its add, three dropout masks, the fused
+//! backward's two kernels, fc1's two gradient products and three Adam
+//! updates; 95 for L = 4, `tests/next_item.rs` counts them).
 //!
 //! Not kept from RecBole: its `reg_weight` term (1e-4 times the L2 norms of
 //! the convolution and dense weights); dropout is the regulariser here. A
@@ -50,13 +51,11 @@
 //! The model file holds the weights and each user's last `window` history
 //! items (a `[users, window]` tensor of item ids, −1 for padding).
 
-use std::collections::HashMap;
-
 use crate::backend::{Act, AdamConfig, Backend, BinaryOp};
 use crate::data::sequence::{history_windows, Sequences, WindowKind, WindowSpec, PAD};
 use crate::error::{Error, Result};
 use crate::init;
-use crate::layers::conv::{Conv2d, MaxPool2d};
+use crate::layers::conv::Conv2d;
 use crate::layers::lstm::stack_rows;
 use crate::layers::{Adam, Linear, LinearGrads, Param};
 use crate::model_file::{ModelFile, NamedTensor};
@@ -184,26 +183,9 @@ pub struct Caser<B: Backend> {
     pub fc2_u: Linear<B>,
     history: Encoded<B>,
     reps: Cached<B::Tensor>,
-    /// Per batch size n: the image rows each height's positions gather, and
-    /// the grouping that sums their gradients (and the vertical
-    /// convolution's) back into the n·L image rows.
-    unfold: std::sync::Mutex<HashMap<usize, std::sync::Arc<Unfold<B>>>>,
     opt: Adam,
     seed: u64,
     cfg: CaserConfig,
-}
-
-/// The shifted sums of the horizontal convolutions for a batch of n windows,
-/// per height h (P = L − h + 1 positions), over (r < n, i < P, u < h):
-struct Unfold<B: Backend> {
-    /// The rows `(r·L + i + u)·h + u` of A viewed as `[n·L·h, n_h]`.
-    rows: Vec<B::Index>,
-    /// Their output positions `r·P + i`, grouped (each position's h rows).
-    sum: Vec<crate::backend::RowGroups<B>>,
-    /// The output positions as an index, to spread gradients back.
-    positions: Vec<B::Index>,
-    /// `rows` followed by every row of A, grouped (fills the whole dA).
-    back: Vec<crate::backend::RowGroups<B>>,
 }
 
 /// The forward values a step's backward reads.
@@ -211,9 +193,8 @@ struct Saved<B: Backend> {
     x: B::Tensor,
     /// The masked embeddings `[n·L, d]` (the image as rows).
     emb: B::Tensor,
-    /// Per height: the ReLU outputs `[n·P, n_h]` and the pooling's argmax.
-    conv_h: Vec<(B::Tensor, crate::layers::conv::MaxPoolSaved<B>)>,
-    pooled: Vec<B::Tensor>,
+    /// Per height: the pooled outputs `[n, n_h]` and their positions.
+    conv_h: Vec<(B::Tensor, B::Index)>,
     out_v: B::Tensor,
     z: B::Tensor,
     p_u: B::Tensor,
@@ -262,7 +243,6 @@ impl<B: Backend> Caser<B> {
             fc2_u,
             history,
             reps: Cached::default(),
-            unfold: std::sync::Mutex::new(HashMap::new()),
             opt,
             seed: derive_seed(seed, 7),
             cfg,
@@ -309,35 +289,6 @@ impl<B: Backend> Caser<B> {
         rows.iter().map(|&v| if v == PAD { (0, 0.0) } else { (v, 1.0) }).unzip()
     }
 
-    /// The horizontal convolutions' shifted sums for `n` windows (built once per batch size).
-    fn unfold(&self, b: &B, n: usize) -> Result<std::sync::Arc<Unfold<B>>> {
-        if let Some(u) = self.unfold.lock().unwrap_or_else(|e| e.into_inner()).get(&n) {
-            return Ok(u.clone());
-        }
-        let l = self.cfg.window;
-        let mut u = Unfold { rows: Vec::new(), sum: Vec::new(), positions: Vec::new(), back: Vec::new() };
-        for h in 1..=l {
-            let p = l - h + 1;
-            let (mut rows, mut out) = (Vec::with_capacity(n * p * h), Vec::with_capacity(n * p * h));
-            for r in 0..n {
-                for i in 0..p {
-                    for k in 0..h {
-                        rows.push(((r * l + i + k) * h + k) as u32);
-                        out.push((r * p + i) as u32);
-                    }
-                }
-            }
-            let every: Vec<u32> = rows.iter().copied().chain(0..(n * l * h) as u32).collect();
-            u.sum.push(b.row_groups(&out)?);
-            u.back.push(b.row_groups(&every)?);
-            u.rows.push(b.index(&rows)?);
-            u.positions.push(b.index(&out)?);
-        }
-        let u = std::sync::Arc::new(u);
-        self.unfold.lock().unwrap_or_else(|e| e.into_inner()).insert(n, u.clone());
-        Ok(u)
-    }
-
     /// The forward over `n` windows of ids `[n·L]` with mask `[n·L, 1]` and
     /// user rows `p_u` `[n, d]`, with dropout stream `seed` when training.
     fn forward(
@@ -350,7 +301,6 @@ impl<B: Backend> Caser<B> {
         seed: Option<u64>,
     ) -> Result<Saved<B>> {
         let (d, l) = (self.cfg.dim, self.cfg.window);
-        let unfold = self.unfold(b, n)?;
         let emb = b.binary(BinaryOp::Mul, &b.gather_rows(&self.item.value, ids), mask); // [n·L, d]
         let x = b.reshape(&emb, &[n, 1, l, d]);
         let drop = |t: B::Tensor, k: u64| match (seed, self.cfg.dropout > 0.0) {
@@ -360,24 +310,16 @@ impl<B: Backend> Caser<B> {
         let out_v = b.reshape(&self.conv_v.forward(b, &x), &[n, self.cfg.n_v * d]);
         let mut pre = self.fc1_v.forward(b, &drop(out_v.clone(), 0));
         let mut conv_h = Vec::with_capacity(l);
-        let mut pooled = Vec::with_capacity(l);
-        let nh = self.cfg.n_h;
         for (k, (w, bias)) in self.conv_h.iter().enumerate() {
-            let (h, positions) = (k + 1, l - k);
-            let a = b.matmul(&emb, &w.value, false, true, None, Act::Identity); // [n·L, h·n_h]
-            let shifted = b.gather_rows(&b.reshape(&a, &[n * l * h, nh]), &unfold.rows[k]);
-            let summed = b.scatter_add_rows(&shifted, &unfold.sum[k]); // [n·P, n_h]
-            let c = b.activate(&b.binary(BinaryOp::Add, &summed, &bias.value), Act::Relu);
-            let (p, saved) = MaxPool2d::new((positions, 1)).forward(b, &b.reshape(&c, &[n, 1, positions, nh]));
-            let p = b.reshape(&p, &[n, nh]);
-            pre = b.binary(BinaryOp::Add, &pre, &self.fc1_h[k].forward(b, &drop(p.clone(), h as u64)));
-            conv_h.push((c, saved));
-            pooled.push(p);
+            // Height k + 1: convolution, bias, ReLU and max-pooling in one op, [n, n_h].
+            let (p, argmax) = b.conv_rows_max(&emb, &w.value, &bias.value, l);
+            pre = b.binary(BinaryOp::Add, &pre, &self.fc1_h[k].forward(b, &drop(p.clone(), k as u64 + 1)));
+            conv_h.push((p, argmax));
         }
         let z = b.activate(&pre, Act::Relu);
         let pre2 = b.binary(BinaryOp::Add, &self.fc2_z.forward(b, &z), &self.fc2_u.forward(b, &p_u));
         let s = b.activate(&pre2, Act::Relu);
-        Ok(Saved { x, emb, conv_h, pooled, out_v, z, p_u, s })
+        Ok(Saved { x, emb, conv_h, out_v, z, p_u, s })
     }
 
     /// The batch's loss `[1]` and the gradients of every weight, in the
@@ -409,7 +351,6 @@ impl<B: Backend> Caser<B> {
 
         let p_u = b.gather_rows(&self.user.value, &users_dev);
         let sv = self.forward(b, &ids_dev, &mask_dev, p_u, n, Some(seed))?;
-        let unfold = self.unfold(b, n)?;
         let logits = b.matmul(&sv.s, &self.item.value, false, true, None, Act::Identity);
         let (loss, dlogits) = b.softmax_cross_entropy(&logits, &b.index(&target)?);
 
@@ -431,21 +372,15 @@ impl<B: Backend> Caser<B> {
         let mut dx = b.reshape(&dx_v, &[n * l, d]);
         let mut g_conv_h = Vec::with_capacity(l);
         let mut g_fc1_h = Vec::with_capacity(l);
-        let nh = self.cfg.n_h;
         for (k, (w, _)) in self.conv_h.iter().enumerate() {
-            let (h, positions) = (k + 1, l - k);
-            let (dp, g) = self.fc1_h[k].backward(b, &undrop(sv.pooled[k].clone(), h as u64), &dpre1, &dpre1);
+            let (pooled, argmax) = &sv.conv_h[k];
+            let (dp, g) = self.fc1_h[k].backward(b, &undrop(pooled.clone(), k as u64 + 1), &dpre1, &dpre1);
             g_fc1_h.push(g);
-            let (c, saved) = &sv.conv_h[k];
-            let dp = b.reshape(&undrop(dp, h as u64), &[n, 1, 1, nh]);
-            let dc = MaxPool2d::new((positions, 1)).backward(b, saved, &dp);
-            let dc = b.activate_backward(c, &b.reshape(&dc, &[n * positions, nh]), Act::Relu);
-            let db = b.reshape(&b.reduce_cols(&dc, crate::backend::Reduce::Sum), &[1, nh]);
-            let spread = b.gather_rows(&dc, &unfold.positions[k]); // [n·P·h, n_h]
-            let da = b.scatter_add_rows(&b.concat_rows(&spread, &b.zeros(&[n * l * h, nh])), &unfold.back[k]);
-            let da = b.reshape(&da, &[n * l, h * nh]);
-            g_conv_h.push((b.matmul(&da, &sv.emb, true, false, None, Act::Identity), db));
-            dx = b.binary(BinaryOp::Add, &dx, &b.matmul(&da, &w.value, false, false, None, Act::Identity));
+            // Each pooled maximum's gradient goes to its own position only.
+            let dp = undrop(dp, k as u64 + 1);
+            let (dx_k, dw, db) = b.conv_rows_max_backward(&sv.emb, &w.value, pooled, argmax, &dp, l, Some(&dx));
+            g_conv_h.push((dw, db));
+            dx = dx_k;
         }
         let de_in = b.binary(BinaryOp::Mul, &dx, &mask_dev);
         let de = b.scatter_add_rows(&b.concat_rows(&de_in, &de_out), &to_table);

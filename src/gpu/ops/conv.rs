@@ -4,6 +4,7 @@
 //! 1-D convolution runs the 2-D kernels over `h = 1` views of its buffers.
 
 use crate::cpu::conv::{check_conv1d, check_dy, pool_geom, ConvGeom};
+use crate::cpu::conv_rows_max::RowsGeom;
 use crate::gpu::{Gpu, GpuIndex, GpuTensor, Shader, WG};
 
 /// Uniform of `conv2d.wgsl` (16 × u32 = 64 bytes).
@@ -302,4 +303,101 @@ pub(crate) fn maxpool2d_backward(
         gpu.grid(total as u64, WG),
     );
     dx
+}
+
+/// Uniform of `conv_rows_max.wgsl` (8 × u32 = 32 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct RowsParams {
+    n: u32,
+    l: u32,
+    d: u32,
+    h: u32,
+    c: u32,
+    has_acc: u32,
+    total: u32,
+    _pad: u32,
+}
+
+fn rows_params(op: &str, g: &RowsGeom, has_acc: bool, total: usize) -> RowsParams {
+    // Every flat index the kernels form stays below the largest buffer's length.
+    u32_of(op, (g.n * g.l * g.d).max(g.h * g.c * g.d + g.c).max(total));
+    let u = |v: usize| u32_of(op, v);
+    RowsParams {
+        n: u(g.n),
+        l: u(g.l),
+        d: u(g.d),
+        h: u(g.h),
+        c: u(g.c),
+        has_acc: has_acc as u32,
+        total: u(total),
+        _pad: 0,
+    }
+}
+
+pub(crate) fn conv_rows_max(
+    gpu: &Gpu,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    bias: &GpuTensor,
+    window: usize,
+) -> (GpuTensor, GpuIndex) {
+    let op = "conv_rows_max";
+    let g = RowsGeom::new(op, x.shape(), w.shape(), bias.len(), window);
+    let y = gpu.empty(&[g.n, g.c]);
+    let arg = gpu.empty_index(g.n * g.c);
+    let total = g.n * g.c;
+    gpu.dispatch(
+        Shader::ConvRowsMax,
+        "forward",
+        &[],
+        &rows_params(op, &g, false, total),
+        &[(1, x.raw()), (2, w.raw()), (3, bias.raw()), (4, y.raw()), (5, arg.raw())],
+        gpu.grid(total as u64, WG),
+    );
+    (y, arg)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_rows_max_backward(
+    gpu: &Gpu,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    y: &GpuTensor,
+    argmax: &GpuIndex,
+    dy: &GpuTensor,
+    window: usize,
+    acc: Option<&GpuTensor>,
+) -> (GpuTensor, GpuTensor, GpuTensor) {
+    let op = "conv_rows_max_backward";
+    let c = y.shape().last().copied().unwrap_or(0);
+    let g = RowsGeom::new(op, x.shape(), w.shape(), c, window);
+    assert!(y.shape() == [g.n, g.c], "{op}: y {:?} for {} images of {} filters", y.shape(), g.n, g.c);
+    assert!(dy.shape() == y.shape(), "{op}: dy {:?} for y {:?}", dy.shape(), y.shape());
+    assert!(argmax.len() == g.n * g.c, "{op}: argmax of {} for y {:?}", argmax.len(), y.shape());
+    if let Some(a) = acc {
+        assert!(a.shape() == x.shape(), "{op}: acc {:?} for x {:?}", a.shape(), x.shape());
+    }
+    let dx = gpu.empty(x.shape());
+    let total = dx.len();
+    gpu.dispatch(
+        Shader::ConvRowsMax,
+        "backward_input",
+        &[],
+        &rows_params(op, &g, acc.is_some(), total),
+        &[(2, w.raw()), (11, y.raw()), (12, argmax.raw()), (6, dy.raw()), (7, acc.unwrap_or(x).raw()), (8, dx.raw())],
+        gpu.grid(total as u64, WG),
+    );
+    let dw = gpu.empty(w.shape());
+    let db = gpu.empty(&[1, g.c]);
+    let total = dw.len() + g.c;
+    gpu.dispatch(
+        Shader::ConvRowsMax,
+        "backward_weight",
+        &[],
+        &rows_params(op, &g, false, total),
+        &[(1, x.raw()), (11, y.raw()), (12, argmax.raw()), (6, dy.raw()), (9, dw.raw()), (10, db.raw())],
+        gpu.grid(total as u64, WG),
+    );
+    (dx, dw, db)
 }

@@ -1,0 +1,330 @@
+//! CPU reference: a full-width convolution over the rows of short images,
+//! fused with its bias, ReLU and max-pooling over the positions (Caser's
+//! horizontal convolution), forward and backward.
+//!
+//! `x` holds n images of L rows of width d as rows `[n·L, d]`; `w` holds c
+//! filters of h rows, row `u·c + o` being row u of filter o (`[h·c, d]`).
+//! With P = L − h + 1 positions:
+//!
+//! ```text
+//! conv[r, i, o] = Σ_u<h Σ_k<d x[r·L + i + u, k] · w[u·c + o, k]      (u outer, k inner)
+//! y[r, o]       = max(0, max_i<P conv[r, i, o] + b[o]),   argmax[r, o] = the first i attaining it
+//! ```
+//!
+//! ReLU and max commute, so this is max-pooling over ReLU(conv + b). The
+//! backward reads the pooled value and its argmax only: the gradient of
+//! y[r, o] reaches one position, and only where y > 0, so it costs n·c·h·d
+//! multiply-adds per input instead of the n·P·c·h·d of an unfused backward.
+//!
+//! ```text
+//! g[r, o]              = dy[r, o] if y[r, o] > 0, else 0
+//! dx[r·L + j, k]       = acc[r·L + j, k] + Σ_o g[r, o] · w[(j − a)·c + o, k]   over o with 0 ≤ j − a < h, a = argmax[r, o] (o ascending)
+//! dw[u·c + o, k]       = Σ_r g[r, o] · x[r·L + a + u, k]                      (r ascending)
+//! db[o]                = Σ_r g[r, o]                                          (r ascending)
+//! ```
+//!
+//! Terms with g = 0 are skipped, here and in `shaders/conv_rows_max.wgsl`, so
+//! both backends sum the same terms in the same order. Work splits across
+//! threads by output rows (`cpu::parallel`), which leaves each element's order
+//! unchanged: the bits do not depend on the thread count.
+
+use ndarray::ArcArray1;
+
+use super::{from_vec, parallel, CpuIndex, CpuTensor};
+
+/// Sizes of one call, checked against each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RowsGeom {
+    /// Images.
+    pub n: usize,
+    /// Rows per image (L).
+    pub l: usize,
+    /// Row width.
+    pub d: usize,
+    /// Filter height.
+    pub h: usize,
+    /// Filters.
+    pub c: usize,
+}
+
+impl RowsGeom {
+    /// Positions per image, L − h + 1.
+    pub fn positions(&self) -> usize {
+        self.l - self.h + 1
+    }
+
+    /// Geometry from `x` `[n·L, d]`, `w` `[h·c, d]`, `c` filters and window `l`.
+    pub(crate) fn new(op: &str, x: &[usize], w: &[usize], c: usize, l: usize) -> RowsGeom {
+        assert!(x.len() == 2 && w.len() == 2, "{op}: expected x [n·L, d] and w [h·c, d], got {x:?} and {w:?}");
+        assert!(l >= 1 && c >= 1, "{op}: window {l} and {c} filters must be at least 1");
+        assert!(x[0].is_multiple_of(l), "{op}: x {x:?} is not a whole number of images of {l} rows");
+        assert!(x[1] == w[1], "{op}: x rows of {} but filter rows of {}", x[1], w[1]);
+        assert!(w[0].is_multiple_of(c) && w[0] >= c, "{op}: w {w:?} is not h ≥ 1 rows of {c} filters");
+        let h = w[0] / c;
+        assert!(h <= l, "{op}: filters of height {h} over images of {l} rows");
+        RowsGeom { n: x[0] / l, l, d: x[1], h, c }
+    }
+}
+
+fn contiguous(t: &CpuTensor) -> std::borrow::Cow<'_, [f32]> {
+    match t.as_slice() {
+        Some(s) => s.into(),
+        None => t.iter().copied().collect::<Vec<f32>>().into(),
+    }
+}
+
+/// Filters per vector of the forward's inner loop (AVX2's 8 lanes).
+const LANES: usize = 8;
+/// Positions per block of the forward: 4 × 2 vectors of accumulators stay in registers.
+const BLOCK: usize = 4;
+
+/// The filters as `[h, d, c′]`, c′ = c rounded up to [`LANES`] (zeros after
+/// c): the filters' weights for one (u, k) side by side, so the forward's
+/// innermost loop runs along the filters.
+fn filters_last(w: &[f32], g: &RowsGeom) -> (Vec<f32>, usize) {
+    let cp = g.c.next_multiple_of(LANES);
+    let mut out = vec![0f32; g.h * g.d * cp];
+    for u in 0..g.h {
+        for o in 0..g.c {
+            for k in 0..g.d {
+                out[(u * g.d + k) * cp + o] = w[(u * g.c + o) * g.d + k];
+            }
+        }
+    }
+    (out, cp)
+}
+
+/// The forward: `y` `[n, c]` and the argmax positions `[n·c]`. `bias` holds c values.
+pub fn conv_rows_max(x: &CpuTensor, w: &CpuTensor, bias: &CpuTensor, window: usize) -> (CpuTensor, CpuIndex) {
+    let op = "conv_rows_max";
+    let g = RowsGeom::new(op, x.shape(), w.shape(), bias.len(), window);
+    let (xs, bs) = (contiguous(x), contiguous(bias));
+    let (wt, cp) = filters_last(&contiguous(w), &g);
+    let work = g.n * g.positions() * g.h * g.d * g.c;
+    let pairs = parallel::map_rows(g.n, work, |r| image_forward(&xs, &wt, cp, &bs, &g, r));
+    let (y, arg): (Vec<f32>, Vec<u32>) = pairs.into_iter().unzip();
+    (from_vec(y, &[g.n, g.c]), ArcArray1::from(arg))
+}
+
+/// One image's pooled values and argmax positions, filter by filter (in
+/// AVX2's lanes where the CPU has it: the same per-element sums, so the same bits).
+fn image_forward(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &RowsGeom, r: usize) -> Vec<(f32, u32)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { image_forward_avx2(xs, wt, cp, bs, g, r) };
+    }
+    image_forward_body(xs, wt, cp, bs, g, r)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn image_forward_avx2(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &RowsGeom, r: usize) -> Vec<(f32, u32)> {
+    image_forward_body(xs, wt, cp, bs, g, r)
+}
+
+/// Walks the positions in blocks of [`BLOCK`] and the filters a vector at a
+/// time, keeping the first maximum of each filter (positions ascending).
+#[inline(always)]
+fn image_forward_body(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &RowsGeom, r: usize) -> Vec<(f32, u32)> {
+    let mut best = vec![(f32::NEG_INFINITY, 0u32); g.c];
+    let positions = g.positions();
+    for o0 in (0..cp).step_by(LANES) {
+        let mut i0 = 0;
+        while i0 < positions {
+            let np = BLOCK.min(positions - i0);
+            let acc = match np {
+                4 => conv_block::<4>(xs, wt, cp, g, r * g.l + i0, o0),
+                3 => pad_block(conv_block::<3>(xs, wt, cp, g, r * g.l + i0, o0)),
+                2 => pad_block(conv_block::<2>(xs, wt, cp, g, r * g.l + i0, o0)),
+                _ => pad_block(conv_block::<1>(xs, wt, cp, g, r * g.l + i0, o0)),
+            };
+            for (p, row) in acc.iter().enumerate().take(np) {
+                let i = i0 + p;
+                for (q, &a) in row.iter().enumerate().take(g.c.saturating_sub(o0)) {
+                    let (b, v) = (&mut best[o0 + q], a + bs[o0 + q]);
+                    // Strictly greater: ties keep the lowest position (and i = 0 always enters).
+                    if v > b.0 || i == 0 {
+                        *b = (v, i as u32);
+                    }
+                }
+            }
+            i0 += np;
+        }
+    }
+    best.into_iter().map(|(v, i)| (v.max(0.0), i)).collect()
+}
+
+/// `NP` positions' sums for the [`LANES`] filters from `o0`, starting at image row `row0`.
+#[inline(always)]
+fn conv_block<const NP: usize>(
+    xs: &[f32],
+    wt: &[f32],
+    cp: usize,
+    g: &RowsGeom,
+    row0: usize,
+    o0: usize,
+) -> [[f32; LANES]; NP] {
+    let d = g.d;
+    let mut acc = [[0f32; LANES]; NP];
+    for u in 0..g.h {
+        let rows: [&[f32]; NP] = std::array::from_fn(|p| &xs[(row0 + p + u) * d..][..d]);
+        for k in 0..d {
+            let wv: &[f32; LANES] = wt[(u * d + k) * cp + o0..][..LANES].try_into().expect("a whole vector");
+            for p in 0..NP {
+                let xv = rows[p][k];
+                for q in 0..LANES {
+                    acc[p][q] += xv * wv[q];
+                }
+            }
+        }
+    }
+    acc
+}
+
+fn pad_block<const NP: usize>(a: [[f32; LANES]; NP]) -> [[f32; LANES]; BLOCK] {
+    std::array::from_fn(|p| if p < NP { a[p] } else { [0.0; LANES] })
+}
+
+/// The gated upstream gradient g (zero where the pooled value is not positive).
+fn gated(y: &[f32], dy: &[f32]) -> Vec<f32> {
+    y.iter().zip(dy).map(|(&v, &d)| if v > 0.0 { d } else { 0.0 }).collect()
+}
+
+/// The backward: `(dx, dw, db)`, `dx` `[n·L, d]` (added to `acc` when
+/// given, which has x's shape), `dw` `[h·c, d]` and `db` `[1, c]`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_rows_max_backward(
+    x: &CpuTensor,
+    w: &CpuTensor,
+    y: &CpuTensor,
+    argmax: &CpuIndex,
+    dy: &CpuTensor,
+    window: usize,
+    acc: Option<&CpuTensor>,
+) -> (CpuTensor, CpuTensor, CpuTensor) {
+    let op = "conv_rows_max_backward";
+    let c = y.shape().last().copied().unwrap_or(0);
+    let g = RowsGeom::new(op, x.shape(), w.shape(), c, window);
+    assert!(y.shape() == [g.n, g.c], "{op}: y {:?} for {} images of {} filters", y.shape(), g.n, g.c);
+    assert!(dy.shape() == y.shape(), "{op}: dy {:?} for y {:?}", dy.shape(), y.shape());
+    assert!(argmax.len() == g.n * g.c, "{op}: argmax of {} for y {:?}", argmax.len(), y.shape());
+    if let Some(a) = acc {
+        assert!(a.shape() == x.shape(), "{op}: acc {:?} for x {:?}", a.shape(), x.shape());
+    }
+    let (xs, ws) = (contiguous(x), contiguous(w));
+    let gs = gated(&contiguous(y), &contiguous(dy));
+    let args: Vec<usize> = argmax.iter().map(|&a| a as usize).collect();
+    let p = g.positions();
+    assert!(args.iter().all(|&a| a < p), "{op}: an argmax past the {p} positions");
+    let (d, l, h, c) = (g.d, g.l, g.h, g.c);
+
+    let mut dx = match acc {
+        Some(a) => contiguous(a).into_owned(),
+        None => vec![0f32; g.n * l * d],
+    };
+    parallel::for_rows(&mut dx, l * d, g.n * c * h * d, |first, piece| {
+        for (k, image) in piece.chunks_exact_mut(l * d).enumerate() {
+            let r = first + k;
+            for o in 0..c {
+                let gv = gs[r * c + o];
+                if gv == 0.0 {
+                    continue;
+                }
+                let a = args[r * c + o];
+                for u in 0..h {
+                    let wrow = &ws[(u * c + o) * d..][..d];
+                    axpy(gv, wrow, &mut image[(a + u) * d..][..d]);
+                }
+            }
+        }
+    });
+
+    let mut dw = vec![0f32; h * c * d];
+    parallel::for_rows(&mut dw, d, g.n * c * h * d, |first, piece| {
+        for (k, out) in piece.chunks_exact_mut(d).enumerate() {
+            let (u, o) = ((first + k) / c, (first + k) % c);
+            for r in 0..g.n {
+                let gv = gs[r * c + o];
+                if gv == 0.0 {
+                    continue;
+                }
+                let xrow = &xs[(r * l + args[r * c + o] + u) * d..][..d];
+                axpy(gv, xrow, out);
+            }
+        }
+    });
+
+    let db: Vec<f32> =
+        (0..c).map(|o| (0..g.n).map(|r| gs[r * c + o]).filter(|&v| v != 0.0).fold(0f32, |s, v| s + v)).collect();
+    (from_vec(dx, &[g.n * l, d]), from_vec(dw, &[h * c, d]), from_vec(db, &[1, c]))
+}
+
+/// `out += a · v`, element by element.
+fn axpy(a: f32, v: &[f32], out: &mut [f32]) {
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o += a * x;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(seed: u64, len: usize) -> Vec<f32> {
+        (0..len as u64).map(|i| ((crate::rng::derive_seed(seed, i) >> 40) % 2001) as f32 / 1000.0 - 1.0).collect()
+    }
+
+    /// The formula in the module docs as plain scalar loops.
+    fn naive(x: &[f32], w: &[f32], b: &[f32], g: &RowsGeom) -> (Vec<f32>, Vec<u32>) {
+        let (mut y, mut arg) = (Vec::new(), Vec::new());
+        for r in 0..g.n {
+            for o in 0..g.c {
+                let (mut best, mut at) = (0f32, 0u32);
+                for i in 0..g.positions() {
+                    let mut s = 0f32;
+                    for u in 0..g.h {
+                        for k in 0..g.d {
+                            s += x[(r * g.l + i + u) * g.d + k] * w[(u * g.c + o) * g.d + k];
+                        }
+                    }
+                    let v = s + b[o];
+                    if i == 0 || v > best {
+                        (best, at) = (v, i as u32);
+                    }
+                }
+                y.push(best.max(0.0));
+                arg.push(at);
+            }
+        }
+        (y, arg)
+    }
+
+    /// The blocked (and, where present, AVX2) forward gives the scalar
+    /// loops' bits on one thread and several, for filter counts on both
+    /// sides of a vector and position counts on both sides of a block.
+    #[test]
+    fn forward_is_the_scalar_loop_bit_for_bit() {
+        for (n, l, d, h, c) in
+            [(1, 1, 1, 1, 1), (3, 10, 64, 5, 16), (2, 9, 7, 2, 9), (40, 6, 3, 1, 17), (5, 5, 2, 5, 8)]
+        {
+            let (x, w, b) = (values(1, n * l * d), values(2, h * c * d), values(3, c));
+            let g = RowsGeom { n, l, d, h, c };
+            let want = naive(&x, &w, &b, &g);
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (y, arg) = pool.install(|| {
+                    conv_rows_max(
+                        &from_vec(x.clone(), &[n * l, d]),
+                        &from_vec(w.clone(), &[h * c, d]),
+                        &from_vec(b.clone(), &[c]),
+                        l,
+                    )
+                });
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(y.as_slice().unwrap()), bits(&want.0), "{n}x{l}x{d} h{h} c{c}, {threads} threads");
+                assert_eq!(arg.to_vec(), want.1, "{n}x{l}x{d} h{h} c{c}, {threads} threads");
+            }
+        }
+    }
+}
