@@ -73,7 +73,9 @@ fn contiguous(t: &CpuTensor) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
-/// Filters per vector of the forward's inner loop (AVX2's 8 lanes).
+/// Filters per vector of the forward's inner loop (AVX2's 8 lanes); the
+/// filters are padded to a multiple of it, and walked two vectors at a time
+/// where they fill two.
 const LANES: usize = 8;
 /// Positions per block of the forward: 4 × 2 vectors of accumulators stay in registers.
 const BLOCK: usize = 4;
@@ -129,25 +131,22 @@ unsafe fn image_forward_avx2(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &
 fn image_forward_body(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &RowsGeom, r: usize) -> Vec<(f32, u32)> {
     let mut best = vec![(f32::NEG_INFINITY, 0u32); g.c];
     let positions = g.positions();
-    for o0 in (0..cp).step_by(LANES) {
+    let wide = cp.is_multiple_of(2 * LANES);
+    let step = if wide { 2 * LANES } else { LANES };
+    for o0 in (0..cp).step_by(step) {
         let mut i0 = 0;
         while i0 < positions {
             let np = BLOCK.min(positions - i0);
-            let acc = match np {
-                4 => conv_block::<4>(xs, wt, cp, g, r * g.l + i0, o0),
-                3 => pad_block(conv_block::<3>(xs, wt, cp, g, r * g.l + i0, o0)),
-                2 => pad_block(conv_block::<2>(xs, wt, cp, g, r * g.l + i0, o0)),
-                _ => pad_block(conv_block::<1>(xs, wt, cp, g, r * g.l + i0, o0)),
-            };
-            for (p, row) in acc.iter().enumerate().take(np) {
-                let i = i0 + p;
-                for (q, &a) in row.iter().enumerate().take(g.c.saturating_sub(o0)) {
-                    let (b, v) = (&mut best[o0 + q], a + bs[o0 + q]);
-                    // Strictly greater: ties keep the lowest position (and i = 0 always enters).
-                    if v > b.0 || i == 0 {
-                        *b = (v, i as u32);
-                    }
-                }
+            let b = &mut best;
+            match (wide, np) {
+                (true, 4) => scan_block::<4, 16>(xs, wt, cp, bs, g, r, i0, o0, b),
+                (true, 3) => scan_block::<3, 16>(xs, wt, cp, bs, g, r, i0, o0, b),
+                (true, 2) => scan_block::<2, 16>(xs, wt, cp, bs, g, r, i0, o0, b),
+                (true, _) => scan_block::<1, 16>(xs, wt, cp, bs, g, r, i0, o0, b),
+                (false, 4) => scan_block::<4, 8>(xs, wt, cp, bs, g, r, i0, o0, b),
+                (false, 3) => scan_block::<3, 8>(xs, wt, cp, bs, g, r, i0, o0, b),
+                (false, 2) => scan_block::<2, 8>(xs, wt, cp, bs, g, r, i0, o0, b),
+                (false, _) => scan_block::<1, 8>(xs, wt, cp, bs, g, r, i0, o0, b),
             }
             i0 += np;
         }
@@ -155,25 +154,25 @@ fn image_forward_body(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &RowsGeo
     best.into_iter().map(|(v, i)| (v.max(0.0), i)).collect()
 }
 
-/// `NP` positions' sums for the [`LANES`] filters from `o0`, starting at image row `row0`.
+/// `NP` positions' sums for the `W` filters from `o0`, starting at image row `row0`.
 #[inline(always)]
-fn conv_block<const NP: usize>(
+fn conv_block<const NP: usize, const W: usize>(
     xs: &[f32],
     wt: &[f32],
     cp: usize,
     g: &RowsGeom,
     row0: usize,
     o0: usize,
-) -> [[f32; LANES]; NP] {
+) -> [[f32; W]; NP] {
     let d = g.d;
-    let mut acc = [[0f32; LANES]; NP];
+    let mut acc = [[0f32; W]; NP];
     for u in 0..g.h {
         let rows: [&[f32]; NP] = std::array::from_fn(|p| &xs[(row0 + p + u) * d..][..d]);
         for k in 0..d {
-            let wv: &[f32; LANES] = wt[(u * d + k) * cp + o0..][..LANES].try_into().expect("a whole vector");
+            let wv: &[f32; W] = wt[(u * d + k) * cp + o0..][..W].try_into().expect("whole vectors");
             for p in 0..NP {
                 let xv = rows[p][k];
-                for q in 0..LANES {
+                for q in 0..W {
                     acc[p][q] += xv * wv[q];
                 }
             }
@@ -182,8 +181,32 @@ fn conv_block<const NP: usize>(
     acc
 }
 
-fn pad_block<const NP: usize>(a: [[f32; LANES]; NP]) -> [[f32; LANES]; BLOCK] {
-    std::array::from_fn(|p| if p < NP { a[p] } else { [0.0; LANES] })
+/// Positions `i0‥i0 + NP` of image `r` for the `W` filters from `o0`: their
+/// sums, then each filter's running maximum, positions ascending.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn scan_block<const NP: usize, const W: usize>(
+    xs: &[f32],
+    wt: &[f32],
+    cp: usize,
+    bs: &[f32],
+    g: &RowsGeom,
+    r: usize,
+    i0: usize,
+    o0: usize,
+    best: &mut [(f32, u32)],
+) {
+    let acc = conv_block::<NP, W>(xs, wt, cp, g, r * g.l + i0, o0);
+    for (p, row) in acc.iter().enumerate() {
+        let i = i0 + p;
+        for (q, &a) in row.iter().enumerate().take(g.c.saturating_sub(o0)) {
+            let (b, v) = (&mut best[o0 + q], a + bs[o0 + q]);
+            // Strictly greater: ties keep the lowest position (and i = 0 always enters).
+            if v > b.0 || i == 0 {
+                *b = (v, i as u32);
+            }
+        }
+    }
 }
 
 /// The gated upstream gradient g (zero where the pooled value is not positive).
@@ -219,40 +242,24 @@ pub fn conv_rows_max_backward(
     assert!(args.iter().all(|&a| a < p), "{op}: an argmax past the {p} positions");
     let (d, l, h, c) = (g.d, g.l, g.h, g.c);
 
-    let mut dx = match acc {
-        Some(a) => contiguous(a).into_owned(),
-        None => vec![0f32; g.n * l * d],
-    };
-    parallel::for_rows(&mut dx, l * d, g.n * c * h * d, |first, piece| {
+    // dx: each image's rows start as acc's (copied inside the parallel
+    // loop, while they are in cache) and take their filters' terms, o ascending.
+    let accs = acc.map(contiguous);
+    let mut dx = vec![0f32; g.n * l * d];
+    parallel::for_rows(&mut dx, l * d, g.n * (c * h * d + l * d), |first, piece| {
         for (k, image) in piece.chunks_exact_mut(l * d).enumerate() {
             let r = first + k;
-            for o in 0..c {
-                let gv = gs[r * c + o];
-                if gv == 0.0 {
-                    continue;
-                }
-                let a = args[r * c + o];
-                for u in 0..h {
-                    let wrow = &ws[(u * c + o) * d..][..d];
-                    axpy(gv, wrow, &mut image[(a + u) * d..][..d]);
-                }
+            if let Some(a) = &accs {
+                image.copy_from_slice(&a[r * l * d..][..l * d]);
             }
+            image_backward(image, &gs[r * c..][..c], &args[r * c..][..c], &ws, &g);
         }
     });
 
+    // dw: each filter row sums its images' rows, r ascending.
     let mut dw = vec![0f32; h * c * d];
     parallel::for_rows(&mut dw, d, g.n * c * h * d, |first, piece| {
-        for (k, out) in piece.chunks_exact_mut(d).enumerate() {
-            let (u, o) = ((first + k) / c, (first + k) % c);
-            for r in 0..g.n {
-                let gv = gs[r * c + o];
-                if gv == 0.0 {
-                    continue;
-                }
-                let xrow = &xs[(r * l + args[r * c + o] + u) * d..][..d];
-                axpy(gv, xrow, out);
-            }
-        }
+        weight_rows_backward(piece, first, &gs, &args, &xs, &g)
     });
 
     let db: Vec<f32> =
@@ -260,7 +267,79 @@ pub fn conv_rows_max_backward(
     (from_vec(dx, &[g.n * l, d]), from_vec(dw, &[h * c, d]), from_vec(db, &[1, c]))
 }
 
+/// One image's input gradient: for each filter o (ascending) with a
+/// gradient, its h rows scaled into the rows from its argmax on (in AVX2's
+/// lanes where the CPU has them: the same per-element sums, so the same bits).
+fn image_backward(image: &mut [f32], gs: &[f32], args: &[usize], ws: &[f32], g: &RowsGeom) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { image_backward_avx2(image, gs, args, ws, g) };
+    }
+    image_backward_body(image, gs, args, ws, g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn image_backward_avx2(image: &mut [f32], gs: &[f32], args: &[usize], ws: &[f32], g: &RowsGeom) {
+    image_backward_body(image, gs, args, ws, g)
+}
+
+#[inline(always)]
+fn image_backward_body(image: &mut [f32], gs: &[f32], args: &[usize], ws: &[f32], g: &RowsGeom) {
+    let (d, c) = (g.d, g.c);
+    for (o, (&gv, &a)) in gs.iter().zip(args).enumerate() {
+        if gv == 0.0 {
+            continue;
+        }
+        for u in 0..g.h {
+            axpy(gv, &ws[(u * c + o) * d..][..d], &mut image[(a + u) * d..][..d]);
+        }
+    }
+}
+
+/// Rows `first‥` of the weight gradient (`piece`): row u·c + o is
+/// Σ_r g[r, o] · x[r·L + argmax + u], r ascending. The images are the outer
+/// loop, so each image's rows are read once per piece while the piece's rows
+/// stay in cache; each element still sums its terms in r's order.
+fn weight_rows_backward(piece: &mut [f32], first: usize, gs: &[f32], args: &[usize], xs: &[f32], g: &RowsGeom) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { weight_rows_backward_avx2(piece, first, gs, args, xs, g) };
+    }
+    weight_rows_backward_body(piece, first, gs, args, xs, g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn weight_rows_backward_avx2(
+    piece: &mut [f32],
+    first: usize,
+    gs: &[f32],
+    args: &[usize],
+    xs: &[f32],
+    g: &RowsGeom,
+) {
+    weight_rows_backward_body(piece, first, gs, args, xs, g)
+}
+
+#[inline(always)]
+fn weight_rows_backward_body(piece: &mut [f32], first: usize, gs: &[f32], args: &[usize], xs: &[f32], g: &RowsGeom) {
+    let (d, c, l) = (g.d, g.c, g.l);
+    for r in 0..g.n {
+        for (k, out) in piece.chunks_exact_mut(d).enumerate() {
+            let (u, o) = ((first + k) / c, (first + k) % c);
+            let gv = gs[r * c + o];
+            if gv != 0.0 {
+                axpy(gv, &xs[(r * l + args[r * c + o] + u) * d..][..d], out);
+            }
+        }
+    }
+}
+
 /// `out += a · v`, element by element.
+#[inline(always)]
 fn axpy(a: f32, v: &[f32], out: &mut [f32]) {
     for (o, &x) in out.iter_mut().zip(v) {
         *o += a * x;
