@@ -229,6 +229,11 @@ pub struct ColdStartRun<B: Backend> {
     pub users: usize,
 }
 
+/// The refusal of a family without feature embeddings by [`cold_start`].
+fn no_features(name: &str) -> Error {
+    Error::Invalid(format!("{name} has no feature embeddings: cold start needs a feature model (lightfm)"))
+}
+
 /// The cold-start protocol: a `fraction` of the users (with [`Side::Users`])
 /// or of the items that have interactions is drawn (seed `fit_cfg.seed`)
 /// and held out entirely; the model is trained and tested on the rest by
@@ -260,6 +265,9 @@ pub fn cold_start<B: Backend>(
     if !(fraction > 0.0 && fraction < 1.0) {
         return Err(Error::Invalid(format!("cold start: the held-out fraction must be in (0, 1), got {fraction}")));
     }
+    if !family.takes_features() {
+        return Err(no_features(family.info().name));
+    }
     let features = data.side.clone().ok_or_else(|| {
         Error::Invalid("cold start needs side features (MovieLens 100K's u.user and u.item, or feature files)".into())
     })?;
@@ -285,12 +293,7 @@ pub fn cold_start<B: Backend>(
     };
     let split = crate::data::split::per_user_ratio(&warm_data, 0.1, 0.1, fit_cfg.seed);
     let warm = ranking(b, family, config, &warm_data, &split, fit_cfg, opts, progress)?;
-    let fm = warm.model.features().ok_or_else(|| {
-        Error::Invalid(format!(
-            "{} has no feature embeddings: cold start needs a feature model (lightfm)",
-            family.info().name
-        ))
-    })?;
+    let fm = warm.model.features().ok_or_else(|| no_features(family.info().name))?;
     let side_of = |s: Side| match s {
         Side::Users => &features.users,
         Side::Items => &features.items,

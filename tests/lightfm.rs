@@ -202,3 +202,55 @@ fn a_step_is_one_submission_of_the_documented_dispatches() {
     assert!(step.bytes_uploaded <= bound, "{} bytes uploaded, bound {bound}", step.bytes_uploaded);
     assert!(gpu.read(&loss).unwrap()[0].is_finite());
 }
+
+/// `Family::FEATURES` says which families' models have feature embeddings:
+/// for every registered family, a model built on data with side features
+/// has them exactly when its registry entry says so.
+#[test]
+fn every_family_says_whether_its_models_have_feature_embeddings() {
+    use gpurec::models::registry::{self, Overrides};
+    let d = generate(&SyntheticConfig { users: 40, items: 60, mean_per_user: 10, ..Default::default() });
+    let s = per_user_ratio(&d, 0.1, 0.1, 3);
+    let set = TrainSet::from_rows(&d, &s.train);
+    for name in registry::names() {
+        let entry = registry::entry::<Cpu>(name).unwrap();
+        let info = registry::info(name).unwrap();
+        let over = Overrides { dim: (!info.dim_keys.is_empty()).then_some(4), ..Default::default() };
+        let config = entry.config(&over).unwrap();
+        let model = entry.build(&Cpu, &set, &config, 1).unwrap();
+        assert_eq!(model.features().is_some(), entry.takes_features(), "{name}");
+    }
+}
+
+/// The cold-start protocol refuses a family without feature embeddings
+/// before it trains anything.
+#[test]
+fn cold_start_refuses_a_model_without_features_before_training() {
+    use gpurec::models::registry::{self, Overrides};
+    use gpurec::train::{EpochReport, Progress};
+    struct NoEpochs;
+    impl Progress for NoEpochs {
+        fn on_epoch(&mut self, r: &EpochReport) {
+            panic!("trained an epoch ({r:?}) before refusing");
+        }
+    }
+    let d = generate(&SyntheticConfig { users: 40, items: 60, mean_per_user: 10, ..Default::default() });
+    let entry = registry::entry::<Cpu>("bpr").unwrap();
+    let config = entry.config(&Overrides::default()).unwrap();
+    let fit = FitConfig { epochs: 2, batch_size: 64, patience: 0, seed: 1, ..Default::default() };
+    let err = match gpurec::protocol::cold_start(
+        &Cpu,
+        entry.as_ref(),
+        &config,
+        &d,
+        Side::Users,
+        0.1,
+        &fit,
+        &Default::default(),
+        &mut NoEpochs,
+    ) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("bpr ran the cold-start protocol"),
+    };
+    assert!(err.contains("bpr has no feature embeddings") && err.contains("lightfm"), "{err}");
+}

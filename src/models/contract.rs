@@ -424,6 +424,10 @@ pub trait FeatureModel<B: Backend> {
 pub trait Family: 'static {
     /// Name, description, task, batch kind and default schedule.
     const INFO: Info;
+    /// Whether its models represent users and items from side features
+    /// ([`Model::features`] is `Some`), so protocols that need them can
+    /// refuse a family before training it.
+    const FEATURES: bool = false;
     /// Hyper-parameters. Deserialised from JSON with the defaults filling
     /// what is absent; unknown fields are refused by name.
     type Config: serde::Serialize + serde::de::DeserializeOwned + Default + Clone + std::fmt::Debug;

@@ -62,6 +62,7 @@ impl Family for LightFmFamily {
         dim_keys: &["dim"],
         lr_key: Some("lr"),
     };
+    const FEATURES: bool = true;
     type Config = LightFmConfig;
     type Model<B: Backend> = LightFm<B>;
 

@@ -44,6 +44,8 @@ impl Overrides {
 pub trait Entry<B: Backend> {
     /// What the family is.
     fn info(&self) -> &'static Info;
+    /// Whether its models have feature embeddings ([`Family::FEATURES`]).
+    fn takes_features(&self) -> bool;
     /// The default configuration with `o` applied, validated, as JSON.
     fn config(&self, o: &Overrides) -> Result<serde_json::Value>;
     /// A fresh model for `data` with configuration `config` (from [`Entry::config`]).
@@ -64,6 +66,10 @@ fn parse<F: Family>(value: &serde_json::Value, what: &str) -> Result<F::Config> 
 impl<F: Family, B: Backend> Entry<B> for Registered<F> {
     fn info(&self) -> &'static Info {
         &F::INFO
+    }
+
+    fn takes_features(&self) -> bool {
+        F::FEATURES
     }
 
     fn config(&self, o: &Overrides) -> Result<serde_json::Value> {
