@@ -96,7 +96,7 @@ pub(crate) fn check_conv1d(op: &str, x: &[usize], w: &[usize], dy: Option<&[usiz
     }
 }
 
-fn contiguous(t: &CpuTensor) -> std::borrow::Cow<'_, [f32]> {
+pub(crate) fn contiguous(t: &CpuTensor) -> std::borrow::Cow<'_, [f32]> {
     match t.as_slice() {
         Some(s) => s.into(),
         None => t.iter().copied().collect::<Vec<f32>>().into(),

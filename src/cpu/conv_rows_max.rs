@@ -30,6 +30,7 @@
 
 use ndarray::ArcArray1;
 
+use super::conv::contiguous;
 use super::{from_vec, parallel, CpuIndex, CpuTensor};
 
 /// Sizes of one call, checked against each other.
@@ -64,12 +65,29 @@ impl RowsGeom {
         assert!(h <= l, "{op}: filters of height {h} over images of {l} rows");
         RowsGeom { n: x[0] / l, l, d: x[1], h, c }
     }
-}
 
-fn contiguous(t: &CpuTensor) -> std::borrow::Cow<'_, [f32]> {
-    match t.as_slice() {
-        Some(s) => s.into(),
-        None => t.iter().copied().collect::<Vec<f32>>().into(),
+    /// The geometry of a backward call, with the forward's outputs `y` and
+    /// `argmax` (`argmax_len` entries), the upstream `dy` and the optional
+    /// accumulator checked against it (shared with the GPU backend).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn backward(
+        op: &str,
+        x: &[usize],
+        w: &[usize],
+        y: &[usize],
+        dy: &[usize],
+        argmax_len: usize,
+        acc: Option<&[usize]>,
+        l: usize,
+    ) -> RowsGeom {
+        let g = RowsGeom::new(op, x, w, y.last().copied().unwrap_or(0), l);
+        assert!(y == [g.n, g.c], "{op}: y {y:?} for {} images of {} filters", g.n, g.c);
+        assert!(dy == y, "{op}: dy {dy:?} for y {y:?}");
+        assert!(argmax_len == g.n * g.c, "{op}: argmax of {argmax_len} for y {y:?}");
+        if let Some(a) = acc {
+            assert!(a == x, "{op}: acc {a:?} for x {x:?}");
+        }
+        g
     }
 }
 
@@ -227,14 +245,8 @@ pub fn conv_rows_max_backward(
     acc: Option<&CpuTensor>,
 ) -> (CpuTensor, CpuTensor, CpuTensor) {
     let op = "conv_rows_max_backward";
-    let c = y.shape().last().copied().unwrap_or(0);
-    let g = RowsGeom::new(op, x.shape(), w.shape(), c, window);
-    assert!(y.shape() == [g.n, g.c], "{op}: y {:?} for {} images of {} filters", y.shape(), g.n, g.c);
-    assert!(dy.shape() == y.shape(), "{op}: dy {:?} for y {:?}", dy.shape(), y.shape());
-    assert!(argmax.len() == g.n * g.c, "{op}: argmax of {} for y {:?}", argmax.len(), y.shape());
-    if let Some(a) = acc {
-        assert!(a.shape() == x.shape(), "{op}: acc {:?} for x {:?}", a.shape(), x.shape());
-    }
+    let acc_shape = acc.map(|a| a.shape());
+    let g = RowsGeom::backward(op, x.shape(), w.shape(), y.shape(), dy.shape(), argmax.len(), acc_shape, window);
     let (xs, ws) = (contiguous(x), contiguous(w));
     let gs = gated(&contiguous(y), &contiguous(dy));
     let args: Vec<usize> = argmax.iter().map(|&a| a as usize).collect();

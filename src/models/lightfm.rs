@@ -162,9 +162,7 @@ impl LightFmConfig {
         }
         Ok(())
     }
-}
 
-impl LightFmConfig {
     /// The feature columns of `side`.
     pub fn features(&self, side: Side) -> &[String] {
         match side {

@@ -370,14 +370,8 @@ pub(crate) fn conv_rows_max_backward(
     acc: Option<&GpuTensor>,
 ) -> (GpuTensor, GpuTensor, GpuTensor) {
     let op = "conv_rows_max_backward";
-    let c = y.shape().last().copied().unwrap_or(0);
-    let g = RowsGeom::new(op, x.shape(), w.shape(), c, window);
-    assert!(y.shape() == [g.n, g.c], "{op}: y {:?} for {} images of {} filters", y.shape(), g.n, g.c);
-    assert!(dy.shape() == y.shape(), "{op}: dy {:?} for y {:?}", dy.shape(), y.shape());
-    assert!(argmax.len() == g.n * g.c, "{op}: argmax of {} for y {:?}", argmax.len(), y.shape());
-    if let Some(a) = acc {
-        assert!(a.shape() == x.shape(), "{op}: acc {:?} for x {:?}", a.shape(), x.shape());
-    }
+    let acc_shape = acc.map(|a| a.shape());
+    let g = RowsGeom::backward(op, x.shape(), w.shape(), y.shape(), dy.shape(), argmax.len(), acc_shape, window);
     let dx = gpu.empty(x.shape());
     let total = dx.len();
     gpu.dispatch(
