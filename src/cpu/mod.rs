@@ -88,22 +88,38 @@ pub fn keep_freed_memory() -> bool {
     }
 }
 
-/// Sizes the CPU backend's thread pool (rayon's global pool) from the
-/// environment: `GPUREC_THREADS=N` runs it on N threads (results are the
-/// same bits on any count); unset, rayon's default applies (one thread per
-/// core, or `RAYON_NUM_THREADS`). Returns the count it set. Call it before
-/// the first CPU op; an application that builds rayon's global pool itself
-/// need not call it.
+/// Builds the CPU backend's thread pool (rayon's global pool) with the
+/// calling thread as one of its workers, sized from the environment:
+/// `GPUREC_THREADS=N` runs it on N threads (results are the same bits on any
+/// count); unset, rayon's default applies (one thread per core, or
+/// `RAYON_NUM_THREADS`). Returns the count `GPUREC_THREADS` set.
+///
+/// Call it first, from the thread that will run the CPU ops (the binary
+/// does, from `main`). The calling thread joining the pool is what makes
+/// the ops' small parallel loops pay: a thread outside the pool hands each
+/// loop to the pool and sleeps until it is done, so every loop waits for a
+/// sleeping worker to wake and then wakes the caller — on a VM 100–150 µs a
+/// loop, measured. A worker instead starts on its own pieces at once and
+/// lets the others steal the rest as they wake. An application that builds
+/// rayon's global pool itself need not call it, and should build it with
+/// `use_current_thread()` for the same reason.
 pub fn threads_from_env() -> crate::Result<Option<usize>> {
-    let Ok(value) = std::env::var("GPUREC_THREADS") else { return Ok(None) };
-    let n: usize = value.trim().parse().ok().filter(|&n| n > 0).ok_or_else(|| {
-        crate::Error::Invalid(format!("GPUREC_THREADS={value:?}: expected a thread count of 1 or more"))
-    })?;
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build_global()
-        .map_err(|e| crate::Error::Invalid(format!("GPUREC_THREADS={n}: {e}")))?;
-    Ok(Some(n))
+    let threads = match std::env::var("GPUREC_THREADS") {
+        Err(_) => None,
+        Ok(value) => Some(value.trim().parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| {
+            crate::Error::Invalid(format!("GPUREC_THREADS={value:?}: expected a thread count of 1 or more"))
+        })?),
+    };
+    let mut pool = rayon::ThreadPoolBuilder::new().use_current_thread();
+    if let Some(n) = threads {
+        pool = pool.num_threads(n);
+    }
+    match (pool.build_global(), threads) {
+        (Ok(()), _) => Ok(threads),
+        (Err(e), Some(n)) => Err(crate::Error::Invalid(format!("GPUREC_THREADS={n}: {e}"))),
+        // Already built (by the application): its pool, its size.
+        (Err(_), None) => Ok(None),
+    }
 }
 
 /// The host's physical memory in bytes (Linux: `MemTotal` of /proc/meminfo;
