@@ -95,8 +95,11 @@ impl RowsGeom {
 /// filters are padded to a multiple of it, and walked two vectors at a time
 /// where they fill two.
 const LANES: usize = 8;
-/// Positions per block of the forward: 4 × 2 vectors of accumulators stay in registers.
-const BLOCK: usize = 4;
+/// Most positions per block of the forward: 6 × 2 vectors of accumulators,
+/// the two filter vectors and a broadcast fill AVX2's 16 registers. An
+/// image's positions are cut into equal blocks (10 → 5 + 5, 7 → 4 + 3), so
+/// no block is left with one or two positions' too-short dependency chains.
+const BLOCK: usize = 6;
 
 /// The filters as `[h, d, c′]`, c′ = c rounded up to [`LANES`] (zeros after
 /// c): the filters' weights for one (u, k) side by side, so the forward's
@@ -118,110 +121,213 @@ fn filters_last(w: &[f32], g: &RowsGeom) -> (Vec<f32>, usize) {
 pub fn conv_rows_max(x: &CpuTensor, w: &CpuTensor, bias: &CpuTensor, window: usize) -> (CpuTensor, CpuIndex) {
     let op = "conv_rows_max";
     let g = RowsGeom::new(op, x.shape(), w.shape(), bias.len(), window);
-    let (xs, bs) = (contiguous(x), contiguous(bias));
+    let xs = contiguous(x);
     let (wt, cp) = filters_last(&contiguous(w), &g);
+    let mut bp = contiguous(bias).to_vec();
+    bp.resize(cp, 0.0);
     let work = g.n * g.positions() * g.h * g.d * g.c;
-    let pairs = parallel::map_rows(g.n, work, |r| image_forward(&xs, &wt, cp, &bs, &g, r));
-    let (y, arg): (Vec<f32>, Vec<u32>) = pairs.into_iter().unzip();
+    let (mut y, mut arg) = (vec![0f32; g.n * g.c], vec![0u32; g.n * g.c]);
+    parallel::for_rows_with(&mut y, g.c, &mut arg, g.c, work, |first, ys, args| {
+        // Each filter's running maximum and its position, c′ of them (the padding's are dropped).
+        let (mut best, mut at) = (vec![0f32; cp], vec![0u32; cp]);
+        for (k, (yr, ar)) in ys.chunks_exact_mut(g.c).zip(args.chunks_exact_mut(g.c)).enumerate() {
+            image_forward(&xs, &wt, &bp, &g, first + k, &mut best, &mut at);
+            for (o, (yv, av)) in yr.iter_mut().zip(ar.iter_mut()).enumerate() {
+                (*yv, *av) = (best[o].max(0.0), at[o]);
+            }
+        }
+    });
     (from_vec(y, &[g.n, g.c]), ArcArray1::from(arg))
 }
 
-/// One image's pooled values and argmax positions, filter by filter (in
-/// AVX2's lanes where the CPU has it: the same per-element sums, so the same bits).
-fn image_forward(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &RowsGeom, r: usize) -> Vec<(f32, u32)> {
+/// Image `r`'s maxima over positions of conv + bias and their first
+/// positions, for the c′ padded filters, into `best` and `at` (by AVX2
+/// intrinsics where the CPU has them: the same per-element sums, so the same bits).
+fn image_forward(xs: &[f32], wt: &[f32], bp: &[f32], g: &RowsGeom, r: usize, best: &mut [f32], at: &mut [u32]) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { image_forward_avx2(xs, wt, cp, bs, g, r) };
+        return unsafe { image_forward_avx2(xs, wt, bp, g, r, best, at) };
     }
-    image_forward_body(xs, wt, cp, bs, g, r)
+    image_forward_body::<false>(xs, wt, bp, g, r, best, at)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn image_forward_avx2(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &RowsGeom, r: usize) -> Vec<(f32, u32)> {
-    image_forward_body(xs, wt, cp, bs, g, r)
+unsafe fn image_forward_avx2(
+    xs: &[f32],
+    wt: &[f32],
+    bp: &[f32],
+    g: &RowsGeom,
+    r: usize,
+    best: &mut [f32],
+    at: &mut [u32],
+) {
+    image_forward_body::<true>(xs, wt, bp, g, r, best, at)
 }
 
-/// Walks the positions in blocks of [`BLOCK`] and the filters a vector at a
-/// time, keeping the first maximum of each filter (positions ascending).
+/// Walks the positions in equal blocks of at most [`BLOCK`] and the filters
+/// a vector or two at a time, keeping the first maximum of each filter
+/// (positions ascending). `SIMD`: the blocks by AVX2 intrinsics (set only
+/// inside [`image_forward_avx2`]).
 #[inline(always)]
-fn image_forward_body(xs: &[f32], wt: &[f32], cp: usize, bs: &[f32], g: &RowsGeom, r: usize) -> Vec<(f32, u32)> {
-    let mut best = vec![(f32::NEG_INFINITY, 0u32); g.c];
+fn image_forward_body<const SIMD: bool>(
+    xs: &[f32],
+    wt: &[f32],
+    bp: &[f32],
+    g: &RowsGeom,
+    r: usize,
+    best: &mut [f32],
+    at: &mut [u32],
+) {
+    let cp = bp.len();
     let positions = g.positions();
+    let blocks = positions.div_ceil(BLOCK);
     let wide = cp.is_multiple_of(2 * LANES);
     let step = if wide { 2 * LANES } else { LANES };
     for o0 in (0..cp).step_by(step) {
+        let (best, at) = (&mut best[o0..o0 + step], &mut at[o0..o0 + step]);
         let mut i0 = 0;
-        while i0 < positions {
-            let np = BLOCK.min(positions - i0);
-            let b = &mut best;
-            match (wide, np) {
-                (true, 4) => scan_block::<4, 16>(xs, wt, cp, bs, g, r, i0, o0, b),
-                (true, 3) => scan_block::<3, 16>(xs, wt, cp, bs, g, r, i0, o0, b),
-                (true, 2) => scan_block::<2, 16>(xs, wt, cp, bs, g, r, i0, o0, b),
-                (true, _) => scan_block::<1, 16>(xs, wt, cp, bs, g, r, i0, o0, b),
-                (false, 4) => scan_block::<4, 8>(xs, wt, cp, bs, g, r, i0, o0, b),
-                (false, 3) => scan_block::<3, 8>(xs, wt, cp, bs, g, r, i0, o0, b),
-                (false, 2) => scan_block::<2, 8>(xs, wt, cp, bs, g, r, i0, o0, b),
-                (false, _) => scan_block::<1, 8>(xs, wt, cp, bs, g, r, i0, o0, b),
+        for blk in 0..blocks {
+            // Block sizes differ by at most one, the larger first.
+            let np = positions / blocks + usize::from(blk < positions % blocks);
+            let block = Block { xs, wt, bp, g, row0: r * g.l + i0, i0, o0 };
+            macro_rules! scan {
+                ($($np:literal),*) => {
+                    match (wide, np) {
+                        $((true, $np) => block.scan::<$np, 16, 2, SIMD>(best, at),)*
+                        $((false, $np) => block.scan::<$np, 8, 1, SIMD>(best, at),)*
+                        _ => unreachable!("blocks of 1 to {BLOCK} positions"),
+                    }
+                };
             }
+            scan!(1, 2, 3, 4, 5, 6);
             i0 += np;
         }
     }
-    best.into_iter().map(|(v, i)| (v.max(0.0), i)).collect()
 }
 
-/// `NP` positions' sums for the `W` filters from `o0`, starting at image row `row0`.
-#[inline(always)]
-fn conv_block<const NP: usize, const W: usize>(
-    xs: &[f32],
-    wt: &[f32],
-    cp: usize,
-    g: &RowsGeom,
+/// One block of the forward: positions `i0‥i0 + NP` of an image (its row
+/// `i0` is row `row0` of `xs`) against the `W` filters from `o0`.
+struct Block<'a> {
+    xs: &'a [f32],
+    /// The filters as `[h, d, c′]` ([`filters_last`]).
+    wt: &'a [f32],
+    /// The bias, padded to c′.
+    bp: &'a [f32],
+    g: &'a RowsGeom,
     row0: usize,
+    i0: usize,
     o0: usize,
-) -> [[f32; W]; NP] {
-    let d = g.d;
-    let mut acc = [[0f32; W]; NP];
-    for u in 0..g.h {
-        let rows: [&[f32]; NP] = std::array::from_fn(|p| &xs[(row0 + p + u) * d..][..d]);
-        for k in 0..d {
-            let wv: &[f32; W] = wt[(u * d + k) * cp + o0..][..W].try_into().expect("whole vectors");
-            for p in 0..NP {
-                let xv = rows[p][k];
-                for q in 0..W {
-                    acc[p][q] += xv * wv[q];
+}
+
+impl Block<'_> {
+    /// The block's sums, then each filter's running maximum (`best`, `at`:
+    /// the W filters' from `o0`), positions ascending.
+    #[inline(always)]
+    fn scan<const NP: usize, const W: usize, const V: usize, const SIMD: bool>(
+        &self,
+        best: &mut [f32],
+        at: &mut [u32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if SIMD {
+            // SAFETY: SIMD is only set inside `image_forward_avx2`, on a CPU with AVX2.
+            return unsafe { avx2::scan::<NP, V>(self, best, at) };
+        }
+        let acc = self.sums::<NP, W>();
+        for (p, row) in acc.iter().enumerate() {
+            let i = self.i0 + p;
+            for (q, &a) in row.iter().enumerate() {
+                let v = a + self.bp[self.o0 + q];
+                // Strictly greater: ties keep the lowest position (and i = 0 always enters).
+                if v > best[q] || i == 0 {
+                    (best[q], at[q]) = (v, i as u32);
                 }
             }
         }
     }
-    acc
+
+    /// `NP` positions' sums for the `W` filters, u then k ascending.
+    #[inline(always)]
+    fn sums<const NP: usize, const W: usize>(&self) -> [[f32; W]; NP] {
+        let (d, cp) = (self.g.d, self.bp.len());
+        let mut acc = [[0f32; W]; NP];
+        for u in 0..self.g.h {
+            let rows: [&[f32]; NP] = std::array::from_fn(|p| &self.xs[(self.row0 + p + u) * d..][..d]);
+            for k in 0..d {
+                let wv: &[f32; W] = self.wt[(u * d + k) * cp + self.o0..][..W].try_into().expect("whole vectors");
+                for (out, row) in acc.iter_mut().zip(&rows) {
+                    let xv = row[k];
+                    for (a, &w) in out.iter_mut().zip(wv) {
+                        *a += xv * w;
+                    }
+                }
+            }
+        }
+        acc
+    }
 }
 
-/// Positions `i0‥i0 + NP` of image `r` for the `W` filters from `o0`: their
-/// sums, then each filter's running maximum, positions ascending.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn scan_block<const NP: usize, const W: usize>(
-    xs: &[f32],
-    wt: &[f32],
-    cp: usize,
-    bs: &[f32],
-    g: &RowsGeom,
-    r: usize,
-    i0: usize,
-    o0: usize,
-    best: &mut [(f32, u32)],
-) {
-    let acc = conv_block::<NP, W>(xs, wt, cp, g, r * g.l + i0, o0);
-    for (p, row) in acc.iter().enumerate() {
-        let i = i0 + p;
-        for (q, &a) in row.iter().enumerate().take(g.c.saturating_sub(o0)) {
-            let (b, v) = (&mut best[o0 + q], a + bs[o0 + q]);
-            // Strictly greater: ties keep the lowest position (and i = 0 always enters).
-            if v > b.0 || i == 0 {
-                *b = (v, i as u32);
+/// [`Block::scan`] in AVX2 registers: the same terms in the same order (u,
+/// then k), each a multiply then an add (no FMA), and the same comparisons,
+/// so the same bits.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::Block;
+
+    /// `NP` positions against `V` vectors of 8 filters, sums and maxima.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) fn scan<const NP: usize, const V: usize>(blk: &Block<'_>, best: &mut [f32], at: &mut [u32]) {
+        let (xs, wt, d, h, cp, o0) = (blk.xs, blk.wt, blk.g.d, blk.g.h, blk.bp.len(), blk.o0);
+        // Every access below is inside these bounds.
+        assert!((1..=2).contains(&V) && best.len() == 8 * V && at.len() == 8 * V, "scan: {V} vectors");
+        assert!((blk.row0 + NP + h - 1) * d <= xs.len(), "scan: rows past the images");
+        assert!((h * d - 1) * cp + o0 + 8 * V <= wt.len() && o0 + 8 * V <= cp, "scan: filters past the table");
+        let mut acc = [[_mm256_setzero_ps(); V]; NP];
+        for u in 0..h {
+            // SAFETY: row row0 + p + u < row0 + NP + h − 1 and weight (u·d + k)·cp + o0 + 8v + 7 < wt.len(), asserted above.
+            unsafe {
+                let xr = xs.as_ptr().add((blk.row0 + u) * d);
+                let wr = wt.as_ptr().add(u * d * cp + o0);
+                for k in 0..d {
+                    let wk = wr.add(k * cp);
+                    let wv: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(wk.add(8 * v)));
+                    for (p, row) in acc.iter_mut().enumerate() {
+                        let xv = _mm256_broadcast_ss(&*xr.add(p * d + k));
+                        for v in 0..V {
+                            row[v] = _mm256_add_ps(row[v], _mm256_mul_ps(xv, wv[v]));
+                        }
+                    }
+                }
+            }
+        }
+        for v in 0..V {
+            // SAFETY: best, at and bp[o0..] hold 8·V values (asserted above).
+            unsafe {
+                let bias = _mm256_loadu_ps(blk.bp.as_ptr().add(o0 + 8 * v));
+                let (bv, iv) = (best.as_mut_ptr().add(8 * v), at.as_mut_ptr().add(8 * v).cast::<__m256i>());
+                let (mut m, mut mi) = (_mm256_loadu_ps(bv), _mm256_loadu_si256(iv));
+                for (p, row) in acc.iter().enumerate() {
+                    let (i, s) = (blk.i0 + p, _mm256_add_ps(row[v], bias));
+                    // s > m (ordered: NaN never enters, as in the scalar loop), and i = 0 always enters.
+                    let gt = if i == 0 {
+                        _mm256_castsi256_ps(_mm256_set1_epi32(-1))
+                    } else {
+                        _mm256_cmp_ps::<_CMP_GT_OQ>(s, m)
+                    };
+                    m = _mm256_blendv_ps(m, s, gt);
+                    mi = _mm256_castps_si256(_mm256_blendv_ps(
+                        _mm256_castsi256_ps(mi),
+                        _mm256_castsi256_ps(_mm256_set1_epi32(i as i32)),
+                        gt,
+                    ));
+                }
+                _mm256_storeu_ps(bv, m);
+                _mm256_storeu_si256(iv, mi);
             }
         }
     }
