@@ -94,7 +94,13 @@ fn matmul_with_a_sparse_operand_matches_dense() {
 #[test]
 fn matmul_batched_matches_cpu() {
     let Some(gpu) = gpu() else { return };
-    for &(b, m, k, n, shared) in &[(3, 5, 7, 2, false), (2, 65, 3, 67, true), (1, 1, 1, 1, false)] {
+    for &(b, m, k, n, shared) in &[
+        (3, 5, 7, 2, false),
+        (2, 65, 3, 67, true),
+        (1, 1, 1, 1, false),
+        (2, 257, 20, 260, false),
+        (3, 256, 17, 258, true),
+    ] {
         let (ac, ag) = both(&gpu, &rand_vec(1, b * m * k), &[b, m, k]);
         let bshape: Vec<usize> = if shared { vec![k, n] } else { vec![b, k, n] };
         let (bc, bg) = both(&gpu, &rand_vec(2, bshape.iter().product()), &bshape);

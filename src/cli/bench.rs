@@ -13,6 +13,7 @@ use gpurec::data::split::per_user_ratio;
 use gpurec::data::Interactions;
 use gpurec::device::{Device, OnBackend};
 use gpurec::eval::RankingEval;
+use gpurec::gpu::KernelTime;
 use gpurec::models::contract::{BatchKind, Task, TrainSet};
 use gpurec::models::registry::{self, Overrides};
 use gpurec::train::{fit, FitConfig, Silent};
@@ -47,6 +48,12 @@ pub struct BenchArgs {
     /// epoch per model and backend next to it (the same name, .svg).
     #[arg(long, value_name = "FILE.md")]
     report: Option<std::path::PathBuf>,
+    /// On a GPU with timestamp queries, after the timed epochs, train one more epoch and
+    /// evaluate once more with per-kernel GPU timing on, and print where the GPU time goes
+    /// (the timed figures above stay unprofiled: profiling waits for the GPU at every
+    /// submission).
+    #[arg(long)]
+    profile: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -66,6 +73,18 @@ struct BenchRow {
     eval_dispatches: Option<u64>,
     eval_readbacks: Option<u64>,
     eval_download_bytes: Option<u64>,
+    /// `--profile`: GPU time per kernel over one more epoch and one more evaluation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<Profile>,
+}
+
+/// Where one epoch's and one evaluation's GPU time goes (`--profile`).
+#[derive(serde::Serialize)]
+struct Profile {
+    /// Wall seconds of the profiled epoch (profiling waits at each submission).
+    epoch_wall_seconds: f64,
+    train: Vec<(String, KernelTime)>,
+    eval: Vec<(String, KernelTime)>,
 }
 
 #[derive(serde::Serialize)]
@@ -115,9 +134,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
                 data: &loaded.data,
                 epochs: args.epochs,
                 batch_size: args.batch_size,
+                profile: args.profile,
             })?;
             if !args.json {
                 print_row(&row);
+                print_profile(&row);
                 if let Some(cv) = &cv {
                     println!(
                         "{:<9} {:<45} {:>8.3} s for 5 folds (train {} epochs + test each), mean RMSE {:.4}",
@@ -204,6 +225,36 @@ fn write_report(path: &std::path::Path, data: &str, args: &BenchArgs, rows: &[Be
     Ok(())
 }
 
+/// `--profile`'s lines under a row: GPU busy time against the wall, then the
+/// kernels that take 90 % of it.
+fn print_profile(row: &BenchRow) {
+    let Some(p) = &row.profile else { return };
+    let part = |what: &str, times: &[(String, KernelTime)], wall: Option<f64>| {
+        let total: f64 = times.iter().map(|(_, t)| t.nanos).sum();
+        let wall = wall.map(|w| format!(" of {:.3} s wall", w)).unwrap_or_default();
+        println!("    {what}: GPU busy {:.3} ms{wall}", total / 1e6);
+        let mut acc = 0.0;
+        for (name, t) in times {
+            if acc >= 0.9 * total {
+                break;
+            }
+            acc += t.nanos;
+            println!(
+                "      {:<32} {:>6.1} %  {:>9.3} ms  {:>6} dispatches  {:>9.2} us each",
+                name,
+                100.0 * t.nanos / total.max(1.0),
+                t.nanos / 1e6,
+                t.dispatches,
+                t.nanos / 1e3 / t.dispatches.max(1) as f64
+            );
+        }
+    };
+    if row.steps_per_epoch > 0 {
+        part("profiled epoch", &p.train, Some(p.epoch_wall_seconds));
+    }
+    part("profiled evaluation", &p.eval, None);
+}
+
 fn print_row(row: &BenchRow) {
     let counts = match (row.dispatches_per_step, row.submissions_per_step, row.upload_bytes_per_step) {
         (Some(d), Some(s), Some(u)) => format!(
@@ -234,6 +285,7 @@ struct BenchJob<'a> {
     data: &'a Interactions,
     epochs: usize,
     batch_size: Option<usize>,
+    profile: bool,
 }
 
 impl OnBackend for BenchJob<'_> {
@@ -281,6 +333,23 @@ impl OnBackend for BenchJob<'_> {
             (_, _, Some(s2), Some(s3)) => (None, Some(s3 - s2)),
             _ => (None, None),
         };
+        let profile = match gpu {
+            Some(g) if self.profile && g.set_profiling(true) => {
+                g.kernel_times_reset();
+                let t = Instant::now();
+                if info.batch != BatchKind::ClosedForm {
+                    fit(b, model.as_mut(), &train, None, &FitConfig { epochs: 1, ..cfg.clone() }, &mut Silent)?;
+                }
+                let epoch_wall_seconds = t.elapsed().as_secs_f64();
+                let train = g.kernel_times();
+                g.kernel_times_reset();
+                test_eval.evaluate(b, model.as_ref())?;
+                let eval = g.kernel_times();
+                g.set_profiling(false);
+                Some(Profile { epoch_wall_seconds, train, eval })
+            }
+            _ => None,
+        };
         let later: Vec<f64> = summary.epochs.iter().skip(1).map(|e| e.train_seconds).collect();
         let first = summary.epochs.first().map(|e| e.train_seconds).unwrap_or(0.0);
         let row = BenchRow {
@@ -299,6 +368,7 @@ impl OnBackend for BenchJob<'_> {
             eval_dispatches: eval_stats.map(|s| s.dispatches),
             eval_readbacks: eval_stats.map(|s| s.readbacks),
             eval_download_bytes: eval_stats.map(|s| s.bytes_downloaded),
+            profile,
         };
 
         // Surprise's protocol for rating families (5 seeded folds, the fixed

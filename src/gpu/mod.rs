@@ -11,6 +11,7 @@ mod backend_impl;
 pub(crate) mod ops;
 mod pipeline;
 mod pool;
+mod profile;
 mod recorder;
 pub(crate) mod select;
 pub mod shaders;
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 pub use ops::topk::TOPK_MAX;
 pub use pool::GpuBuffer;
+pub use profile::KernelTime;
 pub use select::AdapterSummary;
 pub use shaders::Shader;
 pub use tensor::{GpuIndex, GpuTensor};
@@ -28,6 +30,7 @@ pub use tensor::{GpuIndex, GpuTensor};
 use crate::error::{Error, Result};
 use pipeline::PipelineCache;
 use pool::{size_class, Pool, POOL_USAGE};
+use profile::Profiler;
 use recorder::Recorder;
 
 /// Dispatches recorded before the recorder submits on its own, so that one
@@ -199,7 +202,7 @@ impl Gpu {
             });
         }
         let recorder = Recorder::new(limits.min_uniform_buffer_offset_alignment);
-        Gpu {
+        let gpu = Gpu {
             inner: Arc::new(Inner {
                 device,
                 queue,
@@ -213,7 +216,11 @@ impl Gpu {
                 counters: Counters::default(),
                 alloc_fuse: Default::default(),
             }),
+        };
+        if std::env::var("GPUREC_PROFILE").is_ok_and(|v| v == "1") {
+            gpu.set_profiling(true);
         }
+        gpu
     }
 
     /// The wgpu device.
@@ -449,7 +456,10 @@ impl Gpu {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        rec.dispatch(device, &pipeline.pipeline, &bind_group, groups);
+        if rec.profiler.as_ref().is_some_and(|p| p.full()) {
+            self.submit_locked(&mut rec);
+        }
+        rec.dispatch(device, &pipeline.pipeline, &bind_group, groups, (shader.stem(), entry));
         self.inner.counters.dispatches.fetch_add(1, Ordering::Relaxed);
         if rec.dispatches_pending >= MAX_DISPATCHES_PER_SUBMIT {
             self.submit_locked(&mut rec);
@@ -490,6 +500,9 @@ impl Gpu {
         let idx = self.inner.queue.submit(Some(cmd));
         self.inner.counters.submissions.fetch_add(1, Ordering::Relaxed);
         self.inner.pool.submitted();
+        if let Some(p) = rec.profiler.as_mut() {
+            p.harvest(&self.inner.device);
+        }
         Some(idx)
     }
 
@@ -503,6 +516,41 @@ impl Gpu {
             }
         }
         self.take_sticky()
+    }
+
+    /// Turns per-kernel GPU timing on or off (see [`KernelTime`]); `true`
+    /// when it is on afterwards, `false` when the adapter has no timestamp
+    /// queries. Work recorded before the call is submitted first. Also on
+    /// from the start when `GPUREC_PROFILE=1` is set as the context is made.
+    pub fn set_profiling(&self, on: bool) -> bool {
+        let mut rec = self.inner.recorder.lock().unwrap();
+        if !rec.is_empty() {
+            self.submit_locked(&mut rec);
+        }
+        if !on {
+            rec.profiler = None;
+        } else if rec.profiler.is_none() && self.inner.features.timestamp_query {
+            rec.profiler = Some(Profiler::new(&self.inner.device, &self.inner.queue));
+        }
+        rec.profiler.is_some()
+    }
+
+    /// GPU time per kernel since profiling was turned on or last
+    /// [`reset`](Self::kernel_times_reset), largest first ("stem" or
+    /// "stem:entry"); empty when profiling is off. Submits recorded work first.
+    pub fn kernel_times(&self) -> Vec<(String, KernelTime)> {
+        let mut rec = self.inner.recorder.lock().unwrap();
+        if !rec.is_empty() {
+            self.submit_locked(&mut rec);
+        }
+        rec.profiler.as_ref().map(|p| p.report()).unwrap_or_default()
+    }
+
+    /// Clears the per-kernel totals.
+    pub fn kernel_times_reset(&self) {
+        if let Some(p) = self.inner.recorder.lock().unwrap().profiler.as_mut() {
+            p.reset();
+        }
     }
 
     /// Blocks until the GPU has finished all submitted work.

@@ -6,6 +6,8 @@
 //! are written with a single `write_buffer` per chunk just before the
 //! submission. Nothing here waits for the GPU.
 
+use super::profile::Profiler;
+
 /// Bytes per uniform chunk.
 const CHUNK_BYTES: u64 = 64 * 1024;
 /// Largest parameter block a kernel may take.
@@ -23,6 +25,8 @@ pub(crate) struct Recorder {
     chunks_free: Vec<wgpu::Buffer>,
     slot: u64,
     pub(crate) dispatches_pending: u32,
+    /// Timestamps per dispatch, when profiling (see `profile.rs`).
+    pub(crate) profiler: Option<Profiler>,
 }
 
 impl Recorder {
@@ -34,6 +38,7 @@ impl Recorder {
             chunks_free: Vec::new(),
             slot: (align as u64).max(MAX_PARAM_BYTES),
             dispatches_pending: 0,
+            profiler: None,
         }
     }
 
@@ -77,14 +82,32 @@ impl Recorder {
         (chunk.buffer.clone(), offset)
     }
 
-    /// Records one dispatch.
+    /// Records one dispatch of `kernel` (shader stem, entry point). When
+    /// profiling, in a pass of its own with timestamps at its start and end;
+    /// the caller submits first when the profiler is full.
     pub(crate) fn dispatch(
         &mut self,
         device: &wgpu::Device,
         pipeline: &wgpu::ComputePipeline,
         bind_group: &wgpu::BindGroup,
         groups: [u32; 3],
+        kernel: (&'static str, &'static str),
     ) {
+        if let Some(profiler) = self.profiler.as_mut() {
+            self.pass = None;
+            let enc = self.encoder.get_or_insert_with(|| {
+                device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gpurec step") })
+            });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel.0),
+                timestamp_writes: Some(profiler.next(kernel)),
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+            self.dispatches_pending += 1;
+            return;
+        }
         if self.pass.is_none() {
             let enc = self.encoder(device);
             let pass = enc
@@ -122,7 +145,10 @@ impl Recorder {
     /// Writes the parameter chunks and hands back the finished command buffer.
     pub(crate) fn finish(&mut self, queue: &wgpu::Queue) -> Option<wgpu::CommandBuffer> {
         self.end_pass();
-        let encoder = self.encoder.take()?;
+        let mut encoder = self.encoder.take()?;
+        if let Some(profiler) = &self.profiler {
+            profiler.resolve(&mut encoder);
+        }
         for chunk in self.chunks_used.drain(..) {
             if !chunk.shadow.is_empty() {
                 queue.write_buffer(&chunk.buffer, 0, &chunk.shadow);
