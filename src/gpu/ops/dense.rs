@@ -43,24 +43,6 @@ struct MatmulParams {
 /// Outputs at least this many rows and columns use the 128×128-tile kernel.
 pub const LARGE_TILE_MIN: usize = 256;
 
-/// Which pair of matmul kernels runs (see `shaders/matmul.wgsl`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MatmulKernels {
-    /// `main_reg` / `main_reg64`: named vec4 accumulators, vec4 tile reads (the default).
-    Registers,
-    /// `main_128` / `main`: accumulators in private arrays indexed in loops, kept so that
-    /// `GPUREC_MATMUL=arrays` can time them against the default on the same adapter.
-    Arrays,
-}
-
-fn matmul_kernels() -> MatmulKernels {
-    static CHOICE: std::sync::OnceLock<MatmulKernels> = std::sync::OnceLock::new();
-    *CHOICE.get_or_init(|| match std::env::var("GPUREC_MATMUL").as_deref() {
-        Ok("arrays") => MatmulKernels::Arrays,
-        _ => MatmulKernels::Registers,
-    })
-}
-
 /// Batched matmul with transposes and a fused bias + activation epilogue.
 pub(crate) fn matmul(
     gpu: &Gpu,
@@ -116,13 +98,7 @@ pub(crate) fn matmul(
     let bias_buf = bias.map(|t| t.raw()).unwrap_or(a.raw());
     // Large outputs take the 128×128-tile kernel (8×8 per invocation); small
     // ones the 64×64 tile, which wastes less of a partly filled tile.
-    let large = m >= LARGE_TILE_MIN && n >= LARGE_TILE_MIN;
-    let (entry, tile) = match (matmul_kernels(), large) {
-        (MatmulKernels::Registers, true) => ("main_reg", 128),
-        (MatmulKernels::Registers, false) => ("main_reg64", 64),
-        (MatmulKernels::Arrays, true) => ("main_128", 128),
-        (MatmulKernels::Arrays, false) => ("main", 64),
-    };
+    let (entry, tile) = if m >= LARGE_TILE_MIN && n >= LARGE_TILE_MIN { ("main_128", 128) } else { ("main", 64) };
     let groups = [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, ba as u32];
     gpu.dispatch(
         Shader::Matmul,
