@@ -162,3 +162,46 @@ fn running_out_of_memory_mid_training_is_an_error_naming_the_allocation() {
     let e = fit_with_fault(gpurec::gpu::Fault::OutOfMemoryAfter(2)).expect_err("an allocation failed");
     assert!(matches!(e, Error::OutOfMemory { .. }) && e.to_string().contains("injected"), "{e}");
 }
+
+/// Per-kernel timing (timestamp queries): every dispatch is counted under its
+/// kernel, past one query set's worth (2048) in a submission too, the results
+/// are the same bits as unprofiled, and turning it off clears it.
+#[test]
+fn profiling_times_every_dispatch_under_its_kernel() {
+    if gpu().is_none() {
+        return;
+    }
+    // A context of its own: profiling is per context and the shared one serves other tests.
+    let g = Gpu::new().unwrap();
+    let x = g.tensor(&rand_vec(3, 256 * 8), &[256, 8]).unwrap();
+    let y = g.tensor(&rand_vec(4, 8 * 256), &[8, 256]).unwrap();
+    let plain = g.read(&g.matmul(&x, &y, false, false, None, gpurec::Act::Identity)).unwrap();
+    if !g.set_profiling(true) {
+        assert!(!g.features().timestamp_query, "profiling refused on an adapter with timestamp queries");
+        assert!(g.kernel_times().is_empty());
+        return;
+    }
+    let s0 = g.stats();
+    let big = g.matmul(&x, &y, false, false, None, gpurec::Act::Identity); // 256×256: main_128
+    let small = g.matmul(&x, &x, true, false, None, gpurec::Act::Identity); // 8×8: main
+    let mut t = g.scale(&small, 0.5, 0.0);
+    for _ in 0..2100 {
+        t = g.scale(&t, 1.0, 0.0);
+    }
+    assert_eq!(g.read(&big).unwrap(), plain, "profiled results are the unprofiled bits");
+    g.read(&t).unwrap();
+    let times = g.kernel_times();
+    let count = |name: &str| times.iter().find(|(n, _)| n == name).map(|(_, t)| t.dispatches);
+    assert_eq!(count("matmul:main_128"), Some(1), "{times:?}");
+    assert_eq!(count("matmul"), Some(1), "{times:?}");
+    assert!(count("unary").is_some_and(|n| n >= 2101), "{times:?}");
+    let timed: u64 = times.iter().map(|(_, t)| t.dispatches).sum();
+    assert_eq!(timed, (g.stats() - s0).dispatches, "every dispatch is timed once");
+    assert!(times.iter().all(|(_, t)| t.nanos.is_finite() && t.nanos >= 0.0));
+    assert!(times.iter().any(|(_, t)| t.nanos > 0.0), "some GPU time was measured: {times:?}");
+    g.kernel_times_reset();
+    assert!(g.kernel_times().is_empty());
+    assert!(!g.set_profiling(false));
+    g.read(&g.scale(&t, 1.0, 0.0)).unwrap();
+    assert!(g.kernel_times().is_empty(), "off: nothing timed");
+}
