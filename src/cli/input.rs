@@ -146,7 +146,8 @@ pub fn load(a: &DataArgs<'_>) -> Result<Input> {
                 "min_item": a.filters.min_item,
                 "duplicates": a.filters.duplicates,
             });
-            let names = if a.data == "synthetic" { None } else { item_names(Path::new(a.data), &data.item_ids) };
+            let names =
+                if a.data.starts_with("synthetic") { None } else { item_names(Path::new(a.data), &data.item_ids) };
             Ok(Input { data, source: loaded.source, presplit: None, record: with_names(record, &names), merged, names })
         }
         _ => bail!("pre-split data needs --train and --test (--valid is optional)"),

@@ -29,7 +29,8 @@ pub struct TrainArgs {
     /// Model to train (default bpr; `--help` lists them).
     #[arg(long, default_value = "bpr", long_help = model_help())]
     pub model: String,
-    /// Data: "synthetic" (embedded, default), a MovieLens 100K folder, or an interaction file
+    /// Data: "synthetic" (embedded, default; "synthetic:users=N,items=M,seed=S" or
+    /// "synthetic:interactions=1M" sizes it), a MovieLens 100K folder, or an interaction file
     /// (.inter: RecBole atomic file; .dat: MovieLens 1M/10M; .csv: MovieLens latest; else tab-separated u.data layout).
     #[arg(long, default_value = "synthetic")]
     pub data: String,

@@ -1,5 +1,5 @@
 //! Data named on a command line or in a model file: "synthetic" (the embedded
-//! generator), a MovieLens 100K folder, or an interaction file whose format
+//! generator; `synthetic:users=…,items=…` sizes it), a MovieLens 100K folder, or an interaction file whose format
 //! follows from its extension; the filters applied after loading; and the
 //! fingerprint (canonical path and content checksum) a model file records so
 //! that `eval` and `recommend` never silently read different data.
@@ -81,11 +81,15 @@ pub fn format_for(path: &Path) -> CsvFormat {
 
 /// Loads `spec`: "synthetic", a folder holding `u.data`, or a file.
 pub fn load(spec: &str) -> Result<Loaded> {
-    if spec == "synthetic" {
-        let cfg = SyntheticConfig::default();
+    if let Some(cfg) = SyntheticConfig::from_spec(spec) {
+        let cfg = cfg?;
         return Ok(Loaded {
             data: generate(&cfg),
-            source: format!("embedded synthetic dataset (seed {})", cfg.seed),
+            source: if spec == "synthetic" {
+                format!("embedded synthetic dataset (seed {})", cfg.seed)
+            } else {
+                format!("embedded synthetic dataset ({} users, {} items, seed {})", cfg.users, cfg.items, cfg.seed)
+            },
             fingerprint: None,
         });
     }

@@ -19,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::side::{FeatureTable, SideFeatures};
 use super::{IdMap, Interactions};
+use crate::error::{Error, Result};
 use crate::sparse::CsrHost;
 
 /// Generator settings.
@@ -54,6 +55,98 @@ impl Default for SyntheticConfig {
             affinity: 3.0,
             seed: 2024,
         }
+    }
+}
+
+impl SyntheticConfig {
+    /// The generator a data spec names: `synthetic` (the defaults) or
+    /// `synthetic:key=value,...` with the keys `users`, `items`, `dim`,
+    /// `mean_per_user`, `min_per_user`, `popularity`, `affinity`, `seed`, and
+    /// `interactions=N` as a shorthand for the scaling sets of
+    /// `gpurec bench --scale` (N/100 users, N/200 items, 100 per user on
+    /// average). `None` when `spec` does not name the generator.
+    pub fn from_spec(spec: &str) -> Option<Result<Self>> {
+        let rest = spec.strip_prefix("synthetic")?;
+        let pairs = match rest.strip_prefix(':') {
+            None if rest.is_empty() => return Some(Ok(Self::default())),
+            None => return None,
+            Some(pairs) => pairs,
+        };
+        let mut cfg = Self::default();
+        for pair in pairs.split(',').filter(|p| !p.trim().is_empty()) {
+            if let Err(e) = cfg.set(pair) {
+                return Some(Err(e));
+            }
+        }
+        Some(cfg.check().map(|()| cfg))
+    }
+
+    /// The scaling set of `interactions` interactions (see [`Self::from_spec`]).
+    pub fn scaled(interactions: usize) -> Self {
+        Self {
+            users: (interactions / 100).max(1),
+            items: (interactions / 200).max(2),
+            mean_per_user: 100,
+            ..Self::default()
+        }
+    }
+
+    fn set(&mut self, pair: &str) -> Result<()> {
+        let bad = |what: &str| Error::Invalid(format!("synthetic data: {pair:?}: {what}"));
+        let (key, value) = pair.split_once('=').ok_or_else(|| bad("expected key=value"))?;
+        let (key, value) = (key.trim(), value.trim());
+        let count = || -> Result<usize> {
+            let v = value.to_ascii_lowercase();
+            let (digits, scale) =
+                match v.strip_suffix('k').map(|d| (d, 1_000)).or_else(|| v.strip_suffix('m').map(|d| (d, 1_000_000))) {
+                    Some((d, s)) => (d, s),
+                    None => (v.as_str(), 1),
+                };
+            digits.parse::<usize>().ok().and_then(|n| n.checked_mul(scale)).ok_or_else(|| bad("expected a count"))
+        };
+        let real =
+            || value.parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad("expected a finite number"));
+        match key {
+            "users" => self.users = count()?,
+            "items" => self.items = count()?,
+            "dim" => self.dim = count()?,
+            "mean_per_user" => self.mean_per_user = count()?,
+            "min_per_user" => self.min_per_user = count()?,
+            "popularity" => self.popularity = real()?,
+            "affinity" => self.affinity = real()?,
+            "seed" => self.seed = value.parse().map_err(|_| bad("expected an integer seed"))?,
+            "interactions" => {
+                let seed = self.seed;
+                *self = Self { seed, ..Self::scaled(count()?) };
+            }
+            _ => {
+                return Err(bad(
+                    "unknown key (users, items, dim, mean_per_user, min_per_user, popularity, affinity, seed, interactions)",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// An error naming the setting that cannot generate a data set.
+    pub fn check(&self) -> Result<()> {
+        if self.users == 0 || self.items < 2 || self.dim == 0 {
+            return Err(Error::Invalid(format!(
+                "synthetic data: needs users ≥ 1, items ≥ 2 and dim ≥ 1 (got {} users, {} items, dim {})",
+                self.users, self.items, self.dim
+            )));
+        }
+        if self.mean_per_user == 0 || self.min_per_user == 0 {
+            return Err(Error::Invalid("synthetic data: mean_per_user and min_per_user must be at least 1".into()));
+        }
+        let cells = self.users as u128 * self.items as u128;
+        if cells > 1u128 << 36 {
+            return Err(Error::Invalid(format!(
+                "synthetic data: {} users × {} items is more than the generator draws ({cells} keys > 2^36)",
+                self.users, self.items
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -93,7 +186,14 @@ pub fn generate(cfg: &SyntheticConfig) -> Interactions {
             let g = -(-rng.random_range(f32::EPSILON..1.0f32).ln()).ln();
             keys.push((cfg.affinity * aff + bias[i] + g, i, aff));
         }
-        keys.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // The n largest keys in descending order, ties by item: exactly the
+        // first n of a stable sort of all, without sorting the rest.
+        let order = |a: &(f32, usize, f32), b: &(f32, usize, f32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if n < keys.len() {
+            keys.select_nth_unstable_by(n, order);
+            keys.truncate(n);
+        }
+        keys.sort_unstable_by(order);
         let mut t = 1_000_000_000i64 + rng.random_range(0..100_000_000i64);
         for &(_, i, aff) in keys.iter().take(n) {
             let rating = (3.0 + 1.2 * aff + 0.5 * normal(&mut rng)).round().clamp(1.0, 5.0);
@@ -181,5 +281,26 @@ mod tests {
         let items = side.items.aligned(&d.item_ids);
         // q_ik > ½ has probability ≈ 0.31 for each of 4 coordinates.
         assert!((40..130).contains(&items.nnz()), "{} genre flags on 60 items", items.nnz());
+    }
+
+    #[test]
+    fn specs_size_the_generator_and_refuse_bad_keys() {
+        let cfg = SyntheticConfig::from_spec("synthetic:users=30,items=40k,seed=9").unwrap().unwrap();
+        assert_eq!((cfg.users, cfg.items, cfg.seed, cfg.dim), (30, 40_000, 9, 8));
+        let cfg = SyntheticConfig::from_spec("synthetic:interactions=1M").unwrap().unwrap();
+        assert_eq!((cfg.users, cfg.items, cfg.mean_per_user), (10_000, 5_000, 100));
+        assert!(SyntheticConfig::from_spec("synthetic").unwrap().is_ok());
+        assert!(SyntheticConfig::from_spec("synthetics").is_none(), "a file name is not the generator");
+        assert!(SyntheticConfig::from_spec("data.csv").is_none());
+        for bad in [
+            "synthetic:user=3",
+            "synthetic:users=x",
+            "synthetic:users",
+            "synthetic:items=1",
+            "synthetic:popularity=nan",
+        ] {
+            let e = SyntheticConfig::from_spec(bad).unwrap().unwrap_err().to_string();
+            assert!(e.contains("synthetic data"), "{bad}: {e}");
+        }
     }
 }
