@@ -78,6 +78,50 @@ fn a_training_step_is_one_submission_with_o_batch_uploads() {
     assert!(gpu.read(&loss).unwrap()[0].is_finite());
 }
 
+/// A batch of 300 triples over the first 60 users and 50 items.
+fn first_rows_batch() -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let t: Vec<[u32; 3]> = (0..300u32).map(|k| [(k * 7) % 60, (k * 11) % 50, (k * 13 + 5) % 50]).collect();
+    (t.iter().map(|t| t[0]).collect(), t.iter().map(|t| t[1]).collect(), t.iter().map(|t| t[2]).collect())
+}
+
+#[test]
+fn a_step_touches_only_the_rows_of_its_batch() {
+    let (u, i, j) = first_rows_batch();
+    let batch = Batch::Pairs { users: &u, pos: &i, neg: &j };
+    // CPU: the tables are updated where they are (no copy of a shared
+    // table) and every row outside the batch keeps its bits.
+    let mut m = BprMf::new(&Cpu, 30_000, 20_000, BprConfig::default(), 3).unwrap();
+    let at = (m.user.as_ptr(), m.item.as_ptr());
+    let (u0, i0) = (m.user.to_owned(), m.item.to_owned()); // deep copies, not shares
+    m.train_step(&Cpu, &batch).unwrap();
+    assert_eq!((m.user.as_ptr(), m.item.as_ptr()), at, "a step updates the tables in place");
+    let d = m.user.shape()[1];
+    let (u1, i1) = (m.user.as_slice().unwrap(), m.item.as_slice().unwrap());
+    let (u0, i0) = (u0.as_slice().unwrap(), i0.as_slice().unwrap());
+    assert!(u1[..60 * d] != u0[..60 * d] && i1[..50 * d] != i0[..50 * d], "the batch's rows moved");
+    assert!(u1[60 * d..] == u0[60 * d..] && i1[50 * d..] == i0[50 * d..], "no other row changed");
+
+    // GPU: the same dispatches, workgroups, uploads, allocations and device
+    // copies whatever the tables' size: the step's work is the batch's.
+    if gpu().is_none() {
+        return;
+    }
+    // A context of its own: the shared one's counters see the other tests running in parallel.
+    let g = gpurec::Gpu::new().unwrap();
+    let work = |users, items| {
+        let mut m = BprMf::new(&g, users, items, BprConfig::default(), 3).unwrap();
+        g.flush().unwrap();
+        let before = g.stats();
+        m.train_step(&g, &batch).unwrap();
+        g.flush().unwrap();
+        g.stats() - before
+    };
+    let (small, large) = (work(60, 50), work(30_000, 20_000));
+    eprintln!("one step on 60 × 50: {small:?}\non 30,000 × 20,000: {large:?}");
+    assert!(small.workgroups > 0 && small.bytes_uploaded > 0, "the counters count");
+    assert_eq!(small, large, "a step's work does not grow with the tables");
+}
+
 #[test]
 fn bpr_learns_planted_structure_on_both_backends() {
     let d = generate(&SyntheticConfig { users: 300, items: 400, ..Default::default() });

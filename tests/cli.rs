@@ -705,3 +705,38 @@ fn a_feature_model_recommends_from_features_and_runs_the_cold_start_protocol() {
         gpurec(&["train", "--model", "bpr", "--device", "cpu", "--epochs", "1", "--cold-start", "items"]);
     assert!(!ok && err.contains("bpr has no feature embeddings"), "{err}");
 }
+
+/// `gpurec bench --scale` times the same model on growing synthetic sets and
+/// reports the cost per training example, the evaluation's scores per second
+/// and how the cost per example grew; a sized synthetic spec trains; bad
+/// sizes and keys are refused with what is wrong.
+#[test]
+fn bench_scale_reports_the_growth_of_the_cost_per_example() {
+    let (ok, out, err) = gpurec(&["bench", "--scale", "20k,60k", "--device", "cpu", "--epochs", "2", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!((rows[0]["users"].as_u64(), rows[0]["items"].as_u64()), (Some(200), Some(100)), "{out}");
+    assert_eq!((rows[1]["users"].as_u64(), rows[1]["items"].as_u64()), (Some(600), Some(300)), "{out}");
+    for r in rows {
+        assert_eq!(r["model"], "bpr");
+        assert!(r["us_per_example"].as_f64().unwrap() > 0.0 && r["scores_per_second"].as_f64().unwrap() > 0.0);
+        assert!(r["train_examples"].as_u64().unwrap() > 0 && r["eval_scores"].as_u64().unwrap() > 0);
+    }
+    let g = &v["per_example_growth"][0];
+    assert_eq!(
+        (g["from_interactions"].as_u64(), g["to_interactions"].as_u64()),
+        (rows[0]["interactions"].as_u64(), rows[1]["interactions"].as_u64())
+    );
+    assert!(g["ratio"].as_f64().unwrap() > 0.0, "{out}");
+
+    let (ok, out, err) =
+        gpurec(&["train", "--data", "synthetic:users=50,items=80,seed=3", "--device", "cpu", "--epochs", "1"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("embedded synthetic dataset (50 users, 80 items, seed 3)"), "{out}");
+    let (ok, _, err) = gpurec(&["bench", "--scale", "20k,lots", "--device", "cpu"]);
+    assert!(!ok && err.contains("\"lots\" is not a count"), "{err}");
+    let (ok, _, err) = gpurec(&["train", "--data", "synthetic:userz=5", "--device", "cpu"]);
+    assert!(!ok && err.contains("unknown key"), "{err}");
+}

@@ -29,21 +29,21 @@ pub struct BenchArgs {
     data: Option<String>,
     /// Models to time (default: every registered family; rating families also time Surprise's 5-fold protocol).
     #[arg(long = "model")]
-    models: Vec<String>,
+    pub(super) models: Vec<String>,
     /// Epochs per model and backend.
     #[arg(long, default_value_t = 3)]
-    epochs: usize,
+    pub(super) epochs: usize,
     /// Batch size for every timed model (default: each family's own). With
     /// a reference library's batch the epoch does the same work as its epoch
     /// (e.g. 943 users: one step per epoch on ML-100K, as RecBole's autoencoders).
     #[arg(long)]
-    batch_size: Option<usize>,
+    pub(super) batch_size: Option<usize>,
     /// Backends: cpu, gpu (the best adapter, software ones included).
     #[arg(long = "device", value_enum, default_values = ["cpu", "gpu"])]
-    devices: Vec<DeviceChoice>,
+    pub(super) devices: Vec<DeviceChoice>,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// Also write the results as a Markdown report to this file, with a chart of seconds per
     /// epoch per model and backend next to it (the same name, .svg).
     #[arg(long, value_name = "FILE.md")]
@@ -54,25 +54,34 @@ pub struct BenchArgs {
     /// submission).
     #[arg(long)]
     profile: bool,
+    /// Time the models (default bpr) on synthetic data sets of these sizes, in interactions
+    /// (default 250k,1m,4m; users = n/100, items = n/200, skewed popularity), and print how the
+    /// cost per training example, the evaluation's scores per second and the peak memory grow.
+    #[arg(long, value_name = "SIZES", num_args = 0..=1, default_missing_value = "250k,1m,4m")]
+    pub(super) scale: Option<String>,
 }
 
 #[derive(serde::Serialize)]
-struct BenchRow {
-    model: String,
-    device: String,
+pub(super) struct BenchRow {
+    pub(super) model: String,
+    pub(super) device: String,
     software_adapter: bool,
-    seconds_per_epoch: f64,
+    pub(super) seconds_per_epoch: f64,
     first_epoch_seconds: f64,
     /// Building the model (closed-form families fit here).
     build_seconds: f64,
-    eval_seconds: f64,
-    steps_per_epoch: usize,
+    pub(super) eval_seconds: f64,
+    pub(super) steps_per_epoch: usize,
     dispatches_per_step: Option<f64>,
     submissions_per_step: Option<f64>,
     upload_bytes_per_step: Option<f64>,
     eval_dispatches: Option<u64>,
     eval_readbacks: Option<u64>,
     eval_download_bytes: Option<u64>,
+    /// Training examples per epoch (pairs, ratings, windows or users, as the family batches).
+    pub(super) train_examples: usize,
+    /// User–item scores one evaluation ranks (its users × all items).
+    pub(super) eval_scores: u64,
     /// `--profile`: GPU time per kernel over one more epoch and one more evaluation.
     #[serde(skip_serializing_if = "Option::is_none")]
     profile: Option<Profile>,
@@ -88,7 +97,7 @@ struct Profile {
 }
 
 #[derive(serde::Serialize)]
-struct CvRow {
+pub(super) struct CvRow {
     model: String,
     device: String,
     seconds: f64,
@@ -97,6 +106,9 @@ struct CvRow {
 }
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
+    if let Some(sizes) = &args.scale {
+        return super::bench_scale::bench_scale(args, sizes);
+    }
     let spec = match &args.data {
         Some(d) => d.clone(),
         None => gpurec::data::movielens::find_ml100k()
@@ -135,6 +147,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
                 epochs: args.epochs,
                 batch_size: args.batch_size,
                 profile: args.profile,
+                cross_validate: true,
             })?;
             if !args.json {
                 print_row(&row);
@@ -280,12 +293,14 @@ fn print_row(row: &BenchRow) {
     }
 }
 
-struct BenchJob<'a> {
-    model: &'a str,
-    data: &'a Interactions,
-    epochs: usize,
-    batch_size: Option<usize>,
-    profile: bool,
+pub(super) struct BenchJob<'a> {
+    pub(super) model: &'a str,
+    pub(super) data: &'a Interactions,
+    pub(super) epochs: usize,
+    pub(super) batch_size: Option<usize>,
+    pub(super) profile: bool,
+    /// Rating families: also time Surprise's 5-fold protocol.
+    pub(super) cross_validate: bool,
 }
 
 impl OnBackend for BenchJob<'_> {
@@ -368,13 +383,15 @@ impl OnBackend for BenchJob<'_> {
             eval_dispatches: eval_stats.map(|s| s.dispatches),
             eval_readbacks: eval_stats.map(|s| s.readbacks),
             eval_download_bytes: eval_stats.map(|s| s.bytes_downloaded),
+            train_examples: summary.epochs.first().map_or(0, |e| e.samples),
+            eval_scores: (test_eval.users() * data.n_items()) as u64,
             profile,
         };
 
         // Surprise's protocol for rating families (5 seeded folds, the fixed
         // epochs, each fold trained and tested), timed end to end: Surprise's
         // SVD takes about 2.6 s for it on ML-100K on a 2-core machine.
-        let cv = if info.task == Task::Rating {
+        let cv = if self.cross_validate && info.task == Task::Rating {
             let cfg = FitConfig {
                 epochs: info.schedule.fixed_epochs,
                 batch_size: info.schedule.batch_size,

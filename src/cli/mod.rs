@@ -4,6 +4,7 @@
 //! registry, the data loaders and the protocols of the library, and print.
 
 pub mod bench;
+pub mod bench_scale;
 pub mod info;
 pub mod input;
 pub mod output;

@@ -108,26 +108,66 @@ pub fn bpr_triples(user: &CpuTensor, item: &CpuTensor, idx: &CpuIndex, reg: f32)
     let (pu, qi) = (pu.as_slice().unwrap(), qi.as_slice().unwrap());
     let inv_n = 1.0 / n.max(1) as f32;
     let reg_n = reg * inv_n;
-    let (mut terms, mut d_user, mut d_item) = (Vec::with_capacity(n), vec![0f32; n * d], vec![0f32; 2 * n * d]);
-    for k in 0..n {
+    if let Some(k) = (0..n).find(|&k| {
         let (u, i, j) = (idx[k] as usize, idx[n + k] as usize, idx[2 * n + k] as usize);
-        assert!(u < users && i < items && j < items, "bpr_triples: triple ({u}, {i}, {j}) outside {users} × {items}");
+        u >= users || i >= items || j >= items
+    }) {
+        panic!("bpr_triples: triple ({}, {}, {}) outside {users} × {items}", idx[k], idx[n + k], idx[2 * n + k]);
+    }
+    let idx = idx.as_slice().expect("contiguous triples");
+    let (mut terms, mut d_user, mut d_item) = (vec![0f32; n], vec![0f32; n * d], vec![0f32; 2 * n * d]);
+    let (d_pos, d_neg) = d_item.split_at_mut(n * d);
+    // Triples in parallel pieces; each triple's arithmetic is the serial loop's.
+    let triple = |k: usize, term: &mut f32, du: &mut [f32], dp: &mut [f32], dn: &mut [f32]| {
+        let (u, i, j) = (idx[k] as usize, idx[n + k] as usize, idx[2 * n + k] as usize);
         let (p, a, b) = (&pu[u * d..(u + 1) * d], &qi[i * d..(i + 1) * d], &qi[j * d..(j + 1) * d]);
         let xi = p.iter().zip(a).fold(0.0, |s, (x, y)| s + x * y);
         let xj = p.iter().zip(b).fold(0.0, |s, (x, y)| s + x * y);
         let x: f32 = xi - xj;
-        terms.push((-x).max(0.0) + (1.0 + (-x.abs()).exp()).ln());
+        *term = (-x).max(0.0) + (1.0 + (-x.abs()).exp()).ln();
         let g = -1.0 / (1.0 + x.exp()) * inv_n;
         for c in 0..d {
-            d_user[k * d + c] = (a[c] - b[c]) * g + reg_n * p[c];
+            du[c] = (a[c] - b[c]) * g + reg_n * p[c];
             let gp = p[c] * g;
-            d_item[k * d + c] = gp + reg_n * a[c];
-            d_item[(n + k) * d + c] = -gp + reg_n * b[c];
+            dp[c] = gp + reg_n * a[c];
+            dn[c] = -gp + reg_n * b[c];
+        }
+    };
+    let piece = |first: usize, terms: &mut [f32], du: &mut [f32], dp: &mut [f32], dn: &mut [f32]| {
+        let rows = du.chunks_exact_mut(d).zip(dp.chunks_exact_mut(d)).zip(dn.chunks_exact_mut(d));
+        for (t, (term, ((du, dp), dn))) in terms.iter_mut().zip(rows).enumerate() {
+            // The rows a few triples ahead, so that their cache misses
+            // overlap this triple's arithmetic (random rows of tables
+            // larger than the cache would otherwise stall every triple).
+            let k = first + t + PREFETCH_AHEAD;
+            if k < n {
+                super::prefetch_row(pu, idx[k] as usize * d, d);
+                super::prefetch_row(qi, idx[n + k] as usize * d, d);
+                super::prefetch_row(qi, idx[2 * n + k] as usize * d, d);
+            }
+            triple(first + t, term, du, dp, dn);
+        }
+    };
+    match parallel::rows_per_piece(n, n * d * 8) {
+        _ if d == 0 => terms.iter_mut().enumerate().for_each(|(k, t)| triple(k, t, &mut [], &mut [], &mut [])),
+        None => piece(0, &mut terms, &mut d_user, d_pos, d_neg),
+        Some(per) => {
+            use rayon::prelude::*;
+            terms
+                .par_chunks_mut(per)
+                .zip(d_user.par_chunks_mut(per * d))
+                .zip(d_pos.par_chunks_mut(per * d))
+                .zip(d_neg.par_chunks_mut(per * d))
+                .enumerate()
+                .for_each(|(p, (((t, du), dp), dn))| piece(p * per, t, du, dp, dn));
         }
     }
     let loss = tree_sum(terms.into_iter()) / n.max(1) as f32;
     (from_vec(vec![loss], &[1]), from_vec(d_user, &[n, d]), from_vec(d_item, &[2 * n, d]))
 }
+
+/// Triples ahead of the current one whose rows [`bpr_triples`] prefetches.
+const PREFETCH_AHEAD: usize = 4;
 
 /// Biased MF's squared errors in one pass ([`crate::Backend::mf_residuals`]),
 /// in the order of `shaders/mf_residuals.wgsl`.

@@ -512,3 +512,21 @@ impl Backend for Cpu {
         metrics::rank_metrics(top, k, targets, ks, auc, covered)
     }
 }
+
+/// Asks the cache for `table[at..at + d]` (a hint: no effect on results).
+#[inline(always)]
+pub(crate) fn prefetch_row(table: &[f32], at: usize, d: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for line in (0..d).step_by(16) {
+            if let Some(x) = table.get(at + line) {
+                // SAFETY: SSE is part of every x86_64 target, and a prefetch
+                // only hints the cache (it never faults or reads into a value).
+                unsafe { _mm_prefetch::<_MM_HINT_T0>((x as *const f32).cast()) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (table, at, d);
+}

@@ -19,7 +19,7 @@ const PIECES_PER_THREAD: usize = 4;
 
 /// How many rows of a loop of `rows` to hand out at a time, or `None` to
 /// run it serially: `work` is the whole loop's cost in elements or multiply-adds.
-fn rows_per_piece(rows: usize, work: usize) -> Option<usize> {
+pub(crate) fn rows_per_piece(rows: usize, work: usize) -> Option<usize> {
     let threads = rayon::current_num_threads();
     if threads < 2 || rows < 2 || work < MIN_WORK {
         return None;

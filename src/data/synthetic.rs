@@ -95,15 +95,7 @@ impl SyntheticConfig {
         let bad = |what: &str| Error::Invalid(format!("synthetic data: {pair:?}: {what}"));
         let (key, value) = pair.split_once('=').ok_or_else(|| bad("expected key=value"))?;
         let (key, value) = (key.trim(), value.trim());
-        let count = || -> Result<usize> {
-            let v = value.to_ascii_lowercase();
-            let (digits, scale) =
-                match v.strip_suffix('k').map(|d| (d, 1_000)).or_else(|| v.strip_suffix('m').map(|d| (d, 1_000_000))) {
-                    Some((d, s)) => (d, s),
-                    None => (v.as_str(), 1),
-                };
-            digits.parse::<usize>().ok().and_then(|n| n.checked_mul(scale)).ok_or_else(|| bad("expected a count"))
-        };
+        let count = || parse_count(value).ok_or_else(|| bad("expected a count"));
         let real =
             || value.parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad("expected a finite number"));
         match key {
@@ -148,6 +140,16 @@ impl SyntheticConfig {
         }
         Ok(())
     }
+}
+
+/// A count with an optional `k` (thousands) or `m` (millions) suffix: `250k`, `4M`, `1200`.
+pub fn parse_count(s: &str) -> Option<usize> {
+    let v = s.trim().to_ascii_lowercase();
+    let (digits, scale) = match v.strip_suffix('k') {
+        Some(d) => (d, 1_000),
+        None => v.strip_suffix('m').map_or((v.as_str(), 1), |d| (d, 1_000_000)),
+    };
+    digits.parse::<usize>().ok().and_then(|n| n.checked_mul(scale))
 }
 
 fn normal(rng: &mut ChaCha8Rng) -> f32 {

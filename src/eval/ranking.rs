@@ -504,6 +504,11 @@ impl<B: Backend> RankingEval<B> {
         Ok(Self { batches, ks: ks.to_vec(), n_items: targets.cols, users: users.len(), auc_users, auc: true })
     }
 
+    /// Users it ranks (those with at least one target).
+    pub fn users(&self) -> usize {
+        self.users
+    }
+
     /// The cut-offs it scores.
     pub fn ks(&self) -> &[usize] {
         &self.ks

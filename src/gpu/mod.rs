@@ -63,6 +63,14 @@ pub struct GpuStats {
     pub bytes_downloaded: u64,
     /// Read-backs (each one waits for the GPU).
     pub readbacks: u64,
+    /// Workgroups dispatched (x · y · z summed over dispatches): the work
+    /// the kernels were launched over.
+    pub workgroups: u64,
+    /// Bytes of device buffers handed out (pooled or new): a step that
+    /// allocates a table-sized temporary shows here.
+    pub bytes_allocated: u64,
+    /// Bytes copied or cleared on the device.
+    pub bytes_copied: u64,
 }
 
 impl std::ops::Sub for GpuStats {
@@ -74,6 +82,9 @@ impl std::ops::Sub for GpuStats {
             bytes_uploaded: self.bytes_uploaded - o.bytes_uploaded,
             bytes_downloaded: self.bytes_downloaded - o.bytes_downloaded,
             readbacks: self.readbacks - o.readbacks,
+            workgroups: self.workgroups - o.workgroups,
+            bytes_allocated: self.bytes_allocated - o.bytes_allocated,
+            bytes_copied: self.bytes_copied - o.bytes_copied,
         }
     }
 }
@@ -85,6 +96,9 @@ struct Counters {
     bytes_uploaded: AtomicU64,
     bytes_downloaded: AtomicU64,
     readbacks: AtomicU64,
+    workgroups: AtomicU64,
+    bytes_allocated: AtomicU64,
+    bytes_copied: AtomicU64,
 }
 
 struct Inner {
@@ -262,6 +276,9 @@ impl Gpu {
             bytes_uploaded: c.bytes_uploaded.load(Ordering::Relaxed),
             bytes_downloaded: c.bytes_downloaded.load(Ordering::Relaxed),
             readbacks: c.readbacks.load(Ordering::Relaxed),
+            workgroups: c.workgroups.load(Ordering::Relaxed),
+            bytes_allocated: c.bytes_allocated.load(Ordering::Relaxed),
+            bytes_copied: c.bytes_copied.load(Ordering::Relaxed),
         }
     }
 
@@ -347,6 +364,7 @@ impl Gpu {
             return Err(Error::OutOfMemory { what: format!("{} (injected)", what()), bytes });
         }
         let class = size_class(bytes);
+        self.inner.counters.bytes_allocated.fetch_add(bytes, Ordering::Relaxed);
         let pool = &self.inner.pool;
         if let Some(buf) = pool.take(class) {
             return Ok(GpuBuffer::new(buf, class, pool.clone()));
@@ -461,6 +479,7 @@ impl Gpu {
         }
         rec.dispatch(device, &pipeline.pipeline, &bind_group, groups, (shader.stem(), entry));
         self.inner.counters.dispatches.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.workgroups.fetch_add(groups.iter().map(|&g| g as u64).product(), Ordering::Relaxed);
         if rec.dispatches_pending >= MAX_DISPATCHES_PER_SUBMIT {
             self.submit_locked(&mut rec);
         }
@@ -478,6 +497,7 @@ impl Gpu {
         if bytes == 0 {
             return;
         }
+        self.inner.counters.bytes_copied.fetch_add(bytes, Ordering::Relaxed);
         let mut rec = self.inner.recorder.lock().unwrap();
         self.inner.pool.set_recording();
         rec.copy(&self.inner.device, src, src_offset, dst, dst_offset, bytes);
@@ -490,6 +510,7 @@ impl Gpu {
         }
         // A stand-in buffer (after a failed allocation) is smaller than its tensor.
         let bytes = bytes.next_multiple_of(4).min(dst.size());
+        self.inner.counters.bytes_copied.fetch_add(bytes, Ordering::Relaxed);
         let mut rec = self.inner.recorder.lock().unwrap();
         self.inner.pool.set_recording();
         rec.clear(&self.inner.device, dst, bytes);

@@ -56,7 +56,9 @@ pub struct EpochReport {
     pub eval_seconds: f64,
     /// Steps (= submissions) in the epoch.
     pub steps: usize,
-    /// Training samples (triples, ratings or users) per second.
+    /// Training samples (triples, ratings, windows or users) in the epoch.
+    pub samples: usize,
+    /// Training samples per second.
     pub samples_per_second: f64,
     /// Whether this epoch improved the early-stopping metric.
     pub improved: bool,
@@ -214,6 +216,7 @@ pub fn fit<B: Backend>(
             train_seconds,
             eval_seconds,
             steps,
+            samples: sampler.len(),
             samples_per_second: sampler.len() as f64 / train_seconds.max(1e-9),
             improved,
         };
