@@ -48,6 +48,28 @@ fn caser_beats_most_popular_and_recbole_on_ml100k_cpu() {
     beats_most_popular_and_recbole("caser", 18);
 }
 
+/// Unmasked, as RecBole's sequential evaluation ranks (every item competes,
+/// the user's own included; validation unmasked too): Caser at or above
+/// RecBole's Hit@10 0.109 and NDCG@10 0.055. The run stops at the epoch a
+/// full unmasked run keeps.
+#[test]
+fn caser_unmasked_reaches_recbole_on_ml100k_cpu() {
+    let opts = gpurec::protocol::RankingOptions { mask_seen: false, ..Default::default() };
+    let Some(m) =
+        common::ml100k_ranking_with(&Cpu, "caser", &Overrides::default(), None, Some(CASER_UNMASKED_BEST), true, &opts)
+    else {
+        return;
+    };
+    let (hit, ndcg) = (m.get("hit", 10).unwrap(), m.get("ndcg", 10).unwrap());
+    assert!(
+        hit >= 0.109 && ndcg >= 0.055,
+        "caser unmasked: Hit@10 {hit} (RecBole 0.109), NDCG@10 {ndcg} (RecBole 0.055)"
+    );
+}
+
+/// The epoch a full unmasked Caser run (patience 10) keeps.
+const CASER_UNMASKED_BEST: usize = 10;
+
 /// RecBole's SASRec reaches Hit@10 0.099 / NDCG@10 0.045 on such a split
 /// (the shared thresholds, 0.15 and 0.056, are above it).
 #[test]

@@ -59,13 +59,25 @@ pub struct BenchArgs {
     /// cost per training example, the evaluation's scores per second and the peak memory grow.
     #[arg(long, value_name = "SIZES", num_args = 0..=1, default_missing_value = "250k,1m,4m")]
     pub(super) scale: Option<String>,
+    /// A configuration key for every timed model, as KEY=VALUE (repeatable), e.g. `--set n_v=4`
+    /// to time a reference library's settings.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(super) set: Vec<String>,
+}
+
+impl BenchArgs {
+    /// The `--set` keys as overrides of each model's defaults.
+    pub(super) fn overrides(&self) -> Result<Overrides> {
+        let set = self.set.iter().map(|s| Overrides::parse_set(s)).collect::<gpurec::Result<Vec<_>>>()?;
+        Ok(Overrides { set, ..Default::default() })
+    }
 }
 
 #[derive(serde::Serialize)]
 pub(super) struct BenchRow {
     pub(super) model: String,
     pub(super) device: String,
-    software_adapter: bool,
+    pub(super) software_adapter: bool,
     pub(super) seconds_per_epoch: f64,
     first_epoch_seconds: f64,
     /// Building the model (closed-form families fit here).
@@ -121,8 +133,10 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     } else {
         args.models.clone()
     };
+    let overrides = args.overrides()?;
     for m in &models {
         registry::info(m)?;
+        registry::entry::<gpurec::Cpu>(m)?.config(&overrides)?;
     }
     if !args.json {
         println!("bench data: {}: {}", loaded.source, loaded.data.summary());
@@ -148,6 +162,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
                 batch_size: args.batch_size,
                 profile: args.profile,
                 cross_validate: true,
+                overrides: &overrides,
             })?;
             if !args.json {
                 print_row(&row);
@@ -301,6 +316,8 @@ pub(super) struct BenchJob<'a> {
     pub(super) profile: bool,
     /// Rating families: also time Surprise's 5-fold protocol.
     pub(super) cross_validate: bool,
+    /// Keys set on every model's defaults (`--set`).
+    pub(super) overrides: &'a Overrides,
 }
 
 impl OnBackend for BenchJob<'_> {
@@ -310,7 +327,7 @@ impl OnBackend for BenchJob<'_> {
         let data = self.data;
         let family = registry::entry::<B>(self.model)?;
         let info = family.info();
-        let config = family.config(&Overrides::default())?;
+        let config = family.config(self.overrides)?;
         let split = per_user_ratio(data, 0.1, 0.1, 2024);
         let train = TrainSet::from_rows(data, &split.train);
         let test = data.user_item_csr(&split.test);

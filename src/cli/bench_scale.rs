@@ -41,6 +41,7 @@ pub fn bench_scale(args: &BenchArgs, sizes: &str) -> Result<()> {
         bail!("--scale: no sizes given (e.g. --scale 250k,1m,4m)");
     }
     let models: Vec<String> = if args.models.is_empty() { vec!["bpr".into()] } else { args.models.clone() };
+    let overrides = args.overrides()?;
     let mut rows = Vec::new();
     for &n in &sizes {
         let cfg = SyntheticConfig::scaled(n);
@@ -69,6 +70,7 @@ pub fn bench_scale(args: &BenchArgs, sizes: &str) -> Result<()> {
                     batch_size: args.batch_size,
                     profile: false,
                     cross_validate: false,
+                    overrides: &overrides,
                 })?;
                 let row = ScaleRow {
                     interactions: data.len(),
@@ -119,6 +121,9 @@ fn print_row(r: &ScaleRow) {
         r.scores_per_second / 1e6,
         rss = rss,
     );
+    if r.bench.software_adapter {
+        println!("            (a software rasterizer: these times are not GPU figures)");
+    }
 }
 
 /// How one model's cost per example on one backend grew from the smallest size to the largest.

@@ -285,25 +285,57 @@ pub fn conv2d_backward_weight(
     let (xs, dys) = (contiguous(x), contiguous(dy));
     let mut dw = vec![0f32; g.co * g.ci * g.kh * g.kw];
     let work = dw.len() * g.n * g.ho * g.wo;
-    parallel::for_rows(&mut dw, 1, work, |first, piece| {
-        for (t, slot) in piece.iter_mut().enumerate() {
-            let flat = first + t;
-            let (q, p) = (flat % g.kw, flat / g.kw % g.kh);
-            let (c, o) = (flat / (g.kw * g.kh) % g.ci, flat / (g.kw * g.kh * g.ci));
-            let js = ConvGeom::inside(q, g.sw, g.pw, g.w, g.wo);
-            let mut acc = 0f32;
-            for b in 0..g.n {
-                for i in ConvGeom::inside(p, g.sh, g.ph, g.h, g.ho) {
-                    let dy_row = &dys[((b * g.co + o) * g.ho + i) * g.wo..][..g.wo];
-                    let x_row = &xs[((b * g.ci + c) * g.h + i * g.sh + p - g.ph) * g.w..][..g.w];
-                    for j in js.clone() {
-                        acc += dy_row[j] * x_row[j * g.sw + q - g.pw];
+    // Work items: one kernel tap (p, q) and up to SLOTS (filter, channel)
+    // pairs, whose sums share every loop bound; their accumulators advance
+    // together (independent chains instead of one long dependent one), and
+    // each still adds its terms in the order b, i, j.
+    const SLOTS: usize = 8;
+    let pairs = g.co * g.ci;
+    let groups = pairs.div_ceil(SLOTS);
+    let sums = parallel::map_rows(g.kh * g.kw * groups, work, |item| {
+        let (tap, group) = (item / groups, item % groups);
+        let (p, q) = (tap / g.kw, tap % g.kw);
+        let slots: Vec<usize> = (group * SLOTS..pairs.min((group + 1) * SLOTS)).collect();
+        let js = ConvGeom::inside(q, g.sw, g.pw, g.w, g.wo);
+        let mut acc = [0f32; SLOTS];
+        let (mut dy_rows, mut x_rows): (Vec<&[f32]>, Vec<&[f32]>) = (Vec::new(), Vec::new());
+        for b in 0..g.n {
+            for i in ConvGeom::inside(p, g.sh, g.ph, g.h, g.ho) {
+                dy_rows.clear();
+                x_rows.clear();
+                for &oc in &slots {
+                    let (o, c) = (oc / g.ci, oc % g.ci);
+                    dy_rows.push(&dys[((b * g.co + o) * g.ho + i) * g.wo..][..g.wo]);
+                    x_rows.push(&xs[((b * g.ci + c) * g.h + i * g.sh + p - g.ph) * g.w..][..g.w]);
+                }
+                if let (Ok(dy8), Ok(x8), 1) =
+                    (<&[&[f32]; SLOTS]>::try_from(&dy_rows[..]), <&[&[f32]; SLOTS]>::try_from(&x_rows[..]), g.sw)
+                {
+                    // A full group at stride 1: the rows cut to the valid
+                    // columns, so the eight chains run without index checks.
+                    let (lo, hi) = (js.start, js.end);
+                    let dy8: [&[f32]; SLOTS] = std::array::from_fn(|s| &dy8[s][lo..hi]);
+                    let x8: [&[f32]; SLOTS] = std::array::from_fn(|s| &x8[s][lo + q - g.pw..hi + q - g.pw]);
+                    for t in 0..hi - lo {
+                        for s in 0..SLOTS {
+                            acc[s] += dy8[s][t] * x8[s][t];
+                        }
+                    }
+                    continue;
+                }
+                for j in js.clone() {
+                    let at = j * g.sw + q - g.pw;
+                    for (s, (dy_row, x_row)) in dy_rows.iter().zip(&x_rows).enumerate() {
+                        acc[s] += dy_row[j] * x_row[at];
                     }
                 }
             }
-            *slot = acc;
         }
+        slots.iter().zip(acc).map(|(&oc, v)| ((oc * g.kh + p) * g.kw + q, v)).collect::<Vec<_>>()
     });
+    for (flat, v) in sums {
+        dw[flat] = v;
+    }
     let plane = g.ho * g.wo;
     let db: Vec<f32> = (0..g.co)
         .map(|o| {
@@ -482,6 +514,8 @@ mod tests {
             (33, 1, 10, 64, 4, 10, 1, (1, 1), (0, 0)),
             (5, 1, 1, 13, 2, 1, 5, (1, 2), (0, 4)),
             (2, 2, 9, 4, 1, 2, 4, (3, 1), (2, 3)),
+            (33, 1, 10, 64, 8, 10, 1, (1, 1), (0, 0)),
+            (4, 3, 6, 5, 5, 2, 3, (1, 1), (1, 1)),
         ];
         for (n, ci, h, w, co, kh, kw, stride, padding) in cases {
             let x = values(1 + n as u64, n * ci * h * w);

@@ -445,12 +445,33 @@ unsafe fn weight_rows_backward_avx2(
 #[inline(always)]
 fn weight_rows_backward_body(piece: &mut [f32], first: usize, gs: &[f32], args: &[usize], xs: &[f32], g: &RowsGeom) {
     let (d, c, l) = (g.d, g.c, g.l);
-    for r in 0..g.n {
-        for (k, out) in piece.chunks_exact_mut(d).enumerate() {
-            let (u, o) = ((first + k) / c, (first + k) % c);
-            let gv = gs[r * c + o];
-            if gv != 0.0 {
-                axpy(gv, &xs[(r * l + args[r * c + o] + u) * d..][..d], out);
+    const SPAN: usize = 32;
+    for (k, out) in piece.chunks_exact_mut(d).enumerate() {
+        let (u, o) = ((first + k) / c, (first + k) % c);
+        let x_at = |r: usize| (r * l + args[r * c + o] + u) * d;
+        // SPAN columns of the row held in registers across every image (the
+        // sum still runs over r in ascending order), then the rest.
+        let mut at = 0;
+        while at + SPAN <= d {
+            let mut acc: [f32; SPAN] = out[at..at + SPAN].try_into().unwrap();
+            for r in 0..g.n {
+                let gv = gs[r * c + o];
+                if gv != 0.0 {
+                    let x: &[f32; SPAN] = xs[x_at(r) + at..][..SPAN].try_into().unwrap();
+                    for t in 0..SPAN {
+                        acc[t] += gv * x[t];
+                    }
+                }
+            }
+            out[at..at + SPAN].copy_from_slice(&acc);
+            at += SPAN;
+        }
+        if at < d {
+            for r in 0..g.n {
+                let gv = gs[r * c + o];
+                if gv != 0.0 {
+                    axpy(gv, &xs[x_at(r) + at..x_at(r) + d], &mut out[at..]);
+                }
             }
         }
     }
@@ -521,6 +542,50 @@ mod tests {
                 let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(y.as_slice().unwrap()), bits(&want.0), "{n}x{l}x{d} h{h} c{c}, {threads} threads");
                 assert_eq!(arg.to_vec(), want.1, "{n}x{l}x{d} h{h} c{c}, {threads} threads");
+            }
+        }
+    }
+
+    /// The weight gradient keeps each element's sum over images in
+    /// ascending order whatever the row width (on both sides of the 32
+    /// columns held in registers) and the threads: the plain loop's bits.
+    #[test]
+    fn weight_gradient_is_the_scalar_loop_bit_for_bit() {
+        for (n, l, d, h, c) in
+            [(3, 10, 64, 5, 16), (7, 6, 33, 2, 3), (5, 4, 1, 1, 2), (9, 8, 70, 3, 5), (2, 3, 32, 3, 1)]
+        {
+            let (x, w, b) = (values(4, n * l * d), values(5, h * c * d), values(6, c));
+            let g = RowsGeom { n, l, d, h, c };
+            let (y, arg) = naive(&x, &w, &b, &g);
+            let dy = values(7, n * c);
+            let gs = gated(&y, &dy);
+            let mut want = vec![0f32; h * c * d];
+            for (row, out) in want.chunks_exact_mut(d).enumerate() {
+                let (u, o) = (row / c, row % c);
+                for r in 0..n {
+                    let gv = gs[r * c + o];
+                    if gv != 0.0 {
+                        for (t, slot) in out.iter_mut().enumerate() {
+                            *slot += gv * x[(r * l + arg[r * c + o] as usize + u) * d + t];
+                        }
+                    }
+                }
+            }
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (_, dw, _) = pool.install(|| {
+                    conv_rows_max_backward(
+                        &from_vec(x.clone(), &[n * l, d]),
+                        &from_vec(w.clone(), &[h * c, d]),
+                        &from_vec(y.clone(), &[n, c]),
+                        &CpuIndex::from(arg.clone()),
+                        &from_vec(dy.clone(), &[n, c]),
+                        l,
+                        None,
+                    )
+                });
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(dw.as_slice().unwrap()), bits(&want), "{n}x{l}x{d} h{h} c{c}, {threads} threads");
             }
         }
     }

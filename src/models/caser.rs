@@ -73,9 +73,9 @@ const ENCODE_USERS: usize = 1024;
 pub struct CaserFamily;
 
 /// Caser hyper-parameters (defaults: RecBole's `Caser.yaml` — embedding 64,
-/// 16 horizontal filters per height, dropout 0.4, Adam 1e-3 — with the
-/// authors' code's 4 vertical filters (RecBole's has 8) and a window of 10,
-/// the window of the reference figure on ML-100K).
+/// 8 vertical and 16 horizontal filters per height, dropout 0.4, Adam 1e-3 —
+/// with a window of 10, the window of the reference figure on ML-100K; 8
+/// vertical filters beat the authors' code's 4 on ML-100K's validation part).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CaserConfig {
@@ -95,7 +95,7 @@ pub struct CaserConfig {
 
 impl Default for CaserConfig {
     fn default() -> Self {
-        Self { dim: 64, window: 10, n_v: 4, n_h: 16, dropout: 0.4, lr: 1e-3 }
+        Self { dim: 64, window: 10, n_v: 8, n_h: 16, dropout: 0.4, lr: 1e-3 }
     }
 }
 

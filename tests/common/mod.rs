@@ -156,6 +156,19 @@ pub fn ml100k_ranking<B: gpurec::Backend>(
     epochs: Option<usize>,
     loo: bool,
 ) -> Option<gpurec::eval::RankingMetrics> {
+    ml100k_ranking_with(b, model, o, batch, epochs, loo, &Default::default())
+}
+
+/// [`ml100k_ranking`] with other ranking options (e.g. seen items not masked).
+pub fn ml100k_ranking_with<B: gpurec::Backend>(
+    b: &B,
+    model: &str,
+    o: &gpurec::models::registry::Overrides,
+    batch: Option<usize>,
+    epochs: Option<usize>,
+    loo: bool,
+    opts: &gpurec::protocol::RankingOptions,
+) -> Option<gpurec::eval::RankingMetrics> {
     use gpurec::data::movielens::{find_ml100k, load_ml100k};
     use gpurec::data::split::{leave_one_out, per_user_ratio};
     use gpurec::models::registry;
@@ -176,9 +189,7 @@ pub fn ml100k_ranking<B: gpurec::Backend>(
         seed: 2024,
         ..Default::default()
     };
-    let run =
-        gpurec::protocol::ranking(b, family.as_ref(), &config, &data, &split, &fit, &Default::default(), &mut Silent)
-            .unwrap();
+    let run = gpurec::protocol::ranking(b, family.as_ref(), &config, &data, &split, &fit, opts, &mut Silent).unwrap();
     let m = run.test;
     let epochs = run.summary.epochs.len();
     let train: f64 = run.summary.epochs.iter().map(|e| e.train_seconds).sum();
