@@ -105,8 +105,11 @@ pub struct RowGroupsHost {
 
 /// Groups batch positions by the row they index.
 pub fn group_rows(idx: &[u32]) -> RowGroupsHost {
-    let mut order: Vec<u32> = (0..idx.len() as u32).collect();
-    order.sort_by_key(|&i| idx[i as usize]); // stable: equal rows keep batch order
+    // (row, position) packed in one key: an unstable sort of distinct keys
+    // gives the stable order by row (equal rows keep batch order).
+    let mut keys: Vec<u64> = idx.iter().enumerate().map(|(i, &r)| (r as u64) << 32 | i as u64).collect();
+    keys.sort_unstable();
+    let order: Vec<u32> = keys.iter().map(|&k| k as u32).collect();
     let mut rows = Vec::new();
     let mut offsets = Vec::new();
     for (pos, &i) in order.iter().enumerate() {
@@ -143,5 +146,14 @@ mod tests {
         assert_eq!(g.order, vec![3, 1, 4, 0, 2]);
         let empty = group_rows(&[]);
         assert_eq!(empty.offsets, vec![0]);
+        // The stable sort by row, on batches with many repeats and large rows.
+        for (n, rows) in [(1usize, 1u64), (97, 5), (4096, 943), (3000, 1 << 31)] {
+            let idx: Vec<u32> = (0..n as u64).map(|i| (crate::rng::derive_seed(7, i) % rows) as u32).collect();
+            let mut want: Vec<u32> = (0..n as u32).collect();
+            want.sort_by_key(|&i| idx[i as usize]);
+            let g = group_rows(&idx);
+            assert_eq!(g.order, want, "{n} positions over {rows} rows");
+            assert!(g.rows.windows(2).all(|w| w[0] < w[1]) && g.offsets.len() == g.rows.len() + 1);
+        }
     }
 }

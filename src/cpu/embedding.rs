@@ -25,14 +25,18 @@ pub fn scatter_add_rows(dy: &CpuTensor, offsets: &CpuIndex, order: &CpuIndex) ->
     let dy = dy.as_standard_layout();
     let s = dy.as_slice().unwrap();
     let mut out = vec![0f32; groups * d];
-    for g in 0..groups {
-        let o = &mut out[g * d..(g + 1) * d];
-        for &pos in &order.as_slice().unwrap()[offsets[g] as usize..offsets[g + 1] as usize] {
-            let src = &s[pos as usize * d..(pos as usize + 1) * d];
-            for (a, b) in o.iter_mut().zip(src) {
-                *a += b;
+    let (offsets, order) = (offsets.as_slice().unwrap(), order.as_slice().unwrap());
+    // Groups in parallel pieces; each group sums its rows in batch order, as on one thread.
+    super::parallel::for_rows(&mut out, d, order.len() * d, |first, piece| {
+        for (k, o) in piece.chunks_exact_mut(d.max(1)).enumerate() {
+            let g = first + k;
+            for &pos in &order[offsets[g] as usize..offsets[g + 1] as usize] {
+                let src = &s[pos as usize * d..(pos as usize + 1) * d];
+                for (a, b) in o.iter_mut().zip(src) {
+                    *a += b;
+                }
             }
         }
-    }
+    });
     from_vec(out, &[groups, d])
 }
