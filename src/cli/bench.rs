@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use gpurec::data::split::per_user_ratio;
 use gpurec::data::Interactions;
-use gpurec::device::{Device, OnBackend};
+use gpurec::device::{Chosen, Device, OnBackend};
 use gpurec::eval::RankingEval;
 use gpurec::gpu::KernelTime;
 use gpurec::models::contract::{BatchKind, Task, TrainSet};
@@ -68,8 +68,7 @@ pub struct BenchArgs {
 impl BenchArgs {
     /// The `--set` keys as overrides of each model's defaults.
     pub(super) fn overrides(&self) -> Result<Overrides> {
-        let set = self.set.iter().map(|s| Overrides::parse_set(s)).collect::<gpurec::Result<Vec<_>>>()?;
-        Ok(Overrides { set, ..Default::default() })
+        Ok(Overrides { set: Overrides::parse_sets(&self.set)?, ..Default::default() })
     }
 }
 
@@ -144,16 +143,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut cv_rows = Vec::new();
     for &device in &args.devices {
-        let backend = match device {
-            DeviceChoice::Cpu => Device::Cpu.choose()?.0,
-            _ => match Device::AnyGpu.choose() {
-                Ok((b, _)) => b,
-                Err(e) => {
-                    eprintln!("note: no GPU adapter ({e}); skipping the GPU rows");
-                    continue;
-                }
-            },
-        };
+        let Some(backend) = backend_for(device)? else { continue };
         for model in &models {
             let (row, cv) = backend.run(BenchJob {
                 model,
@@ -193,6 +183,21 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The backend a `--device` names; `None` (with a note) when it asks for a
+/// GPU and there is no adapter, so that the CPU rows still run.
+pub(super) fn backend_for(device: DeviceChoice) -> Result<Option<Chosen>> {
+    Ok(match device {
+        DeviceChoice::Cpu => Some(Device::Cpu.choose()?.0),
+        _ => match Device::AnyGpu.choose() {
+            Ok((b, _)) => Some(b),
+            Err(e) => {
+                eprintln!("note: no GPU adapter ({e}); skipping the GPU rows");
+                None
+            }
+        },
+    })
 }
 
 /// `--report`: the rows as Markdown tables and their chart as SVG, both

@@ -5,12 +5,9 @@
 //! many user–item scores per second the full-ranking evaluation ranks, and
 //! the process's peak memory at each size.
 
+use super::bench::{backend_for, BenchArgs, BenchJob, BenchRow};
 use anyhow::{bail, Result};
 use gpurec::data::synthetic::{generate, parse_count, SyntheticConfig};
-use gpurec::device::Device;
-
-use super::bench::{BenchArgs, BenchJob, BenchRow};
-use super::DeviceChoice;
 
 #[derive(serde::Serialize)]
 struct ScaleRow {
@@ -51,16 +48,7 @@ pub fn bench_scale(args: &BenchArgs, sizes: &str) -> Result<()> {
             println!("scale {n}: {}", data.summary());
         }
         for &device in &args.devices {
-            let backend = match device {
-                DeviceChoice::Cpu => Device::Cpu.choose()?.0,
-                _ => match Device::AnyGpu.choose() {
-                    Ok((b, _)) => b,
-                    Err(e) => {
-                        eprintln!("note: no GPU adapter ({e}); skipping the GPU rows");
-                        continue;
-                    }
-                },
-            };
+            let Some(backend) = backend_for(device)? else { continue };
             for model in &models {
                 let reset = reset_peak_rss();
                 let (bench, _) = backend.run(BenchJob {

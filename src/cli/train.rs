@@ -188,8 +188,7 @@ impl Default for TrainArgs {
 
 impl TrainArgs {
     fn overrides(&self) -> Result<Overrides> {
-        let set = self.set.iter().map(|s| Overrides::parse_set(s)).collect::<gpurec::Result<Vec<_>>>()?;
-        Ok(Overrides { dim: self.dim, lr: self.lr, set })
+        Ok(Overrides { dim: self.dim, lr: self.lr, set: Overrides::parse_sets(&self.set)? })
     }
 
     /// The loop settings: flags, else the family's schedule.

@@ -212,6 +212,17 @@ mod tests {
     use crate::backend::Backend;
     use proptest::prelude::*;
 
+    /// Scores from small codes: NaN, −∞, +∞ and four values, so that ties are common.
+    fn scores_of(cells: &[u8]) -> Vec<f32> {
+        let score = |c: u8| match c {
+            0 => f32::NAN,
+            1 => f32::NEG_INFINITY,
+            2 => f32::INFINITY,
+            c => (c % 4) as f32 - 1.0,
+        };
+        cells.iter().map(|&c| score(c)).collect()
+    }
+
     /// The definition: every column not excluded, sorted by [`better`], first `k`.
     fn sorted_reference(row: &[f32], excluded: &[u32], k: usize) -> Vec<(u32, f32)> {
         let mut all: Vec<(f32, u32)> =
@@ -231,12 +242,7 @@ mod tests {
             cells in proptest::collection::vec(0u8..12, 70),
             excluded in proptest::collection::vec(0u32..75, 0..20),
         ) {
-            let row: Vec<f32> = cells[..m].iter().map(|&c| match c {
-                0 => f32::NAN,
-                1 => f32::NEG_INFINITY,
-                2 => f32::INFINITY,
-                c => (c % 4) as f32 - 1.0,
-            }).collect();
+            let row = scores_of(&cells[..m]);
             let mut excluded = excluded;
             excluded.sort_unstable();
             let mask = crate::sparse::CsrHost::from_triplets(1, 80, &excluded.iter().map(|&c| (0, c, 1.0)).collect::<Vec<_>>());
@@ -272,12 +278,7 @@ mod tests {
             queries in proptest::collection::vec(0u32..50, 1..6),
             excluded in proptest::collection::vec(0u32..55, 0..12),
         ) {
-            let row: Vec<f32> = cells[..m].iter().map(|&c| match c {
-                0 => f32::NAN,
-                1 => f32::NEG_INFINITY,
-                2 => f32::INFINITY,
-                c => (c % 4) as f32 - 1.0,
-            }).collect();
+            let row = scores_of(&cells[..m]);
             let trip = |cols: &[u32], limit: u32| -> Vec<(u32, u32, f32)> {
                 cols.iter().filter(|&&c| c < limit).map(|&c| (0, c, 1.0)).collect()
             };

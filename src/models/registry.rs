@@ -38,6 +38,11 @@ impl Overrides {
         let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
         Ok((k.trim().to_string(), value))
     }
+
+    /// Parses every `--set` argument ([`Self::parse_set`]).
+    pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, serde_json::Value)>> {
+        sets.iter().map(|s| Self::parse_set(s)).collect()
+    }
 }
 
 /// A registered family, erased to one backend.
