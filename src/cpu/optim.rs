@@ -115,7 +115,7 @@ pub fn adam_rows(
     let ascending = rows.windows(2).all(|w| w[0] < w[1]);
     let per = super::parallel::rows_per_piece(rows.len(), rows.len() * d * 8).filter(|_| ascending && d > 0);
     let Some(per) = per else {
-        return adam_rows_piece(RowTables { p: ps, m: ms, v: vs, d }, rows, gs, cfg, bc);
+        return adam_rows_piece(RowTables { p: ps, m: ms, v: vs, d, first_row: 0 }, rows, gs, cfg, bc);
     };
     // Rows listed in ascending order (as row groupings list them) cut the
     // tables into disjoint spans, one per piece of the list: the pieces run
@@ -130,14 +130,13 @@ pub fn adam_rows(
             cut_span(&mut ms, from - start, end - start),
             cut_span(&mut vs, from - start, end - start),
         );
-        pieces.push((RowTables { p, m, v, d }, chunk, k * per));
+        pieces.push((RowTables { p, m, v, d, first_row: chunk[0] as usize }, chunk, k * per));
         start = end;
     }
     use rayon::prelude::*;
-    pieces.into_par_iter().for_each(|(t, chunk, first)| {
-        let local: Vec<u32> = chunk.iter().map(|&r| r - chunk[0]).collect();
-        adam_rows_piece(t, &local, &gs[first * d..(first + chunk.len()) * d], cfg, bc)
-    });
+    pieces
+        .into_par_iter()
+        .for_each(|(t, chunk, first)| adam_rows_piece(t, chunk, &gs[first * d..(first + chunk.len()) * d], cfg, bc));
 }
 
 /// Splits `[from, end)` off the front of `*t` (dropping `[0, from)`) and leaves the rest in `*t`.
@@ -156,12 +155,13 @@ fn adam_rows_piece(t: RowTables<'_>, rows: &[u32], g: &[f32], cfg: &AdamConfig, 
     adam_rows_body(t, rows, g, cfg, bc)
 }
 
-/// A `[r, d]` table and its two Adam moments, as flat slices.
+/// Rows `first_row..` of a `[r, d]` table and of its two Adam moments, as flat slices.
 struct RowTables<'a> {
     p: &'a mut [f32],
     m: &'a mut [f32],
     v: &'a mut [f32],
     d: usize,
+    first_row: usize,
 }
 
 /// Each listed row as one run of [`adam_slices_body`] (eight lanes at a
@@ -170,7 +170,7 @@ struct RowTables<'a> {
 fn adam_rows_body(t: RowTables<'_>, rows: &[u32], g: &[f32], cfg: &AdamConfig, bc: (f32, f32)) {
     let d = t.d;
     for (k, &r) in rows.iter().enumerate() {
-        let at = r as usize * d..(r as usize + 1) * d;
+        let at = (r as usize - t.first_row) * d..(r as usize - t.first_row + 1) * d;
         adam_slices_body(&mut t.p[at.clone()], &mut t.m[at.clone()], &mut t.v[at], &g[k * d..(k + 1) * d], cfg, bc);
     }
 }
